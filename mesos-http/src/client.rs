@@ -1,0 +1,520 @@
+//! The client half: POST a call, or open a subscription.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, USER_AGENT};
+use http::{HeaderValue, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use mesos_proto::codec::WireMessage;
+use mesos_proto::recordio::{RecordIoCodec, RecordStream, DEFAULT_MAX_RECORD_LEN};
+use mesos_proto::MediaType;
+
+use crate::headers::{self, MESOS_STREAM_ID};
+use crate::{Credentials, Error, EventStream, DEFAULT_ERROR_BODY_LIMIT};
+
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+
+type Inner = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
+
+/// An HTTP client for the Mesos v1 APIs: cheap to clone (connections are
+/// pooled and shared), `Send + Sync`.
+///
+/// The client knows nothing of schedulers or executors: it POSTs a call in
+/// the configured [`MediaType`] and maps the answer (a success, one of the
+/// Mesos API's HTTP errors, or a RecordIO event stream) to Rust types.
+///
+/// ```no_run
+/// use mesos_http::{Client, MediaType};
+/// use mesos_proto::v1::scheduler::{call, Call, Event};
+///
+/// # async fn run() -> Result<(), mesos_http::Error> {
+/// let client = Client::builder().media_type(MediaType::Json).build()?;
+/// let url = mesos_http::parse_url("http://127.0.0.1:5050/api/v1/scheduler")?;
+/// let subscribe = Call { r#type: Some(call::Type::Subscribe as i32), ..Default::default() };
+/// let subscription = client.subscribe::<_, Event>(&url, &subscribe).await?;
+/// println!("stream id {:?}", subscription.stream_id);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Inner,
+    config: Arc<Config>,
+}
+
+struct Config {
+    media: MediaType,
+    credentials: Option<Credentials>,
+    request_timeout: Duration,
+    max_record_len: usize,
+    user_agent: HeaderValue,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("media", &self.config.media)
+            .field("credentials", &self.config.credentials)
+            .field("request_timeout", &self.config.request_timeout)
+            .field("max_record_len", &self.config.max_record_len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configuration of a [`Client`]; every setting has a documented default.
+#[must_use]
+pub struct ClientBuilder {
+    media: MediaType,
+    credentials: Option<Credentials>,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    max_record_len: usize,
+    user_agent: String,
+    #[cfg(feature = "tls")]
+    roots: Option<rustls::RootCertStore>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("media", &self.media)
+            .field("credentials", &self.credentials)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_record_len", &self.max_record_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            media: MediaType::Protobuf,
+            credentials: None,
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            max_record_len: DEFAULT_MAX_RECORD_LEN,
+            user_agent: concat!("mesos-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            #[cfg(feature = "tls")]
+            roots: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The media type of calls and events. Default: [`MediaType::Protobuf`].
+    pub fn media_type(mut self, media: MediaType) -> Self {
+        self.media = media;
+        self
+    }
+
+    /// Credentials sent with every request. Default: none.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// How long a call may take, and how long a subscription may wait for
+    /// its response headers. Default: 60 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long establishing a TCP connection may take. Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest event record accepted on a subscription. Default:
+    /// [`DEFAULT_MAX_RECORD_LEN`] (8 MiB).
+    pub fn max_record_len(mut self, len: usize) -> Self {
+        self.max_record_len = len;
+        self
+    }
+
+    /// The `User-Agent` header. Default: `mesos-rs/<version>`.
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Trust exactly these roots for `https://` endpoints instead of the
+    /// default (the system's certificates plus the bundled Mozilla roots).
+    /// Certificate verification is always on.
+    #[cfg(feature = "tls")]
+    pub fn tls_roots(mut self, roots: rustls::RootCertStore) -> Self {
+        self.roots = Some(roots);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(self.connect_timeout));
+        #[cfg(feature = "tls")]
+        let connector = {
+            let roots = match self.roots {
+                Some(roots) => roots,
+                None => default_roots(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Error::Tls(Box::new(e)))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http)
+        };
+        #[cfg(not(feature = "tls"))]
+        let connector = http;
+        let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        let user_agent =
+            HeaderValue::from_str(&self.user_agent).map_err(|e| Error::InvalidUrl {
+                url: String::new(),
+                reason: format!("invalid user agent: {e}"),
+            })?;
+        Ok(Client {
+            inner,
+            config: Arc::new(Config {
+                media: self.media,
+                credentials: self.credentials,
+                request_timeout: self.request_timeout,
+                max_record_len: self.max_record_len,
+                user_agent,
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "tls")]
+fn default_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        // A system certificate rustls cannot use is skipped, as browsers do.
+        let _ = roots.add(cert);
+    }
+    roots
+}
+
+/// A successful answer to a call: `202 Accepted` with no body for most
+/// calls, `200 OK` with a body for calls that return data.
+#[derive(Debug, Clone)]
+pub struct CallResponse {
+    /// The status (a 2xx).
+    pub status: StatusCode,
+    /// The media type of the body, if the server named one of ours.
+    pub media: Option<MediaType>,
+    /// The body (empty for `202`).
+    pub body: Bytes,
+}
+
+impl CallResponse {
+    /// Decodes the body as `R` (in the response's media type, or the one we
+    /// asked for when the server did not say).
+    pub fn decode<R: WireMessage>(
+        &self,
+        requested: MediaType,
+    ) -> Result<R, mesos_proto::DecodeError> {
+        self.media.unwrap_or(requested).decode(&self.body)
+    }
+}
+
+/// An open subscription: the stream id the server issued (schedulers must
+/// send it with every later call) and the event stream.
+#[derive(Debug)]
+pub struct Subscription<E> {
+    /// The `Mesos-Stream-Id` response header (masters send one; agents do not).
+    pub stream_id: Option<String>,
+    /// The events, in order.
+    pub events: EventStream<E>,
+}
+
+/// Parses an absolute `http://` or `https://` URL.
+pub fn parse_url(url: &str) -> Result<Uri, Error> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        #[cfg(feature = "tls")]
+        Some("https") => {}
+        other => {
+            return Err(Error::InvalidUrl {
+                url: url.to_string(),
+                reason: match other {
+                    Some(s) => format!("unsupported scheme {s:?}"),
+                    None => "no scheme (expected http:// or https://)".to_string(),
+                },
+            })
+        }
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(Error::InvalidUrl {
+            url: url.to_string(),
+            reason: "no host".to_string(),
+        });
+    }
+    Ok(uri)
+}
+
+/// Resolves a redirect's `Location` against the URL that answered: Mesos
+/// masters send scheme-relative locations (`//host:port/path`); absolute
+/// URLs and absolute paths are accepted too.
+pub fn resolve_location(current: &Uri, location: &str) -> Result<Uri, Error> {
+    let scheme = current.scheme_str().unwrap_or("http");
+    let absolute = if location.starts_with("//") {
+        format!("{scheme}:{location}")
+    } else if location.starts_with('/') {
+        let authority = current.authority().map(|a| a.as_str()).unwrap_or_default();
+        format!("{scheme}://{authority}{location}")
+    } else {
+        location.to_string()
+    };
+    parse_url(&absolute)
+}
+
+/// The URL as shown in errors and logs: without any user info.
+pub(crate) fn display_endpoint(uri: &Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or_default();
+    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{scheme}://{host}{port}{}", uri.path())
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The media type calls and events use.
+    pub fn media_type(&self) -> MediaType {
+        self.config.media
+    }
+
+    fn request<C: WireMessage>(
+        &self,
+        url: &Uri,
+        call: &C,
+        stream_id: Option<&str>,
+    ) -> Result<Request<Full<Bytes>>, Error> {
+        let body = self.config.media.encode(call).map_err(Error::Encode)?;
+        let mime = HeaderValue::from_static(self.config.media.mime());
+        let mut builder = Request::post(url.clone())
+            .header(CONTENT_TYPE, mime.clone())
+            .header(ACCEPT, mime)
+            .header(USER_AGENT, self.config.user_agent.clone());
+        if let Some(id) = stream_id {
+            let value = HeaderValue::from_str(id).map_err(|e| Error::InvalidUrl {
+                url: display_endpoint(url),
+                reason: format!("invalid Mesos-Stream-Id: {e}"),
+            })?;
+            builder = builder.header(MESOS_STREAM_ID, value);
+        }
+        if let Some(auth) = self
+            .config
+            .credentials
+            .as_ref()
+            .and_then(Credentials::header_value)
+        {
+            builder = builder.header(AUTHORIZATION, auth);
+        }
+        builder
+            .body(Full::new(body))
+            .map_err(|e| Error::InvalidUrl {
+                url: display_endpoint(url),
+                reason: e.to_string(),
+            })
+    }
+
+    async fn send(
+        &self,
+        url: &Uri,
+        request: Request<Full<Bytes>>,
+    ) -> Result<http::Response<Incoming>, Error> {
+        let endpoint = display_endpoint(url);
+        let timeout = self.config.request_timeout;
+        match tokio::time::timeout(timeout, self.inner.request(request)).await {
+            Err(_) => Err(Error::Timeout { endpoint, timeout }),
+            Ok(Err(e)) if e.is_connect() => Err(Error::Connect {
+                endpoint,
+                source: Box::new(e),
+            }),
+            Ok(Err(e)) => Err(Error::Request {
+                endpoint,
+                source: Box::new(e),
+            }),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+
+    /// POSTs `call` to `url` (with `Mesos-Stream-Id` when given) and waits for
+    /// the whole answer. Any non-2xx status becomes the matching [`Error`].
+    pub async fn call<C: WireMessage>(
+        &self,
+        url: &Uri,
+        call: &C,
+        stream_id: Option<&str>,
+    ) -> Result<CallResponse, Error> {
+        let request = self.request(url, call, stream_id)?;
+        let response = self.send(url, request).await?;
+        let endpoint = display_endpoint(url);
+        let status = response.status();
+        if !status.is_success() {
+            return Err(error_from_response(&endpoint, response).await);
+        }
+        let media = headers::content_type(response.headers());
+        let timeout = self.config.request_timeout;
+        let body = match tokio::time::timeout(timeout, response.into_body().collect()).await {
+            Err(_) => return Err(Error::Timeout { endpoint, timeout }),
+            Ok(Err(e)) => {
+                return Err(Error::Request {
+                    endpoint,
+                    source: Box::new(e),
+                })
+            }
+            Ok(Ok(collected)) => collected.to_bytes(),
+        };
+        tracing::trace!(%endpoint, %status, len = body.len(), "call answered");
+        Ok(CallResponse {
+            status,
+            media,
+            body,
+        })
+    }
+
+    /// POSTs a SUBSCRIBE `call` to `url` and returns the open event stream.
+    ///
+    /// The server must answer `200 OK` in the media type we asked for; the
+    /// response's `Mesos-Stream-Id` is kept in the [`Subscription`]. The
+    /// timeout covers the response headers only; the stream itself has no
+    /// timeout here (watching heartbeats is the caller's job).
+    pub async fn subscribe<C: WireMessage, E: WireMessage>(
+        &self,
+        url: &Uri,
+        call: &C,
+    ) -> Result<Subscription<E>, Error> {
+        let request = self.request(url, call, None)?;
+        let response = self.send(url, request).await?;
+        let endpoint = display_endpoint(url);
+        if response.status() != StatusCode::OK {
+            return Err(error_from_response(&endpoint, response).await);
+        }
+        let expected = self.config.media;
+        if let Some(value) = response.headers().get(CONTENT_TYPE) {
+            let text = value.to_str().ok();
+            if text.and_then(MediaType::from_mime) != Some(expected) {
+                return Err(Error::ContentType {
+                    endpoint,
+                    content_type: text.map(str::to_string),
+                    expected,
+                });
+            }
+        }
+        let stream_id = headers::stream_id(response.headers()).map(str::to_string);
+        tracing::debug!(%endpoint, ?stream_id, "subscribed");
+        let codec = RecordIoCodec::new().with_max_record_len(self.config.max_record_len);
+        let records = RecordStream::with_codec(response.into_body().into_data_stream(), codec);
+        Ok(Subscription {
+            stream_id,
+            events: EventStream::new(records, expected, endpoint),
+        })
+    }
+}
+
+/// Reads at most [`DEFAULT_ERROR_BODY_LIMIT`] bytes of an error response and
+/// maps its status.
+async fn error_from_response(endpoint: &str, response: http::Response<Incoming>) -> Error {
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut body = response.into_body();
+    let mut text = Vec::new();
+    let read = async {
+        while text.len() < DEFAULT_ERROR_BODY_LIMIT {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        let room = DEFAULT_ERROR_BODY_LIMIT - text.len();
+                        text.extend_from_slice(&data[..data.len().min(room)]);
+                    }
+                }
+                _ => break,
+            }
+        }
+    };
+    // An error body that never ends must not hang the caller.
+    let _ = tokio::time::timeout(Duration::from_secs(5), read).await;
+    let message = String::from_utf8_lossy(&text).trim().to_string();
+    tracing::debug!(%endpoint, %status, %message, "call failed");
+    Error::from_status(endpoint, status, location.as_deref(), message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_validated() {
+        assert!(parse_url("http://127.0.0.1:5050/api/v1/scheduler").is_ok());
+        assert!(matches!(
+            parse_url("ftp://x/"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            parse_url("127.0.0.1:5050"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            parse_url("not a url"),
+            Err(Error::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn redirect_locations_resolve() {
+        let here = parse_url("http://m1:5050/api/v1/scheduler").unwrap();
+        let to = |l| resolve_location(&here, l).unwrap().to_string();
+        assert_eq!(
+            to("//m2:5051/api/v1/scheduler"),
+            "http://m2:5051/api/v1/scheduler"
+        );
+        assert_eq!(
+            to("/master/api/v1/scheduler"),
+            "http://m1:5050/master/api/v1/scheduler"
+        );
+        assert_eq!(to("http://m3:1/x"), "http://m3:1/x");
+    }
+
+    #[test]
+    fn endpoints_hide_user_info() {
+        let uri: Uri = "http://user:pw@m1:5050/api/v1/scheduler".parse().unwrap();
+        assert_eq!(display_endpoint(&uri), "http://m1:5050/api/v1/scheduler");
+    }
+}

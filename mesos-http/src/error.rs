@@ -1,0 +1,267 @@
+//! The transport's error type, with predicates for what a caller should do.
+
+use http::StatusCode;
+use mesos_proto::codec::{DecodeError, EncodeError};
+use mesos_proto::recordio::RecordIoError;
+
+use crate::BoxError;
+
+/// At most this many bytes of an error response body are read and kept as
+/// the error's message (the rest is discarded).
+pub const DEFAULT_ERROR_BODY_LIMIT: usize = 4096;
+
+/// Everything that can go wrong between a client and a Mesos master or agent.
+///
+/// Each variant names the endpoint (URL without credentials) and what was
+/// being done; the underlying cause, when there is one, is the
+/// [`source`](std::error::Error::source). The predicates
+/// ([`is_retryable`](Error::is_retryable),
+/// [`is_subscription_lost`](Error::is_subscription_lost), ...) say what to do
+/// about it without matching on every variant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The endpoint URL is not usable (bad syntax, unsupported scheme, no host).
+    #[error("invalid endpoint URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No connection could be made (refused, unreachable, TLS handshake).
+    #[error("could not connect to {endpoint}")]
+    Connect {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// The connection failed while sending the request or reading the
+    /// response (reset, closed early).
+    #[error("request to {endpoint} failed")]
+    Request {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// No response within the configured timeout.
+    #[error("no response from {endpoint} within {timeout:?}")]
+    Timeout {
+        /// The endpoint.
+        endpoint: String,
+        /// The timeout that expired.
+        timeout: std::time::Duration,
+    },
+    /// `307 Temporary Redirect`: this master is not the leader; `location`
+    /// names the leading master.
+    #[error("{endpoint} is not the leading master; redirected to {location}")]
+    Redirect {
+        /// The endpoint that answered.
+        endpoint: String,
+        /// The `Location` header (often scheme-relative: `//host:port/path`).
+        location: String,
+    },
+    /// `400 Bad Request`: the master or agent refused the call; `message` is
+    /// its explanation. Sending the same call again will fail the same way.
+    #[error("{endpoint} rejected the call: {message}")]
+    BadRequest {
+        /// The endpoint.
+        endpoint: String,
+        /// The response body (at most [`DEFAULT_ERROR_BODY_LIMIT`] bytes).
+        message: String,
+    },
+    /// `401 Unauthorized`: missing or wrong credentials.
+    #[error("{endpoint} requires authentication: {message}")]
+    Unauthorized {
+        /// The endpoint.
+        endpoint: String,
+        /// The response body.
+        message: String,
+    },
+    /// `403 Forbidden`: the principal may not do this, or (scheduler API)
+    /// the framework is not subscribed on this stream.
+    #[error("{endpoint} refused the call: {message}")]
+    Forbidden {
+        /// The endpoint.
+        endpoint: String,
+        /// The response body.
+        message: String,
+    },
+    /// Any other unexpected HTTP status.
+    #[error("{endpoint} answered {status}: {message}")]
+    Status {
+        /// The endpoint.
+        endpoint: String,
+        /// The status.
+        status: StatusCode,
+        /// The response body.
+        message: String,
+    },
+    /// A success response whose `Content-Type` is not the media type we asked
+    /// for (for example an HTML page from a proxy).
+    #[error("{endpoint} answered with content type {content_type:?}, expected {expected}")]
+    ContentType {
+        /// The endpoint.
+        endpoint: String,
+        /// What the response said.
+        content_type: Option<String>,
+        /// What we asked for.
+        expected: mesos_proto::MediaType,
+    },
+    /// One record of an event stream (or a response body) is not a valid
+    /// message. The stream itself is still in sync.
+    #[error("undecodable message from {endpoint}")]
+    Decode {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: DecodeError,
+    },
+    /// The event stream is malformed (bad RecordIO framing, a record over the
+    /// size limit, a cut mid-record): it has ended and must be reopened.
+    #[error("malformed event stream from {endpoint}")]
+    Framing {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: RecordIoError,
+    },
+    /// The call could not be encoded.
+    #[error("could not encode the call")]
+    Encode(#[source] EncodeError),
+    /// The TLS configuration could not be built.
+    #[error("invalid TLS configuration")]
+    Tls(#[source] BoxError),
+}
+
+impl Error {
+    /// The HTTP status behind this error, if it came from a response.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Redirect { .. } => Some(StatusCode::TEMPORARY_REDIRECT),
+            Error::BadRequest { .. } => Some(StatusCode::BAD_REQUEST),
+            Error::Unauthorized { .. } => Some(StatusCode::UNAUTHORIZED),
+            Error::Forbidden { .. } => Some(StatusCode::FORBIDDEN),
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True when trying again later (with backoff) may succeed: connection
+    /// failures, timeouts, a broken stream, `503 Service Unavailable` (no
+    /// leader yet), `429 Too Many Requests` and other 5xx statuses.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect { .. }
+            | Error::Request { .. }
+            | Error::Timeout { .. }
+            | Error::Framing { .. } => true,
+            Error::Status { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            _ => false,
+        }
+    }
+
+    /// True when the error means the subscription is gone and the client
+    /// must SUBSCRIBE again: the stream broke, or the master no longer knows
+    /// the stream (`403` for an unsubscribed framework, or a redirect to a
+    /// new leader).
+    pub fn is_subscription_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Framing { .. }
+                | Error::Request { .. }
+                | Error::Forbidden { .. }
+                | Error::Redirect { .. }
+        )
+    }
+
+    /// True for `401` and `403`.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Error::Unauthorized { .. } | Error::Forbidden { .. })
+    }
+
+    /// For a redirect, the `Location` it names.
+    pub fn redirect_location(&self) -> Option<&str> {
+        match self {
+            Error::Redirect { location, .. } => Some(location),
+            _ => None,
+        }
+    }
+
+    /// Maps a non-success response to its error. `message` is the (already
+    /// truncated) body text.
+    pub fn from_status(
+        endpoint: &str,
+        status: StatusCode,
+        location: Option<&str>,
+        message: String,
+    ) -> Self {
+        let endpoint = endpoint.to_string();
+        match status {
+            StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => match location {
+                Some(location) => Error::Redirect {
+                    endpoint,
+                    location: location.to_string(),
+                },
+                None => Error::Status {
+                    endpoint,
+                    status,
+                    message,
+                },
+            },
+            StatusCode::BAD_REQUEST => Error::BadRequest { endpoint, message },
+            StatusCode::UNAUTHORIZED => Error::Unauthorized { endpoint, message },
+            StatusCode::FORBIDDEN => Error::Forbidden { endpoint, message },
+            _ => Error::Status {
+                endpoint,
+                status,
+                message,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> Error {
+        let status = StatusCode::from_u16(code).unwrap();
+        Error::from_status(
+            "http://m:5050/api/v1/scheduler",
+            status,
+            Some("//m2:5050/x"),
+            "msg".into(),
+        )
+    }
+
+    #[test]
+    fn statuses_map_to_meaning() {
+        assert_eq!(status(307).redirect_location(), Some("//m2:5050/x"));
+        assert!(status(307).is_subscription_lost());
+        assert!(matches!(status(400), Error::BadRequest { ref message, .. } if message == "msg"));
+        assert!(!status(400).is_retryable());
+        assert!(status(401).is_auth() && !status(401).is_retryable());
+        assert!(status(403).is_auth() && status(403).is_subscription_lost());
+        assert!(status(503).is_retryable());
+        assert!(status(429).is_retryable());
+        assert!(!status(404).is_retryable());
+        assert_eq!(status(503).status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    }
+
+    #[test]
+    fn display_includes_the_masters_message() {
+        assert_eq!(
+            status(400).to_string(),
+            "http://m:5050/api/v1/scheduler rejected the call: msg"
+        );
+    }
+}

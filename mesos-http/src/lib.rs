@@ -1,0 +1,55 @@
+//! # mesos-http
+//!
+//! The single HTTP transport of the Rust Mesos SDK, built on hyper 1.x and
+//! tokio, shared by every crate that moves Mesos calls and events:
+//!
+//! - the **client** half ([`Client`], feature `client`, on by default), used
+//!   by `mesos-scheduler` and `mesos-executor`: POSTing calls
+//!   ([`Client::call`]), opening a SUBSCRIBE stream and decoding its RecordIO
+//!   events ([`Client::subscribe`], [`EventStream`]), the `Mesos-Stream-Id`
+//!   header, both media types, authentication ([`Credentials`]), TLS (feature
+//!   `tls`, on by default) and a typed [`Error`] for every HTTP status the
+//!   Mesos APIs use;
+//! - the **server** half ([`server`], feature `server`), used by
+//!   `mesos-local`: media type negotiation, call decoding and RecordIO
+//!   streaming responses.
+//!
+//! Client and server share one implementation of the headers
+//! ([`headers`]), the media types and the RecordIO framing (from
+//! `mesos-proto`), so they cannot drift apart. The API meaning on top (stream
+//! ids fencing, resubscription, acknowledgements, recovery) belongs to the
+//! scheduler and executor crates.
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `client` | yes | [`Client`], [`EventStream`], [`Credentials`] |
+//! | `tls` | yes | `https://` endpoints via rustls (system roots plus bundled Mozilla roots, or your own) |
+//! | `server` | no | [`server`]: negotiation, call decoding, streaming responses, a small accept loop |
+//!
+//! # Cancel safety
+//! Dropping a [`Client::call`] future mid-flight abandons the request; the
+//! peer may or may not have received it (as with any HTTP request). Dropping
+//! an [`EventStream`] closes its connection, which the master reads as the
+//! subscriber going away.
+
+mod auth;
+mod error;
+pub mod headers;
+
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+mod events;
+#[cfg(feature = "server")]
+pub mod server;
+
+pub use auth::{Credentials, Secret};
+#[cfg(feature = "client")]
+pub use client::{parse_url, resolve_location, CallResponse, Client, ClientBuilder, Subscription};
+pub use error::{Error, DEFAULT_ERROR_BODY_LIMIT};
+#[cfg(feature = "client")]
+pub use events::EventStream;
+pub use mesos_proto::MediaType;
+
+/// A boxed error, as carried in the `source` of transport errors.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
