@@ -229,6 +229,19 @@ impl Error {
     }
 }
 
+/// An error and all its sources, joined with `": "`, for logs and for
+/// messages that must carry the whole story in one string.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

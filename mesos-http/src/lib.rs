@@ -46,7 +46,7 @@ pub mod server;
 pub use auth::{Credentials, Secret};
 #[cfg(feature = "client")]
 pub use client::{parse_url, resolve_location, CallResponse, Client, ClientBuilder, Subscription};
-pub use error::{Error, DEFAULT_ERROR_BODY_LIMIT};
+pub use error::{error_chain, Error, DEFAULT_ERROR_BODY_LIMIT};
 #[cfg(feature = "client")]
 pub use events::EventStream;
 pub use mesos_proto::MediaType;

@@ -108,19 +108,11 @@ pub async fn read_call<C: WireMessage>(
     };
     match negotiated.request.decode::<C>(&bytes) {
         Ok(call) => Ok((negotiated, parts, call)),
-        Err(e) => Err(text_response(StatusCode::BAD_REQUEST, error_chain(&e))),
+        Err(e) => Err(text_response(
+            StatusCode::BAD_REQUEST,
+            crate::error_chain(&e),
+        )),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// A response with a plain-text body (how Mesos explains a `4xx`).
@@ -160,7 +152,7 @@ pub fn message_response<M: WireMessage>(media: MediaType, message: &M) -> Respon
                 .insert(CONTENT_TYPE, HeaderValue::from_static(media.mime()));
             response
         }
-        Err(e) => text_response(StatusCode::INTERNAL_SERVER_ERROR, error_chain(&e)),
+        Err(e) => text_response(StatusCode::INTERNAL_SERVER_ERROR, crate::error_chain(&e)),
     }
 }
 

@@ -1,0 +1,251 @@
+//! `SchedulerClient`: every scheduler call, on the current subscription.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use http::Uri;
+use mesos_proto::v1::scheduler::Call;
+use mesos_proto::v1::{
+    offer, AgentId, ExecutorId, Filters, FrameworkId, FrameworkInfo, KillPolicy, OfferId, Request,
+    TaskId, TaskInfo, TaskStatus,
+};
+
+use crate::{calls, Error};
+
+/// The subscription calls are made on: which master, with which stream id,
+/// as which framework.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Session {
+    pub(crate) url: Uri,
+    pub(crate) stream_id: String,
+    pub(crate) framework_id: FrameworkId,
+}
+
+/// State shared by a connection and its clients.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) http: mesos_http::Client,
+    pub(crate) session: RwLock<Option<Session>>,
+}
+
+impl Shared {
+    pub(crate) fn session(&self) -> Option<Session> {
+        match self.session.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub(crate) fn set_session(&self, session: Option<Session>) {
+        match self.session.write() {
+            Ok(mut guard) => *guard = session,
+            Err(poisoned) => *poisoned.into_inner() = session,
+        }
+    }
+}
+
+/// Makes scheduler calls on the current subscription: cheap to clone,
+/// `Send + Sync`, usable from any task.
+///
+/// Every call is its own POST carrying the subscription's `Mesos-Stream-Id`
+/// and framework id; it resolves when the master has accepted it (`202`), or
+/// fails with a typed [`Error`]. While there is no subscription (before
+/// SUBSCRIBED, or while reconnecting) calls fail at once with
+/// [`Error::NotSubscribed`] instead of vanishing.
+#[derive(Clone)]
+pub struct SchedulerClient {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for SchedulerClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchedulerClient")
+            .field("session", &self.shared.session())
+            .finish()
+    }
+}
+
+impl SchedulerClient {
+    /// The framework id of the current subscription.
+    pub fn framework_id(&self) -> Option<FrameworkId> {
+        self.shared.session().map(|s| s.framework_id)
+    }
+
+    /// True while subscribed.
+    pub fn is_subscribed(&self) -> bool {
+        self.shared.session().is_some()
+    }
+
+    /// Sends any call (its `framework_id` is filled in).
+    pub async fn call(&self, mut call: Call) -> Result<(), Error> {
+        self.call_with_response(&mut call).await.map(|_| ())
+    }
+
+    async fn call_with_response(&self, call: &mut Call) -> Result<mesos_http::CallResponse, Error> {
+        let session = self.shared.session().ok_or(Error::NotSubscribed)?;
+        call.framework_id = Some(session.framework_id.clone());
+        let kind = calls::type_name(call);
+        tracing::debug!(call = kind, framework_id = %session.framework_id.value, "call");
+        self.shared
+            .http
+            .call(&session.url, call, Some(&session.stream_id))
+            .await
+            .map_err(|source| Error::Call { call: kind, source })
+    }
+
+    /// ACCEPT offers with operations (any `Offer.Operation` type).
+    pub async fn accept(
+        &self,
+        offer_ids: Vec<OfferId>,
+        operations: Vec<offer::Operation>,
+        filters: Option<Filters>,
+    ) -> Result<(), Error> {
+        self.call(calls::accept(offer_ids, operations, filters))
+            .await
+    }
+
+    /// Launches `tasks` on `offer_ids` (ACCEPT with one LAUNCH).
+    pub async fn launch_tasks(
+        &self,
+        offer_ids: Vec<OfferId>,
+        tasks: Vec<TaskInfo>,
+        filters: Option<Filters>,
+    ) -> Result<(), Error> {
+        self.call(calls::launch(offer_ids, tasks, filters)).await
+    }
+
+    /// DECLINE offers.
+    pub async fn decline(
+        &self,
+        offer_ids: Vec<OfferId>,
+        filters: Option<Filters>,
+    ) -> Result<(), Error> {
+        self.call(calls::decline(offer_ids, filters)).await
+    }
+
+    /// ACCEPT_INVERSE_OFFERS.
+    pub async fn accept_inverse_offers(
+        &self,
+        inverse_offer_ids: Vec<OfferId>,
+        filters: Option<Filters>,
+    ) -> Result<(), Error> {
+        self.call(calls::accept_inverse_offers(inverse_offer_ids, filters))
+            .await
+    }
+
+    /// DECLINE_INVERSE_OFFERS.
+    pub async fn decline_inverse_offers(
+        &self,
+        inverse_offer_ids: Vec<OfferId>,
+        filters: Option<Filters>,
+    ) -> Result<(), Error> {
+        self.call(calls::decline_inverse_offers(inverse_offer_ids, filters))
+            .await
+    }
+
+    /// KILL a task, optionally with a kill policy overriding the task's.
+    pub async fn kill(
+        &self,
+        task_id: TaskId,
+        agent_id: Option<AgentId>,
+        kill_policy: Option<KillPolicy>,
+    ) -> Result<(), Error> {
+        self.call(calls::kill(task_id, agent_id, kill_policy)).await
+    }
+
+    /// SHUTDOWN an executor.
+    pub async fn shutdown_executor(
+        &self,
+        executor_id: ExecutorId,
+        agent_id: AgentId,
+    ) -> Result<(), Error> {
+        self.call(calls::shutdown(executor_id, agent_id)).await
+    }
+
+    /// REVIVE offers for `roles` (empty: all).
+    pub async fn revive(&self, roles: Vec<String>) -> Result<(), Error> {
+        self.call(calls::revive(roles)).await
+    }
+
+    /// SUPPRESS offers for `roles` (empty: all).
+    pub async fn suppress(&self, roles: Vec<String>) -> Result<(), Error> {
+        self.call(calls::suppress(roles)).await
+    }
+
+    /// ACKNOWLEDGE a status update. Statuses without a `uuid` (generated by
+    /// the master, e.g. for reconciliation) need no acknowledgement: `Ok`
+    /// without sending anything.
+    pub async fn acknowledge(&self, status: &TaskStatus) -> Result<(), Error> {
+        let (Some(uuid), Some(agent_id)) = (status.uuid.clone(), status.agent_id.clone()) else {
+            return Ok(());
+        };
+        self.call(calls::acknowledge(agent_id, status.task_id.clone(), uuid))
+            .await
+    }
+
+    /// ACKNOWLEDGE_OPERATION_STATUS for an operation update carrying a uuid.
+    pub async fn acknowledge_operation_status(
+        &self,
+        status: &mesos_proto::v1::OperationStatus,
+    ) -> Result<(), Error> {
+        let (Some(uuid), Some(operation_id)) = (status.uuid.clone(), status.operation_id.clone())
+        else {
+            return Ok(());
+        };
+        self.call(calls::acknowledge_operation_status(
+            status.agent_id.clone(),
+            status.resource_provider_id.clone(),
+            uuid.value,
+            operation_id,
+        ))
+        .await
+    }
+
+    /// RECONCILE: explicit for `tasks`, implicit when empty.
+    pub async fn reconcile(&self, tasks: Vec<(TaskId, Option<AgentId>)>) -> Result<(), Error> {
+        self.call(calls::reconcile(tasks)).await
+    }
+
+    /// RECONCILE_OPERATIONS; returns the master's response.
+    pub async fn reconcile_operations(
+        &self,
+        operations: Vec<mesos_proto::v1::scheduler::call::reconcile_operations::Operation>,
+    ) -> Result<mesos_proto::v1::scheduler::Response, Error> {
+        let mut call = calls::reconcile_operations(operations);
+        let response = self.call_with_response(&mut call).await?;
+        let media = self.shared.http.media_type();
+        response.decode(media).map_err(|e| Error::Call {
+            call: "RECONCILE_OPERATIONS",
+            source: mesos_http::Error::Decode {
+                endpoint: String::new(),
+                source: e,
+            },
+        })
+    }
+
+    /// MESSAGE to an executor.
+    pub async fn message(
+        &self,
+        agent_id: AgentId,
+        executor_id: ExecutorId,
+        data: Bytes,
+    ) -> Result<(), Error> {
+        self.call(calls::message(agent_id, executor_id, data)).await
+    }
+
+    /// REQUEST resources.
+    pub async fn request(&self, requests: Vec<Request>) -> Result<(), Error> {
+        self.call(calls::request(requests)).await
+    }
+
+    /// UPDATE_FRAMEWORK.
+    pub async fn update_framework(&self, framework: FrameworkInfo) -> Result<(), Error> {
+        self.call(calls::update_framework(framework)).await
+    }
+
+    /// TEARDOWN: ends the framework (all tasks killed).
+    pub async fn teardown(&self) -> Result<(), Error> {
+        self.call(calls::teardown()).await
+    }
+}
