@@ -1,10 +1,126 @@
 //! # mesos-executor
 //!
-//! The Rust counterpart of `MesosExecutorDriver`: executor authors implement
-//! an `Executor` trait (launch task, kill task, framework message, shutdown,
-//! ...) and run it with a driver that reads the environment a Mesos agent
-//! sets (`MESOS_AGENT_ENDPOINT`, `MESOS_FRAMEWORK_ID`, ...), subscribes to the
-//! agent's v1 executor API (`/api/v1/executor`) through `mesos-http`, and
-//! keeps every status update until the agent acknowledges it.
+//! The Rust counterpart of `MesosExecutorDriver`: implement [`Executor`]
+//! (launch task, kill task, framework message, shutdown, ...) and run it
+//! with an [`ExecutorDriver`], which
 //!
-//! The driver is being built on top of the wire layer in `mesos-proto`.
+//! - reads the environment a Mesos agent sets ([`ExecutorConfig::from_env`]),
+//!   and finds the executor API as Mesos's own library does
+//!   (`http://<MESOS_SLAVE_PID address>/<MESOS_SLAVE_PID id>/api/v1/executor`);
+//! - SUBSCRIBEs through `mesos-http`, checks that the stream really is the
+//!   agent's executor API, and delivers the events to the executor one at a
+//!   time, in order;
+//! - sends status updates (fresh UUID, source, timestamp filled in) and keeps
+//!   each one until the agent acknowledges it; on resubscription it sends the
+//!   unacknowledged updates and tasks again;
+//! - with checkpointing, survives an agent restart (resubscribes with
+//!   jittered exponential backoff, up to the recovery timeout); without,
+//!   shuts the executor down when the connection is lost;
+//! - on SHUTDOWN calls [`Executor::shutdown`] and stops within the grace
+//!   period.
+//!
+//! # Example: the classic test executor
+//!
+//! ```no_run
+//! use async_trait::async_trait;
+//! use mesos_executor::{Executor, ExecutorDriver};
+//! use mesos_proto::v1::{TaskInfo, TaskState, TaskStatus};
+//!
+//! struct TestExecutor;
+//!
+//! #[async_trait]
+//! impl Executor for TestExecutor {
+//!     async fn launch_task(&mut self, driver: &ExecutorDriver, task: TaskInfo) {
+//!         for (state, message) in [
+//!             (TaskState::TaskRunning, "running"),
+//!             (TaskState::TaskFinished, "done"),
+//!         ] {
+//!             let status = TaskStatus {
+//!                 task_id: task.task_id.clone(),
+//!                 state: state as i32,
+//!                 message: Some(message.into()),
+//!                 ..Default::default()
+//!             };
+//!             if let Err(e) = driver.send_status_update(status).await {
+//!                 eprintln!("update failed: {e}");
+//!             }
+//!         }
+//!     }
+//!
+//!     async fn shutdown(&mut self, _driver: &ExecutorDriver) {
+//!         // Kill whatever is still running here.
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     // Exits with status 1 and a message when the environment is unusable.
+//!     let status = mesos_executor::run_from_env(TestExecutor).await;
+//!     println!("driver ended: {status:?}");
+//! }
+//! ```
+//!
+//! In tests, build the configuration explicitly instead:
+//!
+//! ```
+//! use std::time::Duration;
+//! use mesos_executor::ExecutorConfig;
+//! use mesos_proto::v1::{ExecutorId, FrameworkId};
+//!
+//! let config = ExecutorConfig::builder(
+//!     "http://127.0.0.1:5051/slave(1)/api/v1/executor",
+//!     FrameworkId { value: "fw".into() },
+//!     ExecutorId { value: "ex".into() },
+//! )
+//! .checkpoint(true)
+//! .recovery_timeout(Duration::from_secs(10))
+//! .build()?;
+//! assert!(config.checkpoint());
+//! # Ok::<(), mesos_executor::Error>(())
+//! ```
+
+mod backoff;
+mod config;
+mod connection;
+mod driver;
+mod duration;
+mod endpoint;
+mod env;
+mod error;
+mod executor;
+mod updates;
+
+pub use config::{
+    ExecutorConfig, ExecutorConfigBuilder, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_RECOVERY_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD, DEFAULT_SUBSCRIPTION_BACKOFF_MAX,
+};
+pub use driver::ExecutorDriver;
+pub use duration::{parse_duration, DurationError};
+pub use env::{EnvError, EnvProblem};
+pub use error::Error;
+pub use executor::Executor;
+pub use mesos_proto::v1::Status;
+
+/// Runs `executor` with the configuration from the process environment,
+/// for executor binaries: when the environment is unusable (or the driver
+/// cannot be created) it prints the error to stderr and exits the process
+/// with status 1; when the driver aborts with an error it does the same.
+/// Otherwise it returns the driver's final status (normally
+/// [`Status::DriverStopped`]).
+pub async fn run_from_env(executor: impl Executor) -> Status {
+    let driver = match ExecutorConfig::from_env().and_then(|c| ExecutorDriver::new(executor, c)) {
+        Ok(driver) => driver,
+        Err(e) => {
+            eprintln!("{}", error::chain(&e));
+            std::process::exit(1);
+        }
+    };
+    let status = driver.run().await;
+    if status == Status::DriverAborted {
+        if let Some(e) = driver.failure() {
+            eprintln!("executor driver aborted: {}", error::chain(&*e));
+            std::process::exit(1);
+        }
+    }
+    status
+}

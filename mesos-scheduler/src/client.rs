@@ -1,6 +1,7 @@
 //! `SchedulerClient`: every scheduler call, on the current subscription.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -27,6 +28,9 @@ pub(crate) struct Session {
 pub(crate) struct Shared {
     pub(crate) http: mesos_http::Client,
     pub(crate) session: RwLock<Option<Session>>,
+    /// Set once TEARDOWN was accepted: the framework is gone, so the
+    /// connection ends instead of resubscribing.
+    pub(crate) torn_down: AtomicBool,
 }
 
 impl Shared {
@@ -35,6 +39,10 @@ impl Shared {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    pub(crate) fn is_torn_down(&self) -> bool {
+        self.torn_down.load(Ordering::Acquire)
     }
 
     pub(crate) fn set_session(&self, session: Option<Session>) {
@@ -244,8 +252,13 @@ impl SchedulerClient {
         self.call(calls::update_framework(framework)).await
     }
 
-    /// TEARDOWN: ends the framework (all tasks killed).
+    /// TEARDOWN: ends the framework (all tasks killed). Once the master has
+    /// accepted it, the subscription ends (no reconnection) and every later
+    /// call fails with [`Error::NotSubscribed`].
     pub async fn teardown(&self) -> Result<(), Error> {
-        self.call(calls::teardown()).await
+        self.call(calls::teardown()).await?;
+        self.shared.torn_down.store(true, Ordering::Release);
+        self.shared.set_session(None);
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -65,6 +66,7 @@ pub fn subscribe(config: SchedulerConfig) -> Result<(SchedulerClient, Subscripti
     let shared = Arc::new(Shared {
         http,
         session: RwLock::new(None),
+        torn_down: AtomicBool::new(false),
     });
     let connection = Connection::new(config, shared.clone());
     let stream = futures::stream::unfold(connection, |mut connection| async move {
@@ -274,8 +276,13 @@ impl Connection {
     /// The stream is gone: forget the session and reconnect. Yields
     /// `Disconnected` only if the framework was subscribed on it.
     fn lose(&mut self, reason: String, was_subscribed: bool) -> Option<SchedulerEvent> {
-        tracing::warn!(master = %self.url, %reason, "connection to the master lost");
         self.shared.set_session(None);
+        if self.shared.is_torn_down() {
+            tracing::info!(master = %self.url, "framework torn down; subscription ended");
+            self.state = State::Done;
+            return None;
+        }
+        tracing::warn!(master = %self.url, %reason, "connection to the master lost");
         self.retry_later(false);
         was_subscribed.then_some(SchedulerEvent::Disconnected { reason })
     }

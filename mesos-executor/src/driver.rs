@@ -1,0 +1,614 @@
+//! `ExecutorDriver`: runs an [`Executor`] against the agent's v1 executor API.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use mesos_http::{Client, EventStream};
+use mesos_proto::v1::executor::{call, event, Event};
+use mesos_proto::v1::task_status::Source;
+use mesos_proto::v1::{AgentId, Status, TaskId, TaskState, TaskStatus};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+use crate::connection::{self, AttemptError};
+use crate::error::chain;
+use crate::updates::Unacknowledged;
+use crate::{Error, Executor, ExecutorConfig};
+
+/// Drives an [`Executor`]: subscribes to the agent, turns events into
+/// callbacks, sends status updates and framework messages, and keeps every
+/// update until the agent acknowledges it.
+///
+/// Cheap to clone (an `Arc`), `Send + Sync`; every clone controls the same
+/// driver. Needs a tokio runtime (`start`/`run` spawn one task on it).
+///
+/// # Lifecycle
+/// [`Status::DriverNotStarted`] → [`start`](Self::start) →
+/// [`Status::DriverRunning`] → one of:
+/// - [`Status::DriverStopped`]: [`stop`](Self::stop) was called, the agent
+///   sent SHUTDOWN (after [`Executor::shutdown`] returned or the grace period
+///   ended), the connection was lost without checkpointing, or the agent
+///   could not be reached again within the recovery timeout (the last two
+///   call [`Executor::shutdown`] first; the recovery timeout is also kept
+///   as [`failure`](Self::failure));
+/// - [`Status::DriverAborted`]: [`abort`](Self::abort) was called, or a fatal
+///   error (wrong endpoint, credentials refused, the agent never answered
+///   within the recovery timeout): see [`failure`](Self::failure).
+#[derive(Clone)]
+pub struct ExecutorDriver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ExecutorConfig,
+    client: Client,
+    shared: Mutex<Shared>,
+    cancel: CancellationToken,
+    status: watch::Sender<Status>,
+    executor: Mutex<Option<Box<dyn Executor>>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    subscribed: bool,
+    agent_id: Option<AgentId>,
+    book: Unacknowledged,
+    /// What `stop`/`abort` asked for.
+    requested: Option<Status>,
+    failure: Option<Arc<Error>>,
+}
+
+impl fmt::Debug for ExecutorDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutorDriver")
+            .field("config", &self.inner.config)
+            .field("status", &*self.inner.status.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a subscription ended.
+enum End {
+    /// `stop`/`abort`.
+    Cancelled,
+    /// SHUTDOWN handled.
+    Shutdown,
+    /// The stream broke or ended.
+    Lost(String),
+}
+
+/// A fresh random (version 4) UUID, as the 16 bytes Mesos expects.
+fn new_uuid() -> Bytes {
+    let mut bytes = [0u8; 16];
+    bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Bytes::copy_from_slice(&bytes)
+}
+
+fn now_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+impl ExecutorDriver {
+    /// A driver for `executor`; nothing happens until [`start`](Self::start).
+    pub fn new(executor: impl Executor, config: ExecutorConfig) -> Result<ExecutorDriver, Error> {
+        let mut client = Client::builder()
+            .media_type(config.media_type())
+            .request_timeout(config.request_timeout());
+        if let Some(credentials) = config.credentials() {
+            client = client.credentials(credentials.clone());
+        }
+        let client = client.build().map_err(Error::Client)?;
+        let agent_id = config.agent_id().cloned();
+        Ok(ExecutorDriver {
+            inner: Arc::new(Inner {
+                config,
+                client,
+                shared: Mutex::new(Shared {
+                    agent_id,
+                    ..Default::default()
+                }),
+                cancel: CancellationToken::new(),
+                status: watch::Sender::new(Status::DriverNotStarted),
+                executor: Mutex::new(Some(Box::new(executor))),
+            }),
+        })
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        // A poisoned lock only means a panic elsewhere while holding it; the
+        // bookkeeping itself is always consistent between statements.
+        self.inner
+            .shared
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ExecutorConfig {
+        &self.inner.config
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        *self.inner.status.borrow()
+    }
+
+    /// Why the driver aborted (or gave up on the agent), if it did.
+    pub fn failure(&self) -> Option<Arc<Error>> {
+        self.shared().failure.clone()
+    }
+
+    /// Starts the driver on the current tokio runtime: subscribes to the
+    /// agent and delivers events to the executor. Returns
+    /// [`Status::DriverRunning`]; a second call returns the current status
+    /// and does nothing. Outside a runtime the driver aborts with
+    /// [`Error::NoRuntime`].
+    pub fn start(&self) -> Status {
+        let executor = self
+            .inner
+            .executor
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take();
+        let Some(executor) = executor else {
+            return self.status();
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.shared().failure = Some(Arc::new(Error::NoRuntime));
+            self.inner.status.send_replace(Status::DriverAborted);
+            return Status::DriverAborted;
+        };
+        self.inner.status.send_replace(Status::DriverRunning);
+        let driver = self.clone();
+        runtime.spawn(async move {
+            let status = driver.run_loop(executor).await;
+            tracing::info!(status = status.as_str_name(), "executor driver finished");
+            driver.inner.status.send_replace(status);
+        });
+        Status::DriverRunning
+    }
+
+    fn request(&self, status: Status) -> Status {
+        match self.status() {
+            Status::DriverRunning => {
+                self.shared().requested.get_or_insert(status);
+                self.inner.cancel.cancel();
+                status
+            }
+            other => other,
+        }
+    }
+
+    /// Stops the driver: the subscription is closed and the driver ends
+    /// with [`Status::DriverStopped`] ([`Executor::shutdown`] is not called;
+    /// a callback in progress is dropped at its next `.await`). Returns the
+    /// status the driver is heading for, or the current one when it is not
+    /// running.
+    pub fn stop(&self) -> Status {
+        self.request(Status::DriverStopped)
+    }
+
+    /// Like [`stop`](Self::stop), but the driver ends with
+    /// [`Status::DriverAborted`].
+    pub fn abort(&self) -> Status {
+        self.request(Status::DriverAborted)
+    }
+
+    /// Waits until the driver has finished and returns its final status
+    /// (immediately [`Status::DriverNotStarted`] when it was never started).
+    /// Never await this from an [`Executor`] callback: the driver waits for
+    /// the callback.
+    pub async fn join(&self) -> Status {
+        let mut status = self.inner.status.subscribe();
+        let result = status
+            .wait_for(|s| *s != Status::DriverRunning)
+            .await
+            .map(|s| *s);
+        result.unwrap_or(Status::DriverAborted)
+    }
+
+    /// [`start`](Self::start), then [`join`](Self::join).
+    pub async fn run(&self) -> Status {
+        self.start();
+        self.join().await
+    }
+
+    /// Sends a status update to the agent.
+    ///
+    /// The driver sets a fresh random `uuid`, `source` =
+    /// `SOURCE_EXECUTOR`, `timestamp` = now, and `executor_id`/`agent_id`
+    /// when missing, then keeps the update until the agent acknowledges it
+    /// (see [`Executor::acknowledged`]).
+    ///
+    /// While disconnected (or if the POST fails because the connection
+    /// broke) the update is **not** an error: it is queued and sent again
+    /// in the next SUBSCRIBE. Errors: the driver is not running, the update
+    /// is invalid (`TASK_STAGING`, no task id), or the agent refused it
+    /// (then it is not kept).
+    pub async fn send_status_update(&self, mut status: TaskStatus) -> Result<(), Error> {
+        let current = self.status();
+        if current != Status::DriverRunning {
+            return Err(Error::NotRunning { status: current });
+        }
+        let task_id = status.task_id.value.clone();
+        if task_id.is_empty() {
+            return Err(Error::InvalidUpdate {
+                task_id,
+                reason: "no task id",
+            });
+        }
+        if status.state() == TaskState::TaskStaging {
+            return Err(Error::InvalidUpdate {
+                task_id,
+                reason: "executors may not send TASK_STAGING",
+            });
+        }
+        let uuid = new_uuid();
+        status.uuid = Some(uuid.clone());
+        status.source = Some(Source::Executor as i32);
+        status.timestamp = Some(now_seconds());
+        if status.executor_id.is_none() {
+            status.executor_id = Some(self.inner.config.executor_id().clone());
+        }
+        let subscribed = {
+            let mut shared = self.shared();
+            if status.agent_id.is_none() {
+                // From the SUBSCRIBED agent_info (or MESOS_SLAVE_ID before it).
+                status.agent_id = shared.agent_id.clone();
+            }
+            shared.book.sent(call::Update {
+                status: status.clone(),
+            });
+            shared.subscribed
+        };
+        let state = status.state().as_str_name();
+        if !subscribed {
+            tracing::info!(
+                task_id,
+                state,
+                "not subscribed: update queued for the next SUBSCRIBE"
+            );
+            return Ok(());
+        }
+        let mut call = connection::call(&self.inner.config, call::Type::Update);
+        call.update = Some(call::Update { status });
+        tracing::debug!(task_id, state, "sending status update");
+        match self
+            .inner
+            .client
+            .call(self.inner.config.agent_url(), &call, None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(task_id, state, error = %chain(&e), "status update not delivered; it is resent on resubscription");
+                Ok(())
+            }
+            Err(e) => {
+                let id = TaskId {
+                    value: task_id.clone(),
+                };
+                self.shared().book.refused(&id, &uuid);
+                Err(Error::Update { task_id, source: e })
+            }
+        }
+    }
+
+    /// Sends `data` to the scheduler (a MESSAGE call). Fails with
+    /// [`Error::NotSubscribed`] while disconnected (such messages are not
+    /// queued, as in Mesos), or when the agent refuses it.
+    pub async fn send_framework_message(&self, data: Bytes) -> Result<(), Error> {
+        let current = self.status();
+        if current != Status::DriverRunning {
+            return Err(Error::NotRunning { status: current });
+        }
+        if !self.shared().subscribed {
+            return Err(Error::NotSubscribed);
+        }
+        let mut call = connection::call(&self.inner.config, call::Type::Message);
+        call.message = Some(call::Message { data });
+        self.inner
+            .client
+            .call(self.inner.config.agent_url(), &call, None)
+            .await
+            .map(|_| ())
+            .map_err(Error::Message)
+    }
+
+    fn spawn_heartbeat(&self) {
+        let driver = self.clone();
+        tokio::spawn(async move {
+            let call = connection::call(&driver.inner.config, call::Type::Heartbeat);
+            if let Err(e) = driver
+                .inner
+                .client
+                .call(driver.inner.config.agent_url(), &call, None)
+                .await
+            {
+                tracing::debug!(error = %chain(&e), "HEARTBEAT call failed");
+            }
+        });
+    }
+
+    /// Runs `callback` unless stop/abort interrupts it. False when
+    /// interrupted.
+    async fn guarded(&self, callback: impl Future<Output = ()>) -> bool {
+        tokio::select! {
+            biased;
+            _ = self.inner.cancel.cancelled() => false,
+            _ = callback => !self.inner.cancel.is_cancelled(),
+        }
+    }
+
+    /// Calls `Executor::shutdown`, for at most the grace period.
+    async fn shutdown_executor(&self, executor: &mut Box<dyn Executor>) {
+        let grace = self.inner.config.shutdown_grace_period();
+        let finished = tokio::time::timeout(grace, self.guarded(executor.shutdown(self))).await;
+        if finished.is_err() {
+            tracing::warn!(
+                ?grace,
+                "Executor::shutdown did not return within the grace period"
+            );
+        }
+    }
+
+    fn fail(&self, error: Error) {
+        tracing::error!(error = %chain(&error), "executor driver failed");
+        self.shared().failure = Some(Arc::new(error));
+    }
+
+    fn requested(&self) -> Option<Status> {
+        self.shared().requested
+    }
+
+    async fn run_loop(&self, mut executor: Box<dyn Executor>) -> Status {
+        let outcome = self.subscriptions(&mut executor).await;
+        self.shared().subscribed = false;
+        self.requested().unwrap_or(outcome)
+    }
+
+    async fn subscriptions(&self, executor: &mut Box<dyn Executor>) -> Status {
+        let config = &self.inner.config;
+        let mut backoff = Backoff::new(config.subscription_backoff_max());
+        let mut registered = false;
+        let mut deadline = Instant::now() + config.recovery_timeout();
+        loop {
+            let payload = self.shared().book.subscribe();
+            tracing::info!(
+                url = %config.agent_url(),
+                unacknowledged_tasks = payload.unacknowledged_tasks.len(),
+                unacknowledged_updates = payload.unacknowledged_updates.len(),
+                "subscribing to the agent"
+            );
+            let attempt = tokio::select! {
+                _ = self.inner.cancel.cancelled() => return Status::DriverStopped,
+                attempt = connection::subscribe(&self.inner.client, config, payload) => attempt,
+            };
+            let subscribed = match attempt {
+                Ok(subscribed) => subscribed,
+                Err(AttemptError::Fatal(error)) => {
+                    let message = chain(&error);
+                    self.fail(error);
+                    self.guarded(executor.error(self, message)).await;
+                    return Status::DriverAborted;
+                }
+                Err(AttemptError::Retry(error)) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return self.give_up(executor, error, registered).await;
+                    }
+                    let delay = backoff.next_delay().min(deadline - now);
+                    tracing::warn!(error = %chain(&error), ?delay, "SUBSCRIBE failed; retrying");
+                    tokio::select! {
+                        _ = self.inner.cancel.cancelled() => return Status::DriverStopped,
+                        _ = tokio::time::sleep(delay) => continue,
+                    }
+                }
+            };
+            backoff.reset();
+            let info = subscribed.info;
+            {
+                let mut shared = self.shared();
+                shared.subscribed = true;
+                if let Some(id) = info.agent_info.id.clone() {
+                    shared.agent_id = Some(id);
+                }
+            }
+            tracing::info!(agent = %info.agent_info.hostname, reregistered = registered, "subscribed");
+            let completed = if registered {
+                self.guarded(executor.reregistered(self, info.agent_info))
+                    .await
+            } else {
+                registered = true;
+                self.guarded(executor.registered(
+                    self,
+                    info.executor_info,
+                    info.framework_info,
+                    info.agent_info,
+                ))
+                .await
+            };
+            let end = if completed {
+                self.session(executor, subscribed.events).await
+            } else {
+                End::Cancelled
+            };
+            self.shared().subscribed = false;
+            match end {
+                End::Cancelled => return Status::DriverStopped,
+                End::Shutdown => return Status::DriverStopped,
+                End::Lost(reason) => {
+                    tracing::warn!(
+                        reason,
+                        checkpoint = config.checkpoint(),
+                        "disconnected from the agent"
+                    );
+                    if !self.guarded(executor.disconnected(self)).await {
+                        return Status::DriverStopped;
+                    }
+                    if !config.checkpoint() {
+                        self.shutdown_executor(executor).await;
+                        return Status::DriverStopped;
+                    }
+                    deadline = Instant::now() + config.recovery_timeout();
+                    let delay = backoff.next_delay();
+                    tokio::select! {
+                        _ = self.inner.cancel.cancelled() => return Status::DriverStopped,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// The agent stayed unreachable until the deadline.
+    async fn give_up(
+        &self,
+        executor: &mut Box<dyn Executor>,
+        last: Error,
+        registered: bool,
+    ) -> Status {
+        let timeout = self.inner.config.recovery_timeout();
+        tracing::error!(error = %chain(&last), ?timeout, "giving up on the agent");
+        if registered {
+            // As Mesos's library: the recovery timeout shuts the executor down.
+            self.fail(Error::RecoveryTimeout { timeout });
+            self.shutdown_executor(executor).await;
+            Status::DriverStopped
+        } else {
+            let message = chain(&last);
+            self.fail(last);
+            self.guarded(executor.error(self, message)).await;
+            Status::DriverAborted
+        }
+    }
+
+    /// Delivers the events of one subscription until it ends.
+    async fn session(
+        &self,
+        executor: &mut Box<dyn Executor>,
+        mut events: EventStream<Event>,
+    ) -> End {
+        let interval = self
+            .inner
+            .config
+            .heartbeat_interval()
+            .max(Duration::from_millis(10));
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = self.inner.cancel.cancelled() => return End::Cancelled,
+                _ = heartbeat.tick() => {
+                    self.spawn_heartbeat();
+                    continue;
+                }
+                next = events.next() => next,
+            };
+            let completed = match next {
+                None => return End::Lost("the agent closed the event stream".into()),
+                Some(Err(e @ mesos_http::Error::Decode { .. })) => {
+                    let message = format!("undecodable event: {}", chain(&e));
+                    tracing::warn!(message, "skipping event");
+                    self.guarded(executor.error(self, message)).await
+                }
+                Some(Err(e)) => return End::Lost(chain(&e)),
+                Some(Ok(event)) => match self.dispatch(executor, event).await {
+                    Some(end) => return end,
+                    None => !self.inner.cancel.is_cancelled(),
+                },
+            };
+            if !completed {
+                return End::Cancelled;
+            }
+        }
+    }
+
+    /// One event → bookkeeping and one callback. `Some` ends the session.
+    async fn dispatch(&self, executor: &mut Box<dyn Executor>, event: Event) -> Option<End> {
+        let kind =
+            event::Type::try_from(event.r#type.unwrap_or_default()).unwrap_or(event::Type::Unknown);
+        tracing::debug!(event = kind.as_str_name(), "event");
+        let completed = match kind {
+            event::Type::Launch => match event.launch {
+                Some(launch) => {
+                    self.shared().book.launched(launch.task.clone());
+                    self.guarded(executor.launch_task(self, launch.task)).await
+                }
+                None => true,
+            },
+            event::Type::LaunchGroup => match event.launch_group {
+                Some(group) => {
+                    {
+                        let mut shared = self.shared();
+                        for task in &group.task_group.tasks {
+                            shared.book.launched(task.clone());
+                        }
+                    }
+                    self.guarded(executor.launch_group(self, group.task_group))
+                        .await
+                }
+                None => true,
+            },
+            event::Type::Kill => match event.kill {
+                Some(kill) => {
+                    self.guarded(executor.kill_task(self, kill.task_id, kill.kill_policy))
+                        .await
+                }
+                None => true,
+            },
+            event::Type::Acknowledged => match event.acknowledged {
+                Some(ack) => {
+                    let known = self.shared().book.acknowledged(&ack.task_id, &ack.uuid);
+                    if !known {
+                        tracing::debug!(
+                            task_id = ack.task_id.value,
+                            "acknowledgement of an unknown update"
+                        );
+                    }
+                    self.guarded(executor.acknowledged(self, ack.task_id, ack.uuid))
+                        .await
+                }
+                None => true,
+            },
+            event::Type::Message => match event.message {
+                Some(message) => {
+                    self.guarded(executor.framework_message(self, message.data))
+                        .await
+                }
+                None => true,
+            },
+            event::Type::Error => {
+                let message = event.error.map(|e| e.message).unwrap_or_default();
+                self.guarded(executor.error(self, message)).await
+            }
+            event::Type::Shutdown => {
+                tracing::info!("SHUTDOWN from the agent");
+                self.shutdown_executor(executor).await;
+                return Some(End::Shutdown);
+            }
+            event::Type::Subscribed | event::Type::Heartbeat => true,
+            event::Type::Unknown => {
+                tracing::warn!(r#type = ?event.r#type, "ignoring an event of unknown type");
+                true
+            }
+        };
+        if completed {
+            None
+        } else {
+            Some(End::Cancelled)
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Bookkeeping of what the agent has not acknowledged yet: status updates
+//! (until their ACKNOWLEDGED arrives) and launched tasks (until a terminal
+//! update for them is acknowledged). Both go back to the agent in the next
+//! SUBSCRIBE, so that nothing is lost across an agent restart.
+
+use mesos_proto::v1::executor::call;
+use mesos_proto::v1::{TaskId, TaskInfo, TaskState};
+
+/// True for the states after which a task never changes again.
+pub(crate) fn is_terminal(state: TaskState) -> bool {
+    matches!(
+        state,
+        TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+            | TaskState::TaskError
+            | TaskState::TaskLost
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator
+    )
+}
+
+/// Unacknowledged tasks and updates, in the order they were launched/sent.
+#[derive(Debug, Default)]
+pub(crate) struct Unacknowledged {
+    tasks: Vec<TaskInfo>,
+    updates: Vec<call::Update>,
+}
+
+impl Unacknowledged {
+    /// A task the agent asked us to launch.
+    pub(crate) fn launched(&mut self, task: TaskInfo) {
+        if let Some(known) = self.tasks.iter_mut().find(|t| t.task_id == task.task_id) {
+            *known = task;
+        } else {
+            self.tasks.push(task);
+        }
+    }
+
+    /// An update about to be sent.
+    pub(crate) fn sent(&mut self, update: call::Update) {
+        self.updates.push(update);
+    }
+
+    /// Forgets an update the agent refused (so it is not resent forever).
+    pub(crate) fn refused(&mut self, task_id: &TaskId, uuid: &[u8]) {
+        self.updates
+            .retain(|u| !(u.status.task_id == *task_id && u.status.uuid.as_deref() == Some(uuid)));
+    }
+
+    /// The agent acknowledged the update `uuid` of `task_id`. Returns false
+    /// when no such update was pending (a duplicate acknowledgement).
+    pub(crate) fn acknowledged(&mut self, task_id: &TaskId, uuid: &[u8]) -> bool {
+        let Some(index) = self
+            .updates
+            .iter()
+            .position(|u| u.status.task_id == *task_id && u.status.uuid.as_deref() == Some(uuid))
+        else {
+            return false;
+        };
+        let update = self.updates.remove(index);
+        if is_terminal(update.status.state()) {
+            self.tasks.retain(|t| t.task_id != *task_id);
+        }
+        true
+    }
+
+    /// The SUBSCRIBE payload carrying everything still unacknowledged.
+    pub(crate) fn subscribe(&self) -> call::Subscribe {
+        call::Subscribe {
+            unacknowledged_tasks: self.tasks.clone(),
+            unacknowledged_updates: self.updates.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mesos_proto::v1::TaskStatus;
+
+    use super::*;
+
+    fn task(id: &str) -> TaskInfo {
+        TaskInfo {
+            task_id: TaskId { value: id.into() },
+            name: id.into(),
+            ..Default::default()
+        }
+    }
+
+    fn update(id: &str, state: TaskState, uuid: u8) -> call::Update {
+        call::Update {
+            status: TaskStatus {
+                task_id: TaskId { value: id.into() },
+                state: state as i32,
+                uuid: Some(vec![uuid; 16].into()),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn updates_stay_until_acknowledged_and_tasks_until_terminal_ack() {
+        let mut book = Unacknowledged::default();
+        book.launched(task("t1"));
+        book.sent(update("t1", TaskState::TaskRunning, 1));
+        book.sent(update("t1", TaskState::TaskFinished, 2));
+        let sub = book.subscribe();
+        assert_eq!(sub.unacknowledged_tasks.len(), 1);
+        assert_eq!(sub.unacknowledged_updates.len(), 2);
+
+        let t1 = TaskId { value: "t1".into() };
+        assert!(book.acknowledged(&t1, &[1; 16]));
+        assert!(!book.acknowledged(&t1, &[1; 16]), "duplicate ack");
+        assert_eq!(book.subscribe().unacknowledged_tasks.len(), 1);
+        assert!(book.acknowledged(&t1, &[2; 16]));
+        let sub = book.subscribe();
+        assert!(sub.unacknowledged_tasks.is_empty());
+        assert!(sub.unacknowledged_updates.is_empty());
+    }
+
+    #[test]
+    fn refused_updates_are_dropped() {
+        let mut book = Unacknowledged::default();
+        book.sent(update("t1", TaskState::TaskRunning, 1));
+        book.refused(&TaskId { value: "t1".into() }, &[1; 16]);
+        assert!(book.subscribe().unacknowledged_updates.is_empty());
+    }
+}
