@@ -1,6 +1,80 @@
-//! Runnable example frameworks and executors for the Rust Mesos SDK.
+//! Runnable example frameworks and executors for the Rust Mesos SDK, and the
+//! little they share.
 //!
-//! The examples (ports of the Java Mesos+Docker tutorial's `ExampleFramework`
-//! and of Mesos's test framework and executor) arrive with the scheduler,
-//! executor and in-process cluster crates; each will run with
-//! `cargo run -p mesos-examples --example <name>`.
+//! | example | what it shows |
+//! | --- | --- |
+//! | `test_framework` + `test_executor` | ports of Mesos's test framework and executor: N tasks on a custom executor |
+//! | `stream_scheduler` | the same kind of job (command tasks) written against the stream API |
+//! | `test_executor` | an executor: LAUNCH → TASK_RUNNING → TASK_FINISHED, echoes framework messages |
+//!
+//! Every framework takes the master as its first argument: a URL
+//! (`http://host:5050`) for a real cluster, or `local` (the default, Mesos's
+//! own word for it) to start an in-process cluster ([`mesos_local`]) and run
+//! there:
+//!
+//! ```sh
+//! cargo run -p mesos-examples --example test_framework -- local 5
+//! cargo run -p mesos-examples --example test_framework -- http://127.0.0.1:5050 5
+//! ```
+
+use mesos_local::LocalCluster;
+
+/// Where a framework runs: a real master, or a cluster this process started.
+#[derive(Debug)]
+pub struct Master {
+    /// The master URL to give the scheduler.
+    pub url: String,
+    /// The embedded cluster, when `local` was asked for (kept alive here;
+    /// dropping it stops the cluster and everything it started).
+    pub cluster: Option<LocalCluster>,
+}
+
+/// Resolves the master argument: `local` (or nothing) starts an in-process
+/// cluster with `agents` agents; anything else is taken as a master URL.
+pub async fn master_from_arg(arg: Option<&str>, agents: usize) -> Result<Master, String> {
+    match arg.unwrap_or("local") {
+        "local" => {
+            let cluster = LocalCluster::builder()
+                .agents(agents)
+                .start()
+                .await
+                .map_err(|e| mesos_http::error_chain(&e))?;
+            tracing::info!(master = %cluster.master_url(), "started an in-process cluster");
+            Ok(Master {
+                url: cluster.master_url().to_string(),
+                cluster: Some(cluster),
+            })
+        }
+        url => Ok(Master {
+            url: url.to_string(),
+            cluster: None,
+        }),
+    }
+}
+
+/// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`
+/// (default `info`). Examples call it first.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The README's code, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
+/// The executor guide's code, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/writing-an-executor.md")]
+pub struct ExecutorGuideDoctests;
+
+/// The porting guide's code, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/porting-a-scheduler.md")]
+pub struct PortingGuideDoctests;

@@ -220,6 +220,9 @@ impl SchedulerDriver {
             SchedulerEvent::Update(status) => {
                 let ack = self.inner.implicit_acks.then(|| status.clone());
                 scheduler.status_update(self, status).await;
+                // A callback that stopped or aborted the driver has ended the
+                // subscription: nothing left to acknowledge on.
+                let ack = ack.filter(|_| self.status() == Status::DriverRunning);
                 if let Some(status) = ack {
                     if let Err(e) = self.inner.client.acknowledge(&status).await {
                         tracing::warn!(error = %e, task = %status.task_id.value, "implicit acknowledgement failed; Mesos will resend the update");

@@ -94,6 +94,37 @@ where
     );
 }
 
+/// Runs `body` against a fresh in-process cluster (`mesos-local`, one agent
+/// with the resources of real-mesos's default agent, real processes).
+pub async fn run_local<F, Fut>(scenario: &str, media: MediaType, body: F)
+where
+    F: FnOnce(Target) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    init_tracing();
+    let cluster = mesos_local::LocalCluster::builder()
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("mesos-local starts: {}", mesos_http::error_chain(&e)));
+    let started = Instant::now();
+    let target = Target {
+        master: cluster.master_url().to_string(),
+        media,
+        scenario: scenario.to_string(),
+    };
+    tokio::time::timeout(SCENARIO_TIMEOUT, body(target))
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{scenario} ({media:?}) on mesos-local did not finish within {SCENARIO_TIMEOUT:?}"
+            )
+        });
+    eprintln!(
+        "conformance {scenario} {media:?} on mesos-local: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(

@@ -20,3 +20,89 @@ pub fn interop_master(test: &str) -> Option<String> {
         }
     }
 }
+
+/// Builds every example of `mesos-examples` (with the same cargo and target
+/// directory as the running tests) and returns their executables by name.
+///
+/// # Panics
+/// When the build fails (the test cannot run without its programs).
+pub fn build_examples() -> std::collections::HashMap<String, std::path::PathBuf> {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives in the workspace")
+        .to_path_buf();
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(&workspace)
+        .args([
+            "build",
+            "-p",
+            "mesos-examples",
+            "--examples",
+            "--message-format=json",
+        ])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building the examples failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .filter_map(|m| {
+            let name = m["target"]["name"].as_str()?.to_string();
+            let exe = m["executable"].as_str()?;
+            Some((name, std::path::PathBuf::from(exe)))
+        })
+        .collect()
+}
+
+/// Runs `program` with `args`, killing it after `timeout`; returns its exit
+/// status (`None` if it was killed) and its output (stdout then stderr,
+/// captured in files so that a chatty program never blocks on a pipe).
+pub fn run_with_timeout(
+    program: &std::path::Path,
+    args: &[&str],
+    timeout: std::time::Duration,
+) -> (Option<std::process::ExitStatus>, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-tests-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let out_path = dir.join("stdout");
+    let err_path = dir.join("stderr");
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} starts: {e}", program.display()));
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let output = format!(
+        "{}{}",
+        std::fs::read_to_string(&out_path).unwrap_or_default(),
+        std::fs::read_to_string(&err_path).unwrap_or_default()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    (status, output)
+}

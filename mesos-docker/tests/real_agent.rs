@@ -1,0 +1,306 @@
+//! Interop with a real Mesos 1.11 agent (Docker containerizer) running our
+//! `mesos-docker-executor`: a raw v1 scheduler launches the tutorial Docker
+//! task (test image, BRIDGE, shell=false) and a long-running one, sees
+//! TASK_RUNNING and TASK_FINISHED for the first, and TASK_KILLED for the
+//! second after a KILL.
+//!
+//! Runs only with `MESOS_DOCKER_INTEROP=1`; starts and stops
+//! `shared/tools/real-mesos` itself (port 5061, or
+//! `MESOS_DOCKER_INTEROP_PORT`), skipping when the tool is absent.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use futures::StreamExt;
+use mesos_docker::testing;
+use mesos_http::{parse_url, Client, MediaType};
+use mesos_proto::builders::{CommandInfoBuilder, DockerInfoBuilder, DockerNetwork};
+use mesos_proto::v1::scheduler::{call, event, Call, Event};
+use mesos_proto::v1::{
+    framework_info, offer, resource, value, Filters, FrameworkId, FrameworkInfo, Resource, TaskId,
+    TaskInfo, TaskState,
+};
+
+fn real_mesos_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/real-mesos")
+}
+
+/// Stops the cluster on drop, whatever happened.
+struct Cluster {
+    dir: PathBuf,
+    port: String,
+}
+
+impl Cluster {
+    fn start(dir: PathBuf, port: &str) -> Cluster {
+        let output = Command::new(dir.join("start.sh"))
+            .env("PORT", port)
+            .env("CONTAINERIZERS", "docker,mesos")
+            .env("LAUNCHER_BINS", env!("CARGO_BIN_EXE_mesos-docker-executor"))
+            // Never let the agent's recovery remove other users' `mesos-`
+            // containers on this shared engine.
+            .env("MESOS_DOCKER_KILL_ORPHANS", "false")
+            .env("MESOS_EXECUTOR_REGISTRATION_TIMEOUT", "2mins")
+            .output()
+            .expect("running real-mesos start.sh");
+        let cluster = Cluster {
+            dir,
+            port: port.into(),
+        };
+        assert!(
+            output.status.success(),
+            "start.sh failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        cluster
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(self.dir.join("stop.sh"))
+            .env("PORT", &self.port)
+            .output();
+    }
+}
+
+fn with_role(mut resource: Resource) -> Resource {
+    resource.allocation_info = Some(resource::AllocationInfo {
+        role: Some("*".into()),
+    });
+    resource
+}
+
+fn scalar(name: &str, value: f64) -> Resource {
+    with_role(Resource {
+        name: name.into(),
+        r#type: value::Type::Scalar as i32,
+        scalar: Some(value::Scalar { value }),
+        ..Default::default()
+    })
+}
+
+fn scheduler_call(framework_id: &FrameworkId, kind: call::Type) -> Call {
+    Call {
+        framework_id: Some(framework_id.clone()),
+        r#type: Some(kind as i32),
+        ..Default::default()
+    }
+}
+
+fn docker_task(id: &str, command: CommandInfoBuilder, cpus: f64, mem: f64) -> TaskInfo {
+    let mut task = TaskInfo::builder(id, id)
+        .agent_id("placeholder")
+        .cpus(cpus)
+        .mem(mem)
+        .command(command)
+        .container(DockerInfoBuilder::new(testing::TEST_IMAGE).network(DockerNetwork::Bridge))
+        .kill_grace_period(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    task.resources = vec![scalar("cpus", cpus), scalar("mem", mem)];
+    task
+}
+
+#[tokio::test]
+async fn docker_tasks_run_under_the_real_agent() {
+    if std::env::var("MESOS_DOCKER_INTEROP").as_deref() != Ok("1") {
+        println!("skipped: MESOS_DOCKER_INTEROP=1 is not set");
+        return;
+    }
+    let dir = real_mesos_dir();
+    if !dir.join("start.sh").exists() {
+        println!("skipped: {} is absent", dir.display());
+        return;
+    }
+    if !testing::docker_available() {
+        println!("skipped: no Docker engine");
+        return;
+    }
+    testing::ensure_test_image().expect("test image");
+    let port = std::env::var("MESOS_DOCKER_INTEROP_PORT").unwrap_or_else(|_| "5061".into());
+    let cluster = Cluster::start(dir, &port);
+
+    let client = Client::builder()
+        .media_type(MediaType::Json)
+        .build()
+        .unwrap();
+    let url = parse_url(&format!("{}/api/v1/scheduler", cluster.url())).unwrap();
+    let subscribe = Call {
+        r#type: Some(call::Type::Subscribe as i32),
+        subscribe: Some(call::Subscribe {
+            framework_info: FrameworkInfo {
+                user: "root".into(),
+                name: "mesos-docker real_agent test".into(),
+                roles: vec!["*".into()],
+                capabilities: vec![framework_info::Capability {
+                    r#type: Some(framework_info::capability::Type::MultiRole as i32),
+                }],
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut subscription = client
+        .subscribe::<_, Event>(&url, &subscribe)
+        .await
+        .unwrap();
+    let stream_id = subscription.stream_id.clone().expect("Mesos-Stream-Id");
+
+    let pid = std::process::id();
+    let tutorial = TaskId {
+        value: format!("docker-tutorial-{pid}"),
+    };
+    let long = TaskId {
+        value: format!("docker-long-{pid}"),
+    };
+    let mut framework_id: Option<FrameworkId> = None;
+    let mut launched = false;
+    let mut killed_sent = false;
+    let mut tutorial_states = Vec::new();
+    let mut long_states = Vec::new();
+    let mut running_ip = None;
+    let outcome = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(event) = subscription.events.next().await {
+            let event = event.expect("scheduler event");
+            match event.r#type() {
+                event::Type::Subscribed => {
+                    framework_id = event.subscribed.map(|s| s.framework_id);
+                }
+                event::Type::Offers if !launched => {
+                    let fw = framework_id.clone().expect("SUBSCRIBED first");
+                    let Some(offer) = event.offers.and_then(|o| o.offers.into_iter().next()) else {
+                        continue;
+                    };
+                    // The tutorial task: 1 cpu, 128 MB, BRIDGE, the image's
+                    // own entrypoint (echo; sleep 2).
+                    let mut first = docker_task(
+                        &tutorial.value,
+                        CommandInfoBuilder::entrypoint(),
+                        1.0,
+                        128.0,
+                    );
+                    let mut second = docker_task(
+                        &long.value,
+                        CommandInfoBuilder::shell(
+                            "trap 'exit 0' TERM; while true; do sleep 0.2; done",
+                        ),
+                        0.5,
+                        64.0,
+                    );
+                    first.agent_id = offer.agent_id.clone();
+                    second.agent_id = offer.agent_id.clone();
+                    let mut accept = scheduler_call(&fw, call::Type::Accept);
+                    accept.accept = Some(call::Accept {
+                        offer_ids: vec![offer.id.clone()],
+                        operations: vec![offer::Operation {
+                            r#type: Some(offer::operation::Type::Launch as i32),
+                            launch: Some(offer::operation::Launch {
+                                task_infos: vec![first, second],
+                            }),
+                            ..Default::default()
+                        }],
+                        filters: Some(Filters {
+                            refuse_seconds: Some(1.0),
+                        }),
+                    });
+                    client.call(&url, &accept, Some(&stream_id)).await.unwrap();
+                    launched = true;
+                }
+                event::Type::Update => {
+                    let fw = framework_id.clone().expect("SUBSCRIBED first");
+                    let status = event.update.expect("update payload").status;
+                    let state = status.state();
+                    println!(
+                        "{}: {} ({:?}, reason {:?})",
+                        status.task_id.value,
+                        state.as_str_name(),
+                        status.message,
+                        status.reason
+                    );
+                    if let Some(uuid) = status.uuid.clone() {
+                        let mut ack = scheduler_call(&fw, call::Type::Acknowledge);
+                        ack.acknowledge = Some(call::Acknowledge {
+                            agent_id: status.agent_id.clone().expect("agent id"),
+                            task_id: status.task_id.clone(),
+                            uuid,
+                        });
+                        client.call(&url, &ack, Some(&stream_id)).await.unwrap();
+                    }
+                    if status.task_id == tutorial {
+                        if state == TaskState::TaskRunning {
+                            running_ip = status
+                                .container_status
+                                .as_ref()
+                                .and_then(|c| c.network_infos.first())
+                                .and_then(|n| n.ip_addresses.first())
+                                .and_then(|ip| ip.ip_address.clone());
+                        }
+                        tutorial_states.push(state);
+                    } else if status.task_id == long {
+                        long_states.push(state);
+                        if state == TaskState::TaskRunning && !killed_sent {
+                            let mut kill = scheduler_call(&fw, call::Type::Kill);
+                            kill.kill = Some(call::Kill {
+                                task_id: long.clone(),
+                                agent_id: status.agent_id.clone(),
+                                kill_policy: None,
+                            });
+                            client.call(&url, &kill, Some(&stream_id)).await.unwrap();
+                            killed_sent = true;
+                        }
+                    }
+                }
+                event::Type::Error => panic!("unexpected event: {event:?}"),
+                _ => {}
+            }
+            let done = |states: &Vec<TaskState>| {
+                states.iter().any(|s| {
+                    matches!(
+                        s,
+                        TaskState::TaskFinished
+                            | TaskState::TaskFailed
+                            | TaskState::TaskKilled
+                            | TaskState::TaskLost
+                            | TaskState::TaskError
+                    )
+                })
+            };
+            if done(&tutorial_states) && done(&long_states) {
+                return;
+            }
+        }
+        panic!("the master closed the scheduler stream");
+    })
+    .await;
+
+    if let Some(fw) = framework_id.as_ref() {
+        let teardown = scheduler_call(fw, call::Type::Teardown);
+        let _ = client.call(&url, &teardown, Some(&stream_id)).await;
+    }
+    assert!(
+        outcome.is_ok(),
+        "timed out: launched={launched} tutorial={tutorial_states:?} long={long_states:?}"
+    );
+    assert!(
+        tutorial_states.contains(&TaskState::TaskRunning),
+        "{tutorial_states:?}"
+    );
+    assert_eq!(tutorial_states.last(), Some(&TaskState::TaskFinished));
+    assert!(
+        running_ip.is_some(),
+        "TASK_RUNNING carries the container IP"
+    );
+    assert!(
+        long_states.contains(&TaskState::TaskRunning),
+        "{long_states:?}"
+    );
+    assert_eq!(long_states.last(), Some(&TaskState::TaskKilled));
+    drop(cluster);
+}

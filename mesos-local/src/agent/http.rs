@@ -1,0 +1,164 @@
+//! The agent's v1 executor API (`POST /api/v1/executor` and
+//! `/slave(N)/api/v1/executor`), as `src/slave/http.cpp`: calls are decoded
+//! here and answered by the agent task.
+
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use mesos_http::server::{self, Body};
+use mesos_proto::v1::executor::{call, Call};
+use tokio::sync::{mpsc, oneshot};
+
+use super::executors::{Input, Rejection};
+
+/// What every request handler needs.
+pub(crate) struct HttpContext {
+    /// `/slave(N)/api/v1/executor`.
+    pub(crate) prefixed_path: String,
+    pub(crate) input: mpsc::UnboundedSender<Input>,
+}
+
+fn rejected(rejection: Rejection) -> Response<Body> {
+    server::text_response(rejection.status, rejection.message)
+}
+
+fn invalid(message: &str) -> Response<Body> {
+    server::text_response(
+        StatusCode::BAD_REQUEST,
+        format!("Failed to validate Executor::Call: {message}"),
+    )
+}
+
+fn unavailable() -> Response<Body> {
+    server::text_response(StatusCode::SERVICE_UNAVAILABLE, "Agent is shutting down")
+}
+
+/// Sends `make(reply)` to the agent task and waits for its answer.
+async fn ask<T>(
+    ctx: &HttpContext,
+    make: impl FnOnce(oneshot::Sender<Result<T, Rejection>>) -> Input,
+) -> Result<Result<T, Rejection>, Response<Body>> {
+    let (tx, rx) = oneshot::channel();
+    if ctx.input.send(make(tx)).is_err() {
+        return Err(unavailable());
+    }
+    rx.await.map_err(|_| unavailable())
+}
+
+/// Answers one HTTP request.
+pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) -> Response<Body> {
+    let path = request.uri().path();
+    if path != "/api/v1/executor" && path != ctx.prefixed_path {
+        return server::text_response(StatusCode::NOT_FOUND, "");
+    }
+    if request.method() != Method::POST {
+        return server::text_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "Expecting one of {{ 'POST' }}, but received '{}'",
+                request.method()
+            ),
+        );
+    }
+    let (negotiated, _parts, call) =
+        match server::read_call::<Call>(request, server::DEFAULT_MAX_CALL_LEN).await {
+            Ok(decoded) => decoded,
+            Err(response) => return response,
+        };
+    let kind = call::Type::try_from(call.r#type.unwrap_or_default()).unwrap_or(call::Type::Unknown);
+    let Call {
+        framework_id,
+        executor_id,
+        subscribe,
+        update,
+        message,
+        ..
+    } = call;
+    tracing::debug!(
+        call = kind.as_str_name(),
+        framework_id = framework_id.value,
+        executor_id = executor_id.value,
+        "executor call"
+    );
+    match kind {
+        call::Type::Heartbeat => server::empty_response(StatusCode::ACCEPTED),
+        call::Type::Subscribe => {
+            let Some(subscribe) = subscribe else {
+                return invalid("Expecting 'subscribe' to be present");
+            };
+            let answer = ask(&ctx, |reply| Input::Subscribe {
+                framework_id,
+                executor_id,
+                subscribe,
+                reply,
+            })
+            .await;
+            match answer {
+                Ok(Ok(mut events)) => {
+                    let stream = futures::stream::poll_fn(move |cx| events.poll_recv(cx));
+                    server::event_stream_response(negotiated.response, None, stream)
+                }
+                Ok(Err(rejection)) => rejected(rejection),
+                Err(response) => response,
+            }
+        }
+        call::Type::Update => {
+            let Some(update) = update else {
+                return invalid("Expecting 'update' to be present");
+            };
+            let status = update.status;
+            match &status.uuid {
+                None => return invalid("Expecting 'uuid' to be present"),
+                Some(uuid) if uuid::Uuid::from_slice(uuid).is_err() => {
+                    return invalid("Invalid 'uuid': expected 16 bytes");
+                }
+                Some(_) => {}
+            }
+            if let Some(id) = &status.executor_id {
+                if *id != executor_id {
+                    return invalid(&format!(
+                        "ExecutorID in Call: {} does not match ExecutorID in TaskStatus: {}",
+                        executor_id.value, id.value
+                    ));
+                }
+            }
+            if status.state == mesos_proto::v1::TaskState::TaskStaging as i32 {
+                return invalid("'TASK_STAGING' is not a valid status update state");
+            }
+            let answer = ask(&ctx, |reply| Input::Update {
+                framework_id,
+                executor_id,
+                status,
+                reply,
+            })
+            .await;
+            match answer {
+                Ok(Ok(())) => server::empty_response(StatusCode::ACCEPTED),
+                Ok(Err(rejection)) => rejected(rejection),
+                Err(response) => response,
+            }
+        }
+        call::Type::Message => {
+            let Some(message) = message else {
+                return invalid("Expecting 'message' to be present");
+            };
+            let data = message.data;
+            let answer = ask(&ctx, |reply| Input::Message {
+                framework_id,
+                executor_id,
+                data,
+                reply,
+            })
+            .await;
+            match answer {
+                Ok(Ok(())) => server::empty_response(StatusCode::ACCEPTED),
+                Ok(Err(rejection)) => rejected(rejection),
+                Err(response) => response,
+            }
+        }
+        call::Type::Unknown => server::text_response(StatusCode::NOT_IMPLEMENTED, "Unknown call"),
+    }
+}

@@ -1,0 +1,252 @@
+//! An in-process agent: the v1 executor API on its own HTTP server,
+//! executors and command tasks through a containerizer, and the status
+//! update manager.
+//!
+//! Layout: [`Agent`] (this file) is the handle: it owns the HTTP server
+//! (stop/restart) and the registry of containers (`kill_all`). The agent's
+//! state lives in one task ([`executors::AgentState`]) fed by the master's
+//! messages and by [`executors::Input`]s from the executor API
+//! ([`http`]), the containers and the built-in command executor.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mesos_proto::v1::{AgentId, AgentInfo, Attribute, Resource};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::containerizer::Containerizer;
+use crate::protocol::{AgentLink, FromAgent};
+
+pub(crate) mod env;
+mod executors;
+mod http;
+mod sandbox;
+mod status_updates;
+
+#[cfg(test)]
+mod tests;
+
+use executors::{AgentState, Identity, Input, Registry};
+
+/// How an agent runs.
+#[derive(Clone)]
+pub(crate) struct AgentConfig {
+    /// 1-based index: the agent's UPID is `slave(index)@ip:port`.
+    pub(crate) index: usize,
+    /// The agent's id.
+    pub(crate) id: AgentId,
+    /// Address to listen on.
+    pub(crate) ip: IpAddr,
+    /// Port of its executor API server (0: ephemeral).
+    pub(crate) port: u16,
+    /// Hostname reported in AgentInfo and offers.
+    pub(crate) hostname: String,
+    /// Total resources.
+    pub(crate) resources: Vec<Resource>,
+    /// Attributes.
+    pub(crate) attributes: Vec<Attribute>,
+    /// Root of its sandboxes.
+    pub(crate) work_dir: PathBuf,
+    /// How executors and tasks run.
+    pub(crate) containerizer: Arc<dyn Containerizer>,
+    /// How often an unacknowledged status update is resent.
+    pub(crate) status_update_retry: Duration,
+    /// MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD for executors.
+    pub(crate) executor_shutdown_grace: Duration,
+}
+
+/// The HTTP server of one agent "process" lifetime.
+struct Server {
+    token: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+/// A running agent.
+pub(crate) struct Agent {
+    link: AgentLink,
+    addr: SocketAddr,
+    http: Arc<http::HttpContext>,
+    input: mpsc::UnboundedSender<Input>,
+    registry: Arc<Registry>,
+    shutdown: CancellationToken,
+    server: Mutex<Option<Server>>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("pid", &self.link.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Agent {
+    /// Starts the agent's executor API server and its message loop.
+    pub(crate) async fn start(
+        config: AgentConfig,
+        to_master: mpsc::UnboundedSender<FromAgent>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Agent> {
+        let listener = TcpListener::bind(SocketAddr::new(config.ip, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let pid = format!("slave({})@{}", config.index, addr);
+        let info = AgentInfo {
+            hostname: config.hostname.clone(),
+            port: Some(i32::from(addr.port())),
+            resources: config.resources.clone(),
+            attributes: config.attributes.clone(),
+            id: Some(config.id.clone()),
+            domain: None,
+        };
+        let (to_agent, from_master) = mpsc::unbounded_channel();
+        let (input, inputs) = mpsc::unbounded_channel();
+        let registry = Arc::new(Registry::default());
+        let state = AgentState::new(
+            Identity {
+                info: info.clone(),
+                agent_id: config.id.clone(),
+                pid: pid.clone(),
+                ip: addr.ip(),
+                port: addr.port(),
+                work_dir: config.work_dir.clone(),
+                containerizer: config.containerizer.clone(),
+                executor_shutdown_grace: config.executor_shutdown_grace,
+            },
+            to_master,
+            input.clone(),
+            registry.clone(),
+            config.status_update_retry,
+        );
+        // The agent's own token: dropping the handle ends its task.
+        let shutdown = shutdown.child_token();
+        tokio::spawn(state.run(from_master, inputs, shutdown.clone()));
+        let http = Arc::new(http::HttpContext {
+            prefixed_path: format!("/slave({})/api/v1/executor", config.index),
+            input: input.clone(),
+        });
+        let agent = Agent {
+            link: AgentLink {
+                info,
+                pid,
+                tx: to_agent,
+            },
+            addr,
+            http,
+            input,
+            registry,
+            shutdown,
+            server: Mutex::new(None),
+        };
+        agent.serve(listener);
+        tracing::info!(
+            agent_id = config.id.value,
+            pid = agent.link.pid,
+            "agent started"
+        );
+        Ok(agent)
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let token = self.shutdown.child_token();
+        let http = self.http.clone();
+        let handler = move |request, _peer| {
+            let http = http.clone();
+            async move { http::handle(http, request).await }
+        };
+        let handle = tokio::spawn(mesos_http::server::serve(listener, handler, token.clone()));
+        let previous = self
+            .server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(Server { token, handle });
+        if let Some(previous) = previous {
+            previous.token.cancel();
+        }
+    }
+
+    /// How the master reaches it.
+    pub(crate) fn link(&self) -> AgentLink {
+        self.link.clone()
+    }
+
+    /// Simulates the agent process going down: its HTTP server stops and
+    /// executor connections are cut; executors keep running. Status updates
+    /// are held (and resent on restart).
+    pub(crate) async fn stop(&self) {
+        let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (done, stopped) = oneshot::channel();
+        if self
+            .input
+            .send(Input::SetStopped {
+                stopped: true,
+                done,
+            })
+            .is_ok()
+        {
+            let _ = stopped.await;
+        }
+        if let Some(server) = server {
+            server.token.cancel();
+            let _ = server.handle.await;
+        }
+        tracing::info!(pid = self.link.pid, "agent stopped");
+    }
+
+    /// Brings the agent back on the same port; executors may resubscribe.
+    pub(crate) async fn restart(&self) -> std::io::Result<()> {
+        if self
+            .server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return Ok(());
+        }
+        let mut attempt = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                // The old socket may linger for a moment.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempt < 50 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.serve(listener);
+        let (done, restarted) = oneshot::channel();
+        if self
+            .input
+            .send(Input::SetStopped {
+                stopped: false,
+                done,
+            })
+            .is_ok()
+        {
+            let _ = restarted.await;
+        }
+        tracing::info!(pid = self.link.pid, "agent restarted");
+        Ok(())
+    }
+
+    /// Kills every process the agent started, at once (used on drop).
+    pub(crate) fn kill_all(&self) {
+        self.registry.kill_all();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            server.token.cancel();
+        }
+        self.shutdown.cancel();
+        self.kill_all();
+    }
+}

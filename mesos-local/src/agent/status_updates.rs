@@ -1,0 +1,319 @@
+//! The status update manager (as `src/slave/task_status_update_manager.cpp`):
+//! one ordered stream of updates per framework and task; only the head of a
+//! stream is in flight to the master, resent every `retry` until the
+//! scheduler's acknowledgement arrives, then the next one goes.
+//!
+//! Pure bookkeeping: the agent sends what the methods return.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+use mesos_proto::v1::{ExecutorId, TaskState, TaskStatus};
+use tokio::time::Instant;
+
+/// (framework id, task id).
+pub(crate) type StreamKey = (String, String);
+
+#[derive(Debug)]
+struct Pending {
+    status: TaskStatus,
+    uuid: Bytes,
+    /// The executor to forward the acknowledgement to (updates that came
+    /// over the executor API).
+    forward_to: Option<ExecutorId>,
+    last_sent: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct Stream {
+    pending: VecDeque<Pending>,
+    received: HashSet<Bytes>,
+    acknowledged: HashSet<Bytes>,
+    terminal_acknowledged: bool,
+}
+
+/// What [`StatusUpdateManager::update`] did with an update.
+#[derive(Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // short-lived
+pub(crate) enum Accepted {
+    /// New; send this now (it is the stream's head), or `None` (queued
+    /// behind the head).
+    New(Option<TaskStatus>),
+    /// Seen before and not acknowledged yet: nothing to do.
+    Duplicate,
+    /// Seen and already acknowledged by the scheduler (re-acknowledge it to
+    /// the executor).
+    AlreadyAcknowledged,
+}
+
+/// What an acknowledgement did.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Acknowledged {
+    /// Forward ACKNOWLEDGED to this executor.
+    pub(crate) forward_to: Option<ExecutorId>,
+    /// The next head, to send now.
+    pub(crate) next: Option<TaskStatus>,
+    /// The stream ended (terminal update acknowledged, nothing pending):
+    /// the task can be forgotten.
+    pub(crate) finished: bool,
+}
+
+/// All streams of one agent.
+#[derive(Debug)]
+pub(crate) struct StatusUpdateManager {
+    retry: Duration,
+    streams: HashMap<StreamKey, Stream>,
+    /// Resend deadlines (lazily invalidated): (due, framework, task, uuid).
+    timers: BinaryHeap<Reverse<(Instant, String, String, Bytes)>>,
+}
+
+pub(crate) fn is_terminal(state: i32) -> bool {
+    matches!(
+        TaskState::try_from(state),
+        Ok(TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+            | TaskState::TaskError
+            | TaskState::TaskLost
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator)
+    )
+}
+
+impl StatusUpdateManager {
+    pub(crate) fn new(retry: Duration) -> Self {
+        StatusUpdateManager {
+            retry: retry.max(Duration::from_millis(1)),
+            streams: HashMap::new(),
+            timers: BinaryHeap::new(),
+        }
+    }
+
+    /// Takes a new update (it must carry a uuid; one is never invented
+    /// here). Updates after a terminal one are still delivered in order, as
+    /// Mesos does.
+    pub(crate) fn update(
+        &mut self,
+        framework_id: &str,
+        status: TaskStatus,
+        forward_to: Option<ExecutorId>,
+        now: Instant,
+    ) -> Accepted {
+        let Some(uuid) = status.uuid.clone() else {
+            return Accepted::Duplicate;
+        };
+        let key = (framework_id.to_string(), status.task_id.value.clone());
+        let stream = self.streams.entry(key.clone()).or_default();
+        if stream.acknowledged.contains(&uuid) {
+            return Accepted::AlreadyAcknowledged;
+        }
+        if !stream.received.insert(uuid.clone()) {
+            return Accepted::Duplicate;
+        }
+        stream.pending.push_back(Pending {
+            status,
+            uuid,
+            forward_to,
+            last_sent: None,
+        });
+        if stream.pending.len() == 1 {
+            Accepted::New(self.send_head(&key, now))
+        } else {
+            Accepted::New(None)
+        }
+    }
+
+    /// Marks the head of `key` sent now and returns it (with its timer).
+    fn send_head(&mut self, key: &StreamKey, now: Instant) -> Option<TaskStatus> {
+        let head = self.streams.get_mut(key)?.pending.front_mut()?;
+        head.last_sent = Some(now);
+        self.timers.push(Reverse((
+            now + self.retry,
+            key.0.clone(),
+            key.1.clone(),
+            head.uuid.clone(),
+        )));
+        Some(head.status.clone())
+    }
+
+    /// The scheduler acknowledged `uuid`; `None` when it is not the head of
+    /// a known stream (late or duplicate acknowledgement).
+    pub(crate) fn acknowledge(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        uuid: &[u8],
+        now: Instant,
+    ) -> Option<Acknowledged> {
+        let key = (framework_id.to_string(), task_id.to_string());
+        let stream = self.streams.get_mut(&key)?;
+        if stream.pending.front().map(|p| p.uuid.as_ref()) != Some(uuid) {
+            return None;
+        }
+        let head = stream.pending.pop_front()?;
+        stream.acknowledged.insert(head.uuid.clone());
+        if is_terminal(head.status.state) {
+            stream.terminal_acknowledged = true;
+        }
+        let mut result = Acknowledged {
+            forward_to: head.forward_to,
+            ..Default::default()
+        };
+        if stream.pending.is_empty() {
+            if stream.terminal_acknowledged {
+                self.streams.remove(&key);
+                result.finished = true;
+            }
+        } else {
+            result.next = self.send_head(&key, now);
+        }
+        Some(result)
+    }
+
+    /// The heads of every stream of `framework_id` (all frameworks: `None`),
+    /// marked sent now.
+    pub(crate) fn heads(
+        &mut self,
+        framework_id: Option<&str>,
+        now: Instant,
+    ) -> Vec<(String, TaskStatus)> {
+        let keys: Vec<StreamKey> = self
+            .streams
+            .iter()
+            .filter(|(k, s)| framework_id.is_none_or(|f| k.0 == f) && !s.pending.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.into_iter()
+            .filter_map(|key| self.send_head(&key, now).map(|s| (key.0, s)))
+            .collect()
+    }
+
+    /// When the next resend is due.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, ..))| *at)
+    }
+
+    /// The heads whose resend is due, marked sent now.
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(String, TaskStatus)> {
+        let mut out = Vec::new();
+        while let Some(Reverse((at, ..))) = self.timers.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, framework_id, task_id, uuid))) = self.timers.pop() else {
+                break;
+            };
+            let key = (framework_id, task_id);
+            let Some(head) = self.streams.get(&key).and_then(|s| s.pending.front()) else {
+                continue;
+            };
+            let stale =
+                head.uuid != uuid || head.last_sent.is_some_and(|sent| sent + self.retry > now);
+            if stale {
+                continue;
+            }
+            if let Some(status) = self.send_head(&key, now) {
+                out.push((key.0, status));
+            }
+        }
+        out
+    }
+
+    /// Forgets every stream of a framework (it was shut down).
+    pub(crate) fn remove_framework(&mut self, framework_id: &str) {
+        self.streams.retain(|k, _| k.0 != framework_id);
+    }
+
+    /// Whether a task has updates not yet acknowledged.
+    #[cfg(test)]
+    pub(crate) fn pending(&self, framework_id: &str, task_id: &str) -> usize {
+        self.streams
+            .get(&(framework_id.to_string(), task_id.to_string()))
+            .map_or(0, |s| s.pending.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mesos_proto::v1::TaskId;
+
+    use super::*;
+
+    fn status(task: &str, state: TaskState, uuid: u8) -> TaskStatus {
+        TaskStatus {
+            task_id: TaskId { value: task.into() },
+            state: state as i32,
+            uuid: Some(Bytes::from(vec![uuid; 16])),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ordered_streams_with_resend_and_forwarding() {
+        let retry = Duration::from_secs(10);
+        let mut m = StatusUpdateManager::new(retry);
+        let t0 = Instant::now();
+        let exec = Some(ExecutorId { value: "e".into() });
+        let running = status("t", TaskState::TaskRunning, 1);
+        let finished = status("t", TaskState::TaskFinished, 2);
+        assert_eq!(
+            m.update("f", running.clone(), exec.clone(), t0),
+            Accepted::New(Some(running.clone()))
+        );
+        assert_eq!(
+            m.update("f", finished.clone(), exec.clone(), t0),
+            Accepted::New(None)
+        );
+        assert_eq!(
+            m.update("f", running.clone(), exec.clone(), t0),
+            Accepted::Duplicate
+        );
+        assert_eq!(m.pending("f", "t"), 2);
+
+        assert!(m.due(t0 + Duration::from_secs(5)).is_empty());
+        let due = m.due(t0 + retry);
+        assert_eq!(due, vec![("f".to_string(), running.clone())]);
+        assert_eq!(m.next_deadline(), Some(t0 + retry + retry));
+
+        // Wrong uuid: ignored.
+        assert_eq!(m.acknowledge("f", "t", &[2; 16], t0), None);
+        let ack = m.acknowledge("f", "t", &[1; 16], t0 + retry).unwrap();
+        assert_eq!(ack.forward_to, exec);
+        assert_eq!(ack.next, Some(finished.clone()));
+        assert!(!ack.finished);
+        // The old timer of the acknowledged head is stale: only the new
+        // head comes due.
+        assert_eq!(
+            m.due(t0 + retry + retry),
+            vec![("f".to_string(), finished.clone())]
+        );
+        assert_eq!(
+            m.update("f", running.clone(), exec.clone(), t0),
+            Accepted::AlreadyAcknowledged
+        );
+
+        assert_eq!(
+            m.heads(Some("f"), t0),
+            vec![("f".to_string(), finished.clone())]
+        );
+        assert!(m.heads(Some("other"), t0).is_empty());
+        let ack = m.acknowledge("f", "t", &[2; 16], t0).unwrap();
+        assert!(ack.finished);
+        assert_eq!(m.pending("f", "t"), 0);
+        assert!(m.acknowledge("f", "t", &[2; 16], t0).is_none());
+    }
+
+    #[test]
+    fn framework_removal() {
+        let mut m = StatusUpdateManager::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        m.update("f", status("t", TaskState::TaskRunning, 1), None, t0);
+        m.update("g", status("t", TaskState::TaskRunning, 1), None, t0);
+        m.remove_framework("f");
+        assert_eq!(m.pending("f", "t"), 0);
+        assert_eq!(m.due(t0 + Duration::from_secs(1)).len(), 1);
+    }
+}

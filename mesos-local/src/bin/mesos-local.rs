@@ -1,0 +1,134 @@
+//! `mesos-local`: a Mesos master and agents in one process, on loopback.
+//!
+//! Prints the master URL as the first line of stdout, then serves until
+//! Ctrl-C or SIGTERM, which stop it cleanly (every process it started is
+//! killed). Flags are named like Mesos's own:
+//!
+//! ```sh
+//! mesos-local --ip 127.0.0.1 --port 5050 --num_agents 2 \
+//!     --resources 'cpus:4;mem:4096;disk:10000;ports:[31000-32000]'
+//! ```
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use mesos_local::LocalCluster;
+
+/// Command-line flags (Mesos's names, with underscores).
+#[derive(Debug, Parser)]
+#[command(
+    name = "mesos-local",
+    version,
+    about = "An in-process Mesos master and agents on loopback"
+)]
+struct Flags {
+    /// IP address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    ip: IpAddr,
+    /// Master port (0 picks a free port).
+    #[arg(long, default_value_t = 5050)]
+    port: u16,
+    /// Number of agents.
+    #[arg(long = "num_agents", alias = "num_slaves", default_value_t = 1)]
+    num_agents: usize,
+    /// Each agent's resources, in the agent `--resources` syntax.
+    #[arg(long, default_value = mesos_local::DEFAULT_AGENT_RESOURCES)]
+    resources: String,
+    /// Allocation interval (Mesos duration syntax: 1secs, 500ms, ...).
+    #[arg(long = "allocation_interval", default_value = "1secs", value_parser = duration)]
+    allocation_interval: Duration,
+    /// Heartbeat interval of scheduler streams.
+    #[arg(long = "heartbeat_interval", default_value = "15secs", value_parser = duration)]
+    heartbeat_interval: Duration,
+    /// Offer timeout (none by default).
+    #[arg(long = "offer_timeout", value_parser = duration)]
+    offer_timeout: Option<Duration>,
+    /// Containerizers, comma separated: `mesos` (real processes, the
+    /// default) or `fake` (scripted, no processes).
+    #[arg(long, default_value = "mesos")]
+    containerizers: String,
+    /// Work directory (a temporary one, removed at exit, by default).
+    #[arg(long = "work_dir")]
+    work_dir: Option<PathBuf>,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    mesos_executor::parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mesos-local: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(flags)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("mesos-local: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(flags: Flags) -> Result<(), String> {
+    let mut builder = LocalCluster::builder()
+        .ip(flags.ip)
+        .port(flags.port)
+        .agents(flags.num_agents)
+        .resources_text(flags.resources)
+        .allocation_interval(flags.allocation_interval)
+        .heartbeat_interval(flags.heartbeat_interval);
+    if let Some(timeout) = flags.offer_timeout {
+        builder = builder.offer_timeout(timeout);
+    }
+    if let Some(dir) = flags.work_dir {
+        builder = builder.work_dir(dir);
+    }
+    for kind in flags.containerizers.split(',').map(str::trim) {
+        match kind {
+            "mesos" | "" => {}
+            "fake" => builder = builder.containerizer(mesos_local::containerizer::fake()),
+            other => return Err(format!("unknown containerizer {other:?} (mesos, fake)")),
+        }
+    }
+    let cluster = builder
+        .start()
+        .await
+        .map_err(|e| mesos_http::error_chain(&e))?;
+    println!("{}", cluster.master_url());
+    let _ = std::io::stdout().flush();
+    wait_for_signal().await;
+    tracing::info!("stopping");
+    cluster.shutdown();
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

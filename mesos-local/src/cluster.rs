@@ -1,0 +1,339 @@
+//! `LocalCluster`: one master and N agents in this process, on loopback.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::{AgentId, Attribute};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{Agent, AgentConfig};
+use crate::containerizer::{default_containerizer, Containerizer};
+use crate::master::{Master, MasterConfig};
+use crate::Error;
+
+/// The resources of each agent unless configured: the defaults of
+/// `shared/tools/real-mesos` (and a small real agent).
+pub const DEFAULT_AGENT_RESOURCES: &str = "cpus:4;mem:4096;disk:10000;ports:[31000-32000]";
+
+/// Configuration of a [`LocalCluster`]; every setting has a documented default.
+#[must_use]
+pub struct LocalClusterBuilder {
+    agents: usize,
+    resources: Option<Resources>,
+    resources_text: String,
+    attributes: Vec<Attribute>,
+    containerizer: Option<Arc<dyn Containerizer>>,
+    ip: IpAddr,
+    port: u16,
+    allocation_interval: Duration,
+    heartbeat_interval: Duration,
+    offer_timeout: Option<Duration>,
+    status_update_retry: Duration,
+    executor_shutdown_grace: Duration,
+    work_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for LocalClusterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalClusterBuilder")
+            .field("agents", &self.agents)
+            .field("resources", &self.resources_text)
+            .field("ip", &self.ip)
+            .field("port", &self.port)
+            .field("allocation_interval", &self.allocation_interval)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LocalClusterBuilder {
+    fn default() -> Self {
+        LocalClusterBuilder {
+            agents: 1,
+            resources: None,
+            resources_text: DEFAULT_AGENT_RESOURCES.to_string(),
+            attributes: Vec::new(),
+            containerizer: None,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            allocation_interval: Duration::from_secs(1),
+            heartbeat_interval: Duration::from_secs(15),
+            offer_timeout: None,
+            status_update_retry: Duration::from_secs(10),
+            executor_shutdown_grace: Duration::from_secs(5),
+            work_dir: None,
+        }
+    }
+}
+
+impl LocalClusterBuilder {
+    /// Number of agents. Default: 1.
+    pub fn agents(mut self, n: usize) -> Self {
+        self.agents = n;
+        self
+    }
+
+    /// Each agent's resources. Default: [`DEFAULT_AGENT_RESOURCES`].
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.resources = Some(resources);
+        self
+    }
+
+    /// Each agent's resources in the Mesos `--resources` syntax
+    /// (`cpus:4;mem:4096;ports:[31000-32000]`); parsed by `start`.
+    pub fn resources_text(mut self, text: impl Into<String>) -> Self {
+        self.resources = None;
+        self.resources_text = text.into();
+        self
+    }
+
+    /// Each agent's attributes. Default: none.
+    pub fn attributes(mut self, attributes: Vec<Attribute>) -> Self {
+        self.attributes = attributes;
+        self
+    }
+
+    /// How agents run executors and tasks. Default: real child processes.
+    pub fn containerizer(mut self, containerizer: Arc<dyn Containerizer>) -> Self {
+        self.containerizer = Some(containerizer);
+        self
+    }
+
+    /// The address master and agents listen on. Default: 127.0.0.1.
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ip = ip;
+        self
+    }
+
+    /// The master's port. Default: 0 (an ephemeral port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Period of batch allocation (offers). Default: 1 s, as Mesos.
+    pub fn allocation_interval(mut self, interval: Duration) -> Self {
+        self.allocation_interval = interval;
+        self
+    }
+
+    /// HEARTBEAT period on scheduler streams. Default: 15 s, as Mesos.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Rescind offers not answered within this. Default: never, as Mesos.
+    pub fn offer_timeout(mut self, timeout: Duration) -> Self {
+        self.offer_timeout = Some(timeout);
+        self
+    }
+
+    /// Resend period of unacknowledged status updates. Default: 10 s.
+    pub fn status_update_retry(mut self, period: Duration) -> Self {
+        self.status_update_retry = period;
+        self
+    }
+
+    /// Executors' shutdown grace period. Default: 5 s, as Mesos.
+    pub fn executor_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.executor_shutdown_grace = grace;
+        self
+    }
+
+    /// Where sandboxes live. Default: a temporary directory removed with
+    /// the cluster.
+    pub fn work_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.work_dir = Some(dir.into());
+        self
+    }
+
+    /// Starts master and agents; returns once all listen.
+    pub async fn start(self) -> Result<LocalCluster, Error> {
+        let resources = match self.resources {
+            Some(r) => r,
+            None => Resources::parse(&self.resources_text).map_err(Error::Resources)?,
+        };
+        let (work_dir, temp) = match self.work_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating the work dir", e))?;
+                (dir, None)
+            }
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("mesos-local-")
+                    .tempdir()
+                    .map_err(|e| Error::io("creating the work dir", e))?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        let master_id = uuid::Uuid::new_v4().to_string();
+        let containerizer = self.containerizer.unwrap_or_else(default_containerizer);
+        let shutdown = CancellationToken::new();
+        let (to_master, from_agents) = mpsc::unbounded_channel();
+        let mut agents = Vec::with_capacity(self.agents);
+        for index in 1..=self.agents {
+            let config = AgentConfig {
+                index,
+                id: AgentId {
+                    value: format!("{master_id}-S{}", index - 1),
+                },
+                ip: self.ip,
+                port: 0,
+                hostname: "localhost".to_string(),
+                resources: resources.clone().into_vec(),
+                attributes: self.attributes.clone(),
+                work_dir: work_dir.join("agents").join(index.to_string()),
+                containerizer: containerizer.clone(),
+                status_update_retry: self.status_update_retry,
+                executor_shutdown_grace: self.executor_shutdown_grace,
+            };
+            let agent = Agent::start(config, to_master.clone(), shutdown.child_token())
+                .await
+                .map_err(|e| Error::io("starting an agent", e))?;
+            agents.push(agent);
+        }
+        let master = Master::start(
+            MasterConfig {
+                ip: self.ip,
+                port: self.port,
+                master_id,
+                heartbeat_interval: self.heartbeat_interval,
+                allocation_interval: self.allocation_interval,
+                offer_timeout: self.offer_timeout,
+            },
+            agents.iter().map(Agent::link).collect(),
+            from_agents,
+            shutdown.child_token(),
+        )
+        .await
+        .map_err(|e| Error::io("starting the master", e))?;
+        tracing::info!(url = %master.url, agents = agents.len(), "mesos-local cluster up");
+        Ok(LocalCluster {
+            master,
+            agents,
+            work_dir,
+            _temp: temp,
+            shutdown,
+        })
+    }
+}
+
+/// A master and its agents running in this process (see the [crate docs](crate)).
+///
+/// Dropping it stops everything: servers close, every process the agents
+/// started is killed, and the temporary work directory is removed.
+pub struct LocalCluster {
+    master: Master,
+    agents: Vec<Agent>,
+    work_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for LocalCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCluster")
+            .field("master", &self.master.url)
+            .field("agents", &self.agents.len())
+            .field("work_dir", &self.work_dir)
+            .finish()
+    }
+}
+
+impl LocalCluster {
+    /// A builder with the defaults (one agent, real processes).
+    pub fn builder() -> LocalClusterBuilder {
+        LocalClusterBuilder::default()
+    }
+
+    /// The master's URL, `http://127.0.0.1:<port>`: give it to a scheduler.
+    pub fn master_url(&self) -> &str {
+        &self.master.url
+    }
+
+    /// The agents' ids, in order.
+    pub fn agent_ids(&self) -> Vec<AgentId> {
+        self.agents
+            .iter()
+            .map(|a| a.link().info.id.unwrap_or_default())
+            .collect()
+    }
+
+    /// The work directory (sandboxes under `agents/<n>/`).
+    pub fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    /// The master's state, as `GET /master/state` returns it.
+    pub fn state(&self) -> serde_json::Value {
+        self.master.state_json()
+    }
+
+    /// Stops agent `index` (0-based) as if its process died: its executor API
+    /// goes away, executors keep running and try to reconnect.
+    pub async fn stop_agent(&self, index: usize) -> Result<(), Error> {
+        self.agent(index)?.stop().await;
+        Ok(())
+    }
+
+    /// Brings a stopped agent back on the same port.
+    pub async fn restart_agent(&self, index: usize) -> Result<(), Error> {
+        self.agent(index)?
+            .restart()
+            .await
+            .map_err(|e| Error::io("restarting an agent", e))
+    }
+
+    /// Removes agent `index` for good: the master reports it lost.
+    pub async fn remove_agent(&self, index: usize) -> Result<(), Error> {
+        let agent = self.agent(index)?;
+        agent.stop().await;
+        agent.kill_all();
+        if let Some(id) = agent.link().info.id {
+            self.master.remove_agent(&id);
+        }
+        Ok(())
+    }
+
+    /// Cuts every scheduler connection (frameworks must resubscribe).
+    pub fn kill_master_connections(&self) {
+        self.master.kill_connections();
+    }
+
+    /// Simulates a master failover (new leader): streams closed, stream ids
+    /// invalid, frameworks must resubscribe; tasks survive.
+    pub fn fail_over_master(&self) {
+        self.master.fail_over();
+    }
+
+    /// Allocates now instead of at the next allocation interval.
+    pub fn trigger_allocation(&self) {
+        self.master.trigger_allocation();
+    }
+
+    /// Stops everything (as dropping does).
+    pub fn shutdown(self) {
+        drop(self);
+    }
+
+    fn agent(&self, index: usize) -> Result<&Agent, Error> {
+        self.agents.get(index).ok_or(Error::NoSuchAgent {
+            index,
+            agents: self.agents.len(),
+        })
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        for agent in &self.agents {
+            agent.kill_all();
+        }
+    }
+}

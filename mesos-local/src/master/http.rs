@@ -1,0 +1,123 @@
+//! The master's HTTP routes: the v1 scheduler API (`/api/v1/scheduler`,
+//! `/master/api/v1/scheduler`), `/master/state` (`/state`), `/health`,
+//! `/version`; anything else is 404.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use mesos_http::server::{self, Body};
+use mesos_proto::v1::scheduler::call::Type as CallType;
+use mesos_proto::v1::scheduler::{Call, Event};
+use mesos_proto::MediaType;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::scheduler::{self, Reply};
+use super::validation::validate_call;
+use super::Core;
+
+/// Answers one request.
+pub(crate) async fn route(
+    core: Arc<Core>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let path = request.uri().path().trim_end_matches('/').to_string();
+    let method = request.method().clone();
+    tracing::trace!(%peer, %method, %path, "request");
+    match (method, path.as_str()) {
+        (Method::POST, "/api/v1/scheduler" | "/master/api/v1/scheduler") => {
+            scheduler_api(core, request).await
+        }
+        (_, "/api/v1/scheduler" | "/master/api/v1/scheduler") => {
+            server::text_response(StatusCode::METHOD_NOT_ALLOWED, "Expecting a 'POST' request")
+        }
+        (Method::GET, "/master/state" | "/state" | "/master/state.json" | "/state.json") => {
+            json_response(&core.state_json())
+        }
+        (Method::GET, "/health" | "/master/health") => server::empty_response(StatusCode::OK),
+        (Method::GET, "/version") => json_response(&super::state_json::version_json()),
+        _ => server::text_response(StatusCode::NOT_FOUND, "404 Not Found."),
+    }
+}
+
+fn json_response(value: &serde_json::Value) -> Response<Body> {
+    let mut response = server::text_response(StatusCode::OK, value.to_string());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn scheduler_api(core: Arc<Core>, request: Request<Incoming>) -> Response<Body> {
+    let (negotiated, parts, call) =
+        match server::read_call::<Call>(request, server::DEFAULT_MAX_CALL_LEN).await {
+            Ok(read) => read,
+            Err(response) => return response,
+        };
+    let kind = match validate_call(&call) {
+        Ok(kind) => kind,
+        Err(message) => {
+            return server::text_response(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to validate scheduler::Call: {message}"),
+            )
+        }
+    };
+    let stream_id = mesos_http::headers::stream_id(&parts.headers).map(str::to_string);
+    if kind == CallType::Subscribe {
+        if stream_id.is_some() {
+            return server::text_response(
+                StatusCode::BAD_REQUEST,
+                "Subscribe calls should not include the 'Mesos-Stream-Id' header",
+            );
+        }
+        let stream = core.run(|state, fx| scheduler::subscribe(state, fx, call));
+        return stream_response(negotiated.response, stream);
+    }
+    let reply =
+        core.run(
+            |state, fx| match scheduler::check_caller(state, &call, stream_id.as_deref()) {
+                Err(reply) => reply,
+                Ok(()) => scheduler::handle(state, fx, kind, call),
+            },
+        );
+    match reply {
+        Reply::Accepted => server::empty_response(StatusCode::ACCEPTED),
+        Reply::Ok => server::empty_response(StatusCode::OK),
+        Reply::Error(status, message) => server::text_response(status, message),
+    }
+}
+
+/// The RecordIO response of a subscription: events until the master
+/// cancels the stream's token (after delivering what was queued) or the
+/// client goes away (the receiver is dropped, which the watcher notices).
+fn stream_response(media: MediaType, stream: scheduler::NewStream) -> Response<Body> {
+    let scheduler::NewStream {
+        stream_id,
+        rx,
+        token,
+    } = stream;
+    let events = futures::stream::unfold((rx, token), next_event);
+    server::event_stream_response(media, Some(&stream_id), events)
+}
+
+async fn next_event(
+    (mut rx, token): (mpsc::UnboundedReceiver<Event>, CancellationToken),
+) -> Option<(Event, (mpsc::UnboundedReceiver<Event>, CancellationToken))> {
+    if let Ok(event) = rx.try_recv() {
+        return Some((event, (rx, token)));
+    }
+    if token.is_cancelled() {
+        return None;
+    }
+    let event = tokio::select! {
+        biased;
+        event = rx.recv() => event,
+        _ = token.cancelled() => rx.try_recv().ok(),
+    };
+    event.map(|event| (event, (rx, token)))
+}

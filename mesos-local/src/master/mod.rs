@@ -1,0 +1,310 @@
+//! The in-process master: the v1 scheduler API, the allocator, the state
+//! endpoints.
+//!
+//! Design: one [`State`](state::State) behind a `std::sync::Mutex` that is
+//! never held across an `.await`. HTTP handlers, the agents' message loop
+//! and timers lock it, apply a change (sending events and agent messages
+//! through unbounded channels, which never block), and collect follow-ups
+//! in [`Effects`](state::Effects) (allocation, failover and offer timers,
+//! stream watchers) that [`Core::run`] starts once the lock is released.
+//!
+//! Modules: `http` (routes), `scheduler` (call semantics), `allocator`
+//! (offers, DRF), `validation` (calls, tasks), `agents` (agent messages),
+//! `state` (the data), `state_json` (`/master/state`), `ids`.
+//!
+//! Differences from a real master (documented choices):
+//! - offer operations other than LAUNCH / LAUNCH_GROUP (RESERVE, CREATE,
+//!   ...) are refused: an ACCEPT made only of them is answered `400
+//!   Operation X is not supported by mesos-local` (the offers stay
+//!   outstanding); next to a LAUNCH they are skipped with a warning;
+//! - [`Master::fail_over`] keeps the master id and state: streams close,
+//!   stream ids become invalid, and every framework gets at least
+//!   [`FAILOVER_GRACE`](scheduler::FAILOVER_GRACE) to resubscribe (a
+//!   framework with failover_timeout 0 is not removed by a failover).
+
+mod agents;
+mod allocator;
+mod http;
+mod ids;
+mod scheduler;
+mod state;
+mod state_json;
+mod validation;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use mesos_proto::v1::scheduler::{event, Event};
+use mesos_proto::v1::AgentId;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::{AgentLink, FromAgent};
+use state::{AgentSlot, Effects, State, Watch};
+
+/// How the master runs.
+#[derive(Debug, Clone)]
+pub(crate) struct MasterConfig {
+    /// Address to listen on.
+    pub(crate) ip: IpAddr,
+    /// Port (0: ephemeral).
+    pub(crate) port: u16,
+    /// The master's id (also the prefix of framework, agent and offer ids).
+    pub(crate) master_id: String,
+    /// HEARTBEAT period on scheduler streams.
+    pub(crate) heartbeat_interval: Duration,
+    /// Period of the allocator's batch allocation.
+    pub(crate) allocation_interval: Duration,
+    /// Offers not answered within this are rescinded (None: never).
+    pub(crate) offer_timeout: Option<Duration>,
+}
+
+/// The shared core: state, and what starts background work.
+#[derive(Debug)]
+pub(crate) struct Core {
+    state: Mutex<State>,
+    allocate_now: Notify,
+    shutdown: CancellationToken,
+    /// Where timers and watchers run (the sync `Master` methods may be
+    /// called outside the runtime).
+    runtime: tokio::runtime::Handle,
+}
+
+impl Core {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the locked state, then starts the effects it asked for.
+    pub(crate) fn run<R>(self: &Arc<Self>, f: impl FnOnce(&mut State, &mut Effects) -> R) -> R {
+        let mut fx = Effects::default();
+        let (result, offer_timeout, heartbeat) = {
+            let mut state = self.lock();
+            let result = f(&mut state, &mut fx);
+            (result, state.offer_timeout, state.heartbeat_interval)
+        };
+        self.apply(fx, offer_timeout, heartbeat);
+        result
+    }
+
+    fn apply(self: &Arc<Self>, fx: Effects, offer_timeout: Option<Duration>, heartbeat: Duration) {
+        if fx.allocate {
+            self.allocate_now.notify_one();
+        }
+        for (framework_id, generation, delay) in fx.failover_timers {
+            let core = Arc::clone(self);
+            core.runtime.clone().spawn(async move {
+                tokio::select! {
+                    _ = core.shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(delay) => {
+                        core.run(|state, fx| {
+                            scheduler::failover_expired(state, fx, &framework_id, generation)
+                        });
+                    }
+                }
+            });
+        }
+        if let Some(timeout) = offer_timeout {
+            for offer_id in fx.offer_timers {
+                let core = Arc::clone(self);
+                core.runtime.clone().spawn(async move {
+                    tokio::select! {
+                        _ = core.shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(timeout) => {
+                            core.run(|state, fx| {
+                                if let Some(key) = state.find_offer(&offer_id) {
+                                    tracing::info!(%offer_id, "offer timed out; rescinding");
+                                    state.remove_offer(key, true);
+                                    fx.allocate = true;
+                                }
+                            });
+                        }
+                    }
+                });
+            }
+        }
+        for watch in fx.watch {
+            self.runtime
+                .spawn(Arc::clone(self).watch_stream(watch, heartbeat));
+        }
+    }
+
+    /// Heartbeats a scheduler stream; notices when its client goes away.
+    async fn watch_stream(self: Arc<Self>, watch: Watch, heartbeat: Duration) {
+        let Watch {
+            framework_id,
+            stream_id,
+            tx,
+            token,
+        } = watch;
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = token.cancelled() => return,
+                _ = tx.closed() => {
+                    tracing::info!(%framework_id, %stream_id, "scheduler connection closed");
+                    self.run(|state, fx| {
+                        scheduler::disconnect(state, fx, &framework_id, Some(&stream_id), Duration::ZERO)
+                    });
+                    return;
+                }
+                _ = ticks.tick() => {
+                    let _ = tx.send(Event { r#type: Some(event::Type::Heartbeat as i32), ..Event::default() });
+                }
+            }
+        }
+    }
+
+    pub(crate) fn state_json(&self) -> serde_json::Value {
+        state_json::state_json(&self.lock())
+    }
+}
+
+/// A running master.
+#[derive(Debug)]
+pub(crate) struct Master {
+    /// `http://ip:port`.
+    pub(crate) url: String,
+    /// The bound address.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) addr: SocketAddr,
+    core: Arc<Core>,
+}
+
+impl Master {
+    /// Starts serving; `agents` are registered at once; `from_agents`
+    /// carries their messages. Everything stops when `shutdown` is cancelled.
+    pub(crate) async fn start(
+        config: MasterConfig,
+        agents: Vec<AgentLink>,
+        mut from_agents: mpsc::UnboundedReceiver<FromAgent>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Master> {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::new(config.ip, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let now = ids::now_secs();
+        let agents = agents
+            .into_iter()
+            .map(|link| AgentSlot {
+                id: link.info.id.clone().map(|id| id.value).unwrap_or_default(),
+                total: state::flat(&link.info.resources),
+                link,
+                registered_time: now,
+            })
+            .collect();
+        let state = State {
+            master_info: ids::master_info(&config.master_id, addr),
+            master_id: config.master_id.clone(),
+            addr,
+            heartbeat_interval: config.heartbeat_interval,
+            allocation_interval: config.allocation_interval,
+            offer_timeout: config.offer_timeout,
+            start_time: now,
+            agents,
+            removed_agents: Vec::new(),
+            frameworks: Default::default(),
+            completed_frameworks: Vec::new(),
+            removed_frameworks: Default::default(),
+            offers: Default::default(),
+            next_framework: 0,
+            next_offer: 0,
+        };
+        let core = Arc::new(Core {
+            state: Mutex::new(state),
+            allocate_now: Notify::new(),
+            shutdown: shutdown.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        });
+
+        let handler_core = Arc::clone(&core);
+        let handler = move |request, peer| http::route(Arc::clone(&handler_core), request, peer);
+        tokio::spawn(mesos_http::server::serve(
+            listener,
+            handler,
+            shutdown.clone(),
+        ));
+
+        // The allocator: every interval, and at once when asked.
+        let allocator_core = Arc::clone(&core);
+        let interval = config.allocation_interval.max(Duration::from_millis(1));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            loop {
+                tokio::select! {
+                    _ = allocator_core.shutdown.cancelled() => return,
+                    _ = ticks.tick() => {}
+                    _ = allocator_core.allocate_now.notified() => {}
+                }
+                allocator_core.run(allocator::allocate);
+            }
+        });
+
+        // The agents' messages.
+        let agents_core = Arc::clone(&core);
+        tokio::spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    _ = agents_core.shutdown.cancelled() => return,
+                    message = from_agents.recv() => message,
+                };
+                let Some(message) = message else { return };
+                agents_core.run(|state, fx| agents::handle(state, fx, message));
+            }
+        });
+
+        let url = format!("http://{addr}");
+        tracing::info!(%url, master_id = %config.master_id, "master listening");
+        Ok(Master { url, addr, core })
+    }
+
+    /// `GET /master/state`, as JSON.
+    pub(crate) fn state_json(&self) -> serde_json::Value {
+        self.core.state_json()
+    }
+
+    /// Closes every scheduler event stream (frameworks must resubscribe).
+    pub(crate) fn kill_connections(&self) {
+        self.disconnect_all(Duration::ZERO);
+    }
+
+    /// Simulates a leader failover: streams closed, stream ids invalid,
+    /// frameworks must resubscribe; tasks are kept.
+    pub(crate) fn fail_over(&self) {
+        tracing::info!("simulating a master failover");
+        self.disconnect_all(scheduler::FAILOVER_GRACE);
+    }
+
+    fn disconnect_all(&self, grace: Duration) {
+        self.core.run(|state, fx| {
+            let ids: Vec<String> = state
+                .frameworks
+                .values()
+                .filter(|f| f.connected())
+                .map(|f| f.id.clone())
+                .collect();
+            for id in ids {
+                scheduler::disconnect(state, fx, &id, None, grace);
+            }
+        });
+    }
+
+    /// Runs an allocation now instead of at the next interval.
+    pub(crate) fn trigger_allocation(&self) {
+        self.core.allocate_now.notify_one();
+    }
+
+    /// The agent is gone for good: its tasks are lost.
+    pub(crate) fn remove_agent(&self, agent_id: &AgentId) {
+        self.core
+            .run(|state, fx| agents::remove_agent(state, fx, agent_id));
+    }
+}

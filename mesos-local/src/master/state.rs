@@ -1,0 +1,386 @@
+//! The master's state: registered agents, frameworks (with their scheduler
+//! connection, tasks, executors, filters), outstanding offers. One `State`
+//! lives behind the master's mutex; everything here is synchronous, and
+//! what must happen after the lock is released (timers, allocation) is
+//! collected in [`Effects`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::framework_info::capability::Type as FrameworkCapability;
+use mesos_proto::v1::scheduler::{event, Event};
+use mesos_proto::v1::{
+    ExecutorInfo, FrameworkId, FrameworkInfo, MasterInfo, Resource, TaskInfo, TaskState, TaskStatus,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::{AgentLink, ToAgent};
+
+/// One open scheduler event stream.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    /// Its `Mesos-Stream-Id`.
+    pub(crate) stream_id: String,
+    /// Feeds the RecordIO response body.
+    pub(crate) tx: mpsc::UnboundedSender<Event>,
+    /// Cancelled to end the response body (the client sees EOF).
+    pub(crate) token: CancellationToken,
+}
+
+impl Connection {
+    pub(crate) fn send(&self, event: Event) {
+        if self.tx.send(event).is_err() {
+            tracing::debug!(stream_id = %self.stream_id, "event for a closed stream dropped");
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        self.token.cancel();
+    }
+}
+
+/// A task the master knows of.
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub(crate) info: TaskInfo,
+    pub(crate) framework_id: String,
+    pub(crate) agent_id: String,
+    pub(crate) executor_id: Option<String>,
+    pub(crate) state: TaskState,
+    /// The statuses received so far (state JSON `statuses`).
+    pub(crate) statuses: Vec<TaskStatus>,
+    /// Resources used, without allocation info.
+    pub(crate) resources: Resources,
+    pub(crate) role: String,
+    /// The terminal update has been acknowledged: the task is forgotten by
+    /// reconciliation (as the real master removes it).
+    pub(crate) terminal_acked: bool,
+}
+
+impl Task {
+    pub(crate) fn latest(&self) -> Option<&TaskStatus> {
+        self.statuses.last()
+    }
+}
+
+/// An executor of a framework on an agent (its resources are in use).
+#[derive(Debug, Clone)]
+pub(crate) struct Executor {
+    pub(crate) info: ExecutorInfo,
+    pub(crate) agent_id: String,
+    pub(crate) resources: Resources,
+}
+
+/// A registered framework.
+#[derive(Debug)]
+pub(crate) struct Framework {
+    pub(crate) id: String,
+    pub(crate) info: FrameworkInfo,
+    pub(crate) conn: Option<Connection>,
+    /// Receives offers (connected and not torn down).
+    pub(crate) active: bool,
+    pub(crate) registered_time: f64,
+    pub(crate) reregistered_time: Option<f64>,
+    pub(crate) unregistered_time: Option<f64>,
+    /// Non-terminal tasks, by task id.
+    pub(crate) tasks: BTreeMap<String, Task>,
+    pub(crate) completed_tasks: Vec<Task>,
+    /// Executors by (agent id, executor id).
+    pub(crate) executors: BTreeMap<(String, String), Executor>,
+    /// Agents refused (DECLINE / ACCEPT filters) until the instant.
+    pub(crate) filters: HashMap<String, Instant>,
+    /// Roles suppressed (SUPPRESS) until REVIVE.
+    pub(crate) suppressed: BTreeSet<String>,
+    /// Bumped on every (re)subscription and disconnection; failover timers
+    /// of an older generation do nothing.
+    pub(crate) generation: u64,
+}
+
+impl Framework {
+    pub(crate) fn new(id: String, info: FrameworkInfo) -> Framework {
+        Framework {
+            id,
+            info,
+            conn: None,
+            active: false,
+            registered_time: crate::master::ids::now_secs(),
+            reregistered_time: None,
+            unregistered_time: None,
+            tasks: BTreeMap::new(),
+            completed_tasks: Vec::new(),
+            executors: BTreeMap::new(),
+            filters: HashMap::new(),
+            suppressed: BTreeSet::new(),
+            generation: 0,
+        }
+    }
+
+    pub(crate) fn framework_id(&self) -> FrameworkId {
+        FrameworkId {
+            value: self.id.clone(),
+        }
+    }
+
+    pub(crate) fn has_capability(&self, capability: FrameworkCapability) -> bool {
+        self.info
+            .capabilities
+            .iter()
+            .any(|c| c.r#type == Some(capability as i32))
+    }
+
+    pub(crate) fn multi_role(&self) -> bool {
+        self.has_capability(FrameworkCapability::MultiRole)
+    }
+
+    pub(crate) fn partition_aware(&self) -> bool {
+        self.has_capability(FrameworkCapability::PartitionAware)
+    }
+
+    /// The roles it subscribed with: `roles` for MULTI_ROLE frameworks,
+    /// else the legacy `role` (default `*`).
+    #[allow(deprecated)]
+    pub(crate) fn roles(&self) -> Vec<String> {
+        if self.multi_role() && !self.info.roles.is_empty() {
+            self.info.roles.clone()
+        } else {
+            vec![self
+                .info
+                .role
+                .clone()
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "*".to_string())]
+        }
+    }
+
+    pub(crate) fn connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Sends an event if connected (dropped otherwise).
+    pub(crate) fn send(&self, event: Event) {
+        match &self.conn {
+            Some(conn) => conn.send(event),
+            None => {
+                tracing::debug!(framework_id = %self.id, "framework disconnected; event dropped")
+            }
+        }
+    }
+
+    pub(crate) fn send_update(&self, status: TaskStatus) {
+        self.send(Event {
+            r#type: Some(event::Type::Update as i32),
+            update: Some(event::Update { status }),
+            ..Event::default()
+        });
+    }
+
+    /// Closes the current stream, if any.
+    pub(crate) fn close_connection(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close();
+        }
+    }
+
+    /// Resources of its tasks and executors on `agent_id` (or everywhere).
+    pub(crate) fn used_on(&self, agent_id: Option<&str>) -> Resources {
+        let mut used = Resources::new();
+        for task in self.tasks.values() {
+            if agent_id.is_none_or(|a| a == task.agent_id) {
+                used += &task.resources;
+            }
+        }
+        for executor in self.executors.values() {
+            if agent_id.is_none_or(|a| a == executor.agent_id) {
+                used += &executor.resources;
+            }
+        }
+        used
+    }
+}
+
+/// An outstanding offer.
+#[derive(Debug, Clone)]
+pub(crate) struct Offer {
+    pub(crate) id: String,
+    pub(crate) framework_id: String,
+    pub(crate) agent_id: String,
+    pub(crate) role: String,
+    /// Without allocation info (the framework's view is built on sending).
+    pub(crate) resources: Resources,
+}
+
+/// A registered agent.
+#[derive(Debug)]
+pub(crate) struct AgentSlot {
+    pub(crate) id: String,
+    pub(crate) link: AgentLink,
+    /// Total resources, without allocation info.
+    pub(crate) total: Resources,
+    pub(crate) registered_time: f64,
+}
+
+impl AgentSlot {
+    pub(crate) fn send(&self, message: ToAgent) {
+        if self.link.tx.send(message).is_err() {
+            tracing::warn!(agent_id = %self.id, "agent channel closed; message dropped");
+        }
+    }
+}
+
+/// What must happen once the state lock is released.
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
+    /// Run an allocation soon (resources became available, a framework
+    /// subscribed or revived).
+    pub(crate) allocate: bool,
+    /// (framework id, generation, delay): remove the framework after the
+    /// delay unless it reconnected meanwhile.
+    pub(crate) failover_timers: Vec<(String, u64, Duration)>,
+    /// Offers to rescind after the offer timeout.
+    pub(crate) offer_timers: Vec<String>,
+    /// New streams to watch (heartbeats, client gone).
+    pub(crate) watch: Vec<Watch>,
+}
+
+/// A scheduler stream to heartbeat and to watch for disconnection.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    pub(crate) framework_id: String,
+    pub(crate) stream_id: String,
+    pub(crate) tx: mpsc::UnboundedSender<Event>,
+    pub(crate) token: CancellationToken,
+}
+
+/// Everything the master knows.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) master_id: String,
+    pub(crate) addr: SocketAddr,
+    pub(crate) master_info: MasterInfo,
+    pub(crate) heartbeat_interval: Duration,
+    pub(crate) allocation_interval: Duration,
+    pub(crate) offer_timeout: Option<Duration>,
+    pub(crate) start_time: f64,
+    pub(crate) agents: Vec<AgentSlot>,
+    /// Agents removed for good (remove_agent).
+    pub(crate) removed_agents: Vec<AgentSlot>,
+    pub(crate) frameworks: BTreeMap<String, Framework>,
+    pub(crate) completed_frameworks: Vec<Framework>,
+    /// Ids of removed frameworks (a resubscription gets an ERROR).
+    pub(crate) removed_frameworks: HashSet<String>,
+    pub(crate) offers: BTreeMap<u64, Offer>,
+    pub(crate) next_framework: u64,
+    pub(crate) next_offer: u64,
+}
+
+impl State {
+    pub(crate) fn agent(&self, agent_id: &str) -> Option<&AgentSlot> {
+        self.agents.iter().find(|a| a.id == agent_id)
+    }
+
+    /// Sends to an agent if registered.
+    pub(crate) fn send_to_agent(&self, agent_id: &str, message: ToAgent) -> bool {
+        match self.agent(agent_id) {
+            Some(agent) => {
+                agent.send(message);
+                true
+            }
+            None => {
+                tracing::debug!(%agent_id, "message for an unknown agent dropped");
+                false
+            }
+        }
+    }
+
+    pub(crate) fn broadcast(&self, message: &ToAgent) {
+        for agent in &self.agents {
+            agent.send(message.clone());
+        }
+    }
+
+    /// Resources in use on an agent (all frameworks' tasks and executors).
+    pub(crate) fn used_on(&self, agent_id: &str) -> Resources {
+        let mut used = Resources::new();
+        for framework in self.frameworks.values() {
+            used += framework.used_on(Some(agent_id));
+        }
+        used
+    }
+
+    /// Resources offered on an agent (or to a framework when given).
+    pub(crate) fn offered(&self, agent_id: Option<&str>, framework_id: Option<&str>) -> Resources {
+        let mut offered = Resources::new();
+        for offer in self.offers.values() {
+            if agent_id.is_none_or(|a| a == offer.agent_id)
+                && framework_id.is_none_or(|f| f == offer.framework_id)
+            {
+                offered += &offer.resources;
+            }
+        }
+        offered
+    }
+
+    pub(crate) fn find_offer(&self, offer_id: &str) -> Option<u64> {
+        self.offers
+            .iter()
+            .find(|(_, o)| o.id == offer_id)
+            .map(|(k, _)| *k)
+    }
+
+    /// Removes an offer; `rescind` also tells the framework (RESCIND).
+    pub(crate) fn remove_offer(&mut self, key: u64, rescind: bool) -> Option<Offer> {
+        let offer = self.offers.remove(&key)?;
+        if rescind {
+            if let Some(framework) = self.frameworks.get(&offer.framework_id) {
+                framework.send(Event {
+                    r#type: Some(event::Type::Rescind as i32),
+                    rescind: Some(event::Rescind {
+                        offer_id: mesos_proto::v1::OfferId {
+                            value: offer.id.clone(),
+                        },
+                    }),
+                    ..Event::default()
+                });
+            }
+        }
+        Some(offer)
+    }
+
+    /// Removes every offer matching `keep == false`, rescinding them.
+    pub(crate) fn remove_offers_where(
+        &mut self,
+        rescind: bool,
+        mut matches: impl FnMut(&Offer) -> bool,
+    ) -> usize {
+        let keys: Vec<u64> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| matches(o))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in &keys {
+            self.remove_offer(*key, rescind);
+        }
+        keys.len()
+    }
+}
+
+/// Resources as the master keeps them: no allocation info, legacy `role:
+/// "*"` dropped (both mean "unreserved").
+#[allow(deprecated)]
+pub(crate) fn flat(resources: &[Resource]) -> Resources {
+    resources
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.allocation_info = None;
+            if r.role.as_deref() == Some("*") && r.reservations.is_empty() {
+                r.role = None;
+            }
+            r
+        })
+        .collect()
+}
