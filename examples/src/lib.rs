@@ -3,6 +3,8 @@
 //!
 //! | example | what it shows |
 //! | --- | --- |
+//! | `docker_framework` | the Mesos + Docker tutorial's framework: keeps N Docker containers running, relaunching what ends; Ctrl-C tears down |
+//! | `command_framework` | command tasks without an executor: a shell command and a Docker container |
 //! | `test_framework` + `test_executor` | ports of Mesos's test framework and executor: N tasks on a custom executor |
 //! | `stream_scheduler` | the same kind of job (command tasks) written against the stream API |
 //! | `test_executor` | an executor: LAUNCH → TASK_RUNNING → TASK_FINISHED, echoes framework messages |
@@ -13,6 +15,7 @@
 //! there:
 //!
 //! ```sh
+//! cargo run -p mesos-examples --example docker_framework -- local mesos-rs-test:busybox 2
 //! cargo run -p mesos-examples --example test_framework -- local 5
 //! cargo run -p mesos-examples --example test_framework -- http://127.0.0.1:5050 5
 //! ```

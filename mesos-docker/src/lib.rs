@@ -19,8 +19,10 @@
 //! - [`DockerContainerizer`]: container naming (`mesos-<container id>`),
 //!   launch states, destroy, and recovery of orphans
 //!   ([`recover_orphans`]).
-//! - [`testing`]: a locally built busybox image (no registry needed) and
-//!   cleanup guards for tests.
+//! - [`image`]: a small busybox image built locally (no registry needed),
+//!   for examples and tests.
+//! - [`testing`]: the test image, a Docker check and cleanup guards for
+//!   tests.
 //!
 //! ## Why the CLI and not the Engine API
 //!
@@ -61,6 +63,7 @@ pub mod containerizer;
 pub mod docker;
 pub mod executor;
 pub mod flags;
+pub mod image;
 pub mod spec;
 pub mod testing;
 

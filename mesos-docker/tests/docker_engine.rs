@@ -428,3 +428,32 @@ fn invalid_network_and_port_mappings_are_spec_errors() {
     assert!(matches!(error, SpecError::InvalidNetwork(_)), "{error}");
     assert!(error.to_string().contains("network name"), "{error}");
 }
+
+#[tokio::test]
+async fn the_local_image_keeps_running_when_asked_and_stops_on_term() {
+    let Some(image) = setup() else { return };
+    let docker = Docker::default();
+    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let name = testing::unique_name("mesos-rs-test-alive-");
+    let _guard = ContainerGuard::new([name.clone()]);
+    let spec = spec_for(
+        &task(
+            CommandInfoBuilder::entrypoint().env(mesos_docker::image::KEEP_RUNNING_ENV, "1"),
+            DockerInfoBuilder::new(image),
+        ),
+        &name,
+        &sandbox,
+    );
+    docker.run_detached(&spec).await.unwrap();
+    wait_for_log(&docker, &name, "alive").await;
+    // Still running after the 2 s the plain entrypoint lives.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(docker.inspect(&name).await.unwrap().running);
+    let started = Instant::now();
+    docker.stop(&name, Duration::from_secs(20)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(docker.inspect(&name).await.unwrap().exit_code, Some(0));
+    let (out, _) = docker.logs(&name).await.unwrap();
+    assert!(out.starts_with("entrypoint\nalive\n"), "{out}");
+    assert!(out.trim_end().ends_with("stopping"), "{out}");
+}

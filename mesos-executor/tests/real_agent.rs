@@ -6,7 +6,6 @@
 //! `MESOS_INTEROP_MASTER=http://127.0.0.1:5050 cargo test -p mesos-executor --test real_agent`.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -19,37 +18,9 @@ use mesos_proto::v1::{
 
 const MASTER_VAR: &str = "MESOS_INTEROP_MASTER";
 
-/// Builds the example with the same cargo (and target dir) and returns the
-/// executable's absolute path, as cargo reports it.
+/// The `test_executor` example, built with the same cargo and target dir.
 fn build_test_executor() -> PathBuf {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
-    let output = Command::new(env!("CARGO"))
-        .current_dir(&workspace)
-        .args([
-            "build",
-            "-p",
-            "mesos-examples",
-            "--example",
-            "test_executor",
-            "--message-format=json",
-        ])
-        .output()
-        .expect("run cargo build");
-    assert!(
-        output.status.success(),
-        "cargo build failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "test_executor")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no test_executor executable")
+    mesos_test_support::example_binary("test_executor")
 }
 
 fn scalar(name: &str, value: f64) -> Resource {

@@ -11,7 +11,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{Agent, AgentConfig};
-use crate::containerizer::{default_containerizer, Containerizer};
+#[cfg(not(feature = "docker"))]
+use crate::containerizer::default_containerizer;
+use crate::containerizer::Containerizer;
 use crate::master::{Master, MasterConfig};
 use crate::Error;
 
@@ -27,6 +29,10 @@ pub struct LocalClusterBuilder {
     resources_text: String,
     attributes: Vec<Attribute>,
     containerizer: Option<Arc<dyn Containerizer>>,
+    #[cfg(feature = "docker")]
+    docker: bool,
+    #[cfg(feature = "docker")]
+    docker_name_prefix: Option<String>,
     ip: IpAddr,
     port: u16,
     allocation_interval: Duration,
@@ -58,6 +64,10 @@ impl Default for LocalClusterBuilder {
             resources_text: DEFAULT_AGENT_RESOURCES.to_string(),
             attributes: Vec::new(),
             containerizer: None,
+            #[cfg(feature = "docker")]
+            docker: true,
+            #[cfg(feature = "docker")]
+            docker_name_prefix: None,
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             allocation_interval: Duration::from_secs(1),
@@ -97,9 +107,38 @@ impl LocalClusterBuilder {
         self
     }
 
-    /// How agents run executors and tasks. Default: real child processes.
+    /// How agents run executors and tasks (overrides `docker`).
+    /// Default: with the `docker` feature, a `DockerContainerizer` of this
+    /// cluster (Docker containers on the engine, real child
+    /// processes for the rest); without it, real child processes.
     pub fn containerizer(mut self, containerizer: Arc<dyn Containerizer>) -> Self {
         self.containerizer = Some(containerizer);
+        self
+    }
+
+    /// Whether `DOCKER` containers run on the Docker engine (feature
+    /// `docker`). Default: true — the cluster's containerizer is a
+    /// [`DockerContainerizer`](crate::containerizer::DockerContainerizer)
+    /// whose container names carry this cluster's prefix
+    /// (`mesos-<first 8 hex digits of the master id>-`, see
+    /// [`LocalCluster::docker_name_prefix`]). The engine is not probed:
+    /// on a machine without one, non-Docker tasks run as usual and Docker
+    /// tasks fail (`TASK_FAILED`) with docker's own explanation. `false`:
+    /// real child processes only; Docker tasks fail with "the process
+    /// containerizer cannot run Docker containers".
+    #[cfg(feature = "docker")]
+    pub fn docker(mut self, enabled: bool) -> Self {
+        self.docker = enabled;
+        self
+    }
+
+    /// A stable Docker name prefix (must start with `mesos-`) instead of
+    /// the per-cluster one: when the cluster starts, containers under it
+    /// that a previous (crashed) run left are removed. Never give two
+    /// clusters running at the same time the same prefix. Feature `docker`.
+    #[cfg(feature = "docker")]
+    pub fn docker_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.docker_name_prefix = Some(prefix.into());
         self
     }
 
@@ -172,7 +211,33 @@ impl LocalClusterBuilder {
             }
         };
         let master_id = uuid::Uuid::new_v4().to_string();
-        let containerizer = self.containerizer.unwrap_or_else(default_containerizer);
+        #[allow(unused_mut)]
+        let mut docker_prefix = None;
+        let containerizer: Arc<dyn Containerizer> = match self.containerizer {
+            Some(containerizer) => containerizer,
+            #[cfg(feature = "docker")]
+            None if self.docker => {
+                let docker = crate::containerizer::DockerContainerizer::new();
+                let docker = match self.docker_name_prefix {
+                    Some(prefix) => docker
+                        .with_name_prefix(prefix)
+                        .map_err(Error::Containerizer)?,
+                    None => docker.with_generated_prefix(format!(
+                        "mesos-{}-",
+                        master_id.get(..8).unwrap_or(&master_id)
+                    )),
+                };
+                docker_prefix = Some(docker.name_prefix().to_string());
+                Arc::new(docker)
+            }
+            #[cfg(feature = "docker")]
+            None => Arc::new(crate::containerizer::ProcessContainerizer::new()),
+            #[cfg(not(feature = "docker"))]
+            None => default_containerizer(),
+        };
+        if let Err(e) = containerizer.recover().await {
+            tracing::warn!(error = %e, "containerizer recovery failed");
+        }
         let shutdown = CancellationToken::new();
         let (to_master, from_agents) = mpsc::unbounded_channel();
         let mut agents = Vec::with_capacity(self.agents);
@@ -216,6 +281,8 @@ impl LocalClusterBuilder {
         Ok(LocalCluster {
             master,
             agents,
+            containerizer,
+            docker_prefix,
             work_dir,
             _temp: temp,
             shutdown,
@@ -226,10 +293,13 @@ impl LocalClusterBuilder {
 /// A master and its agents running in this process (see the [crate docs](crate)).
 ///
 /// Dropping it stops everything: servers close, every process the agents
-/// started is killed, and the temporary work directory is removed.
+/// started is killed, every Docker container they started is removed
+/// (synchronously), and the temporary work directory is removed.
 pub struct LocalCluster {
     master: Master,
     agents: Vec<Agent>,
+    containerizer: Arc<dyn Containerizer>,
+    docker_prefix: Option<String>,
     work_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     shutdown: CancellationToken,
@@ -262,6 +332,14 @@ impl LocalCluster {
             .iter()
             .map(|a| a.link().info.id.unwrap_or_default())
             .collect()
+    }
+
+    /// The prefix of the names of the Docker containers this cluster runs
+    /// (`mesos-1a2b3c4d-`; `docker ps --filter name=<prefix>` lists them),
+    /// when the cluster made its own Docker containerizer (feature
+    /// `docker`, the default); `None` otherwise.
+    pub fn docker_name_prefix(&self) -> Option<&str> {
+        self.docker_prefix.as_deref()
     }
 
     /// The work directory (sandboxes under `agents/<n>/`).
@@ -335,5 +413,6 @@ impl Drop for LocalCluster {
         for agent in &self.agents {
             agent.kill_all();
         }
+        self.containerizer.destroy_all();
     }
 }

@@ -16,6 +16,10 @@ pub enum Error {
     /// The agent resources could not be parsed.
     #[error("invalid agent resources")]
     Resources(#[source] mesos_proto::resources::ParseError),
+    /// The containerizer configuration is invalid (e.g. a Docker name
+    /// prefix that does not start with `mesos-`).
+    #[error("invalid containerizer configuration")]
+    Containerizer(#[source] crate::containerizer::ContainerizerError),
     /// No agent with that index.
     #[error("no agent {index} (the cluster has {agents})")]
     NoSuchAgent {

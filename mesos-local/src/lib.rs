@@ -3,7 +3,9 @@
 //! What `mesos-local` is to Mesos: one call (or one binary) starts a master
 //! and N agents inside one process, listening on loopback, serving the real
 //! v1 HTTP APIs (scheduler and executor, protobuf and JSON, RecordIO
-//! streams) and running executors and command tasks as real processes, so
+//! streams) and running executors and command tasks as real processes (and,
+//! with the `docker` feature, on by default, `DOCKER` containers on the real
+//! Docker engine: `containerizer::DockerContainerizer`), so
 //! frameworks, examples and tests run end to end on one machine with no
 //! external Mesos. Third-party clients written for real Mesos (pymesos, ...)
 //! work against it unchanged.

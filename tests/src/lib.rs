@@ -21,43 +21,7 @@ pub fn interop_master(test: &str) -> Option<String> {
     }
 }
 
-/// Builds every example of `mesos-examples` (with the same cargo and target
-/// directory as the running tests) and returns their executables by name.
-///
-/// # Panics
-/// When the build fails (the test cannot run without its programs).
-pub fn build_examples() -> std::collections::HashMap<String, std::path::PathBuf> {
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate lives in the workspace")
-        .to_path_buf();
-    let output = std::process::Command::new(env!("CARGO"))
-        .current_dir(&workspace)
-        .args([
-            "build",
-            "-p",
-            "mesos-examples",
-            "--examples",
-            "--message-format=json",
-        ])
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building the examples failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact")
-        .filter_map(|m| {
-            let name = m["target"]["name"].as_str()?.to_string();
-            let exe = m["executable"].as_str()?;
-            Some((name, std::path::PathBuf::from(exe)))
-        })
-        .collect()
-}
+pub use mesos_test_support::{example_binary, examples};
 
 /// Runs `program` with `args`, killing it after `timeout`; returns its exit
 /// status (`None` if it was killed) and its output (stdout then stderr,

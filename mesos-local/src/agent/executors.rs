@@ -129,7 +129,7 @@ impl Registry {
         let mut inner = self.lock();
         if inner.killed {
             drop(inner);
-            let _ = container.signal(libc::SIGKILL);
+            let _ = container.signal(rustix::process::Signal::KILL.as_raw());
             return;
         }
         inner
@@ -149,7 +149,7 @@ impl Registry {
             inner.containers.drain().map(|(_, c)| c).collect()
         };
         for container in containers {
-            if let Err(e) = container.signal(libc::SIGKILL) {
+            if let Err(e) = container.signal(rustix::process::Signal::KILL.as_raw()) {
                 tracing::warn!(container_id = %container.id().value, error = %e, "SIGKILL failed");
             }
         }

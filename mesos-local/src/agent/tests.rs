@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -525,7 +525,10 @@ async fn executor_api_by_hand() {
     }
     failed.sort();
     assert_eq!(failed, ["h1", "h2"]);
-    assert_eq!(terminated, Some(Some(libc::SIGTERM)));
+    assert_eq!(
+        terminated,
+        Some(Some(rustix::process::Signal::TERM.as_raw()))
+    );
     // The stream ended with the executor.
     assert!(tokio::time::timeout(WAIT, events.next())
         .await
@@ -626,41 +629,9 @@ async fn executor_environment_and_exit_without_subscribing() {
     }
 }
 
-/// Builds the `test_executor` example (same cargo, same target dir) once.
+/// The `test_executor` example, built once.
 fn test_executor() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let output = std::process::Command::new(env!("CARGO"))
-            .current_dir(&workspace)
-            .args([
-                "build",
-                "-p",
-                "mesos-examples",
-                "--example",
-                "test_executor",
-                "--message-format=json",
-            ])
-            .output()
-            .expect("run cargo build");
-        assert!(
-            output.status.success(),
-            "cargo build failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| {
-                m["reason"] == "compiler-artifact" && m["target"]["name"] == "test_executor"
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no test_executor executable")
-    })
-    .clone()
+    mesos_test_support::example_binary("test_executor")
 }
 
 fn test_executor_info(id: &str) -> ExecutorInfo {
@@ -896,7 +867,9 @@ async fn fake_containerizer_lifecycles() {
         },
     });
     match h.next().await {
-        FromAgent::ExecutorTerminated { status, .. } => assert_eq!(status, Some(libc::SIGKILL)),
+        FromAgent::ExecutorTerminated { status, .. } => {
+            assert_eq!(status, Some(rustix::process::Signal::KILL.as_raw()))
+        }
         other => panic!("{other:?}"),
     }
 }

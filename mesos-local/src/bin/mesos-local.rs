@@ -47,8 +47,9 @@ struct Flags {
     /// Offer timeout (none by default).
     #[arg(long = "offer_timeout", value_parser = duration)]
     offer_timeout: Option<Duration>,
-    /// Containerizers, comma separated: `mesos` (real processes, the
-    /// default) or `fake` (scripted, no processes).
+    /// Containerizers, comma separated, as the agent's flag: `mesos` (real
+    /// processes), `docker` (DOCKER containers on the Docker engine;
+    /// `docker,mesos` runs both kinds) or `fake` (scripted, no processes).
     #[arg(long, default_value = "mesos")]
     containerizers: String,
     /// Work directory (a temporary one, removed at exit, by default).
@@ -99,36 +100,53 @@ async fn run(flags: Flags) -> Result<(), String> {
     if let Some(dir) = flags.work_dir {
         builder = builder.work_dir(dir);
     }
+    #[cfg(feature = "docker")]
+    let mut docker = false;
     for kind in flags.containerizers.split(',').map(str::trim) {
         match kind {
             "mesos" | "" => {}
+            #[cfg(feature = "docker")]
+            "docker" => docker = true,
             "fake" => builder = builder.containerizer(mesos_local::containerizer::fake()),
-            other => return Err(format!("unknown containerizer {other:?} (mesos, fake)")),
+            other => {
+                return Err(format!(
+                    "unknown containerizer {other:?} (mesos, docker, fake)"
+                ))
+            }
         }
     }
+    #[cfg(feature = "docker")]
+    {
+        builder = builder.docker(docker);
+    }
+    // Handlers before the URL is printed: whoever reads it may stop us at
+    // once, and SIGTERM must then mean a clean stop, not death by signal.
+    let stop = stop_signal()?;
     let cluster = builder
         .start()
         .await
         .map_err(|e| mesos_http::error_chain(&e))?;
     println!("{}", cluster.master_url());
     let _ = std::io::stdout().flush();
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("stopping");
     cluster.shutdown();
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Installs the SIGTERM and SIGINT handlers now; the future completes at
+/// the first of them.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+    let handler = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))
+    };
+    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
+    let mut interrupt = handler(SignalKind::interrupt(), "SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
 }

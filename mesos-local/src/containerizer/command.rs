@@ -99,15 +99,16 @@ impl CommandTask {
                 }
             };
         emit(CommandEvent::Launched(container.clone()));
-        emit(CommandEvent::Update(
-            self.status(TaskState::TaskStarting, None),
-        ));
+        let update = |state: TaskState, message: Option<String>, exit: Option<&ContainerExit>| {
+            let mut status = self.status(state, message);
+            container.annotate_status(&mut status, exit);
+            CommandEvent::Update(status)
+        };
+        emit(update(TaskState::TaskStarting, None, None));
         let started = container
             .pid()
             .map(|pid| format!("Command started (pid {pid})"));
-        emit(CommandEvent::Update(
-            self.status(TaskState::TaskRunning, started),
-        ));
+        emit(update(TaskState::TaskRunning, started, None));
 
         let mut killed = false;
         let mut control_open = true;
@@ -118,7 +119,7 @@ impl CommandTask {
                     Some(CommandControl::Kill { grace }) => {
                         killed = true;
                         if self.task_killing {
-                            emit(CommandEvent::Update(self.status(TaskState::TaskKilling, None)));
+                            emit(update(TaskState::TaskKilling, None, None));
                         }
                         let grace = grace.or(self.kill_grace).unwrap_or(DEFAULT_KILL_GRACE);
                         tracing::info!(task_id, ?grace, "killing the command task");
@@ -139,9 +140,7 @@ impl CommandTask {
             TaskState::TaskFailed
         };
         tracing::info!(task_id, %exit, state = state.as_str_name(), "command task ended");
-        emit(CommandEvent::Update(
-            self.status(state, Some(format!("Command {exit}"))),
-        ));
+        emit(update(state, Some(format!("Command {exit}")), Some(&exit)));
         emit(CommandEvent::Exited(exit));
     }
 }

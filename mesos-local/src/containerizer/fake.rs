@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mesos_proto::v1::ContainerId;
+use rustix::process::Signal;
 use tokio::sync::watch;
 
 use super::{
@@ -165,10 +166,14 @@ impl Container for FakeContainer {
     }
 
     fn signal(&self, signal: i32) -> Result<(), ContainerizerError> {
-        if matches!(
-            signal,
-            libc::SIGTERM | libc::SIGKILL | libc::SIGINT | libc::SIGQUIT | libc::SIGHUP
-        ) {
+        let ends = [
+            Signal::TERM,
+            Signal::KILL,
+            Signal::INT,
+            Signal::QUIT,
+            Signal::HUP,
+        ];
+        if ends.iter().any(|s| s.as_raw() == signal) {
             end(&self.exit, ContainerExit::signaled(signal));
         }
         Ok(())
@@ -215,10 +220,10 @@ mod tests {
             .await
             .is_err());
         let exit = c.kill(Duration::from_secs(1)).await;
-        assert_eq!(exit.signal(), Some(libc::SIGTERM));
+        assert_eq!(exit.signal(), Some(Signal::TERM.as_raw()));
         // The first end sticks.
-        c.signal(libc::SIGKILL).unwrap();
-        assert_eq!(c.wait().await.signal(), Some(libc::SIGTERM));
+        c.signal(Signal::KILL.as_raw()).unwrap();
+        assert_eq!(c.wait().await.signal(), Some(Signal::TERM.as_raw()));
     }
 
     #[tokio::test]
@@ -232,6 +237,6 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_millis(30), c.wait())
             .await
             .is_err());
-        assert_eq!(c.destroy().await.signal(), Some(libc::SIGKILL));
+        assert_eq!(c.destroy().await.signal(), Some(Signal::KILL.as_raw()));
     }
 }

@@ -6,12 +6,17 @@
 //! handle the agent uses to wait for the container's end, to signal it and
 //! to destroy it.
 //!
-//! Two implementations come with the crate:
+//! The implementations that come with the crate:
 //!
-//! - [`ProcessContainerizer`] (the [`default_containerizer`]): real child
+//! - [`ProcessContainerizer`]: real child
 //!   processes, each in its own process group, with a clean environment, the
 //!   sandbox as working directory and `stdout`/`stderr` files in the sandbox,
 //!   as the Mesos containerizer with the posix launcher.
+//! - `DockerContainerizer` (feature `docker`, on by default; the
+//!   [`default_containerizer`] then): containers whose `ContainerInfo` is of
+//!   type `DOCKER` run on the real Docker engine, everything else goes to a
+//!   [`ProcessContainerizer`], as an agent with
+//!   `--containerizers=docker,mesos`.
 //! - [`FakeContainerizer`]: no processes at all; command tasks and executors
 //!   follow a scripted lifecycle ([`TaskBehavior`]), cheap enough for tens of
 //!   thousands of tasks.
@@ -37,12 +42,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use mesos_proto::v1::{
     CommandInfo, ContainerId, ContainerInfo, ExecutorInfo, FrameworkInfo, Resource, TaskInfo,
+    TaskStatus,
 };
+use rustix::process::Signal;
 
 pub(crate) mod command;
+#[cfg(feature = "docker")]
+mod docker;
 mod fake;
 pub(crate) mod process;
 
+#[cfg(feature = "docker")]
+pub use docker::{is_docker_launch, DockerContainerizer};
 pub use fake::FakeContainerizer;
 pub use process::ProcessContainerizer;
 
@@ -202,27 +213,32 @@ impl fmt::Display for ContainerExit {
 
 /// `strsignal(3)` of glibc for the common signals.
 pub(crate) fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        libc::SIGHUP => "Hangup",
-        libc::SIGINT => "Interrupt",
-        libc::SIGQUIT => "Quit",
-        libc::SIGILL => "Illegal instruction",
-        libc::SIGTRAP => "Trace/breakpoint trap",
-        libc::SIGABRT => "Aborted",
-        libc::SIGBUS => "Bus error",
-        libc::SIGFPE => "Floating point exception",
-        libc::SIGKILL => "Killed",
-        libc::SIGUSR1 => "User defined signal 1",
-        libc::SIGSEGV => "Segmentation fault",
-        libc::SIGUSR2 => "User defined signal 2",
-        libc::SIGPIPE => "Broken pipe",
-        libc::SIGALRM => "Alarm clock",
-        libc::SIGTERM => "Terminated",
-        libc::SIGXCPU => "CPU time limit exceeded",
-        libc::SIGXFSZ => "File size limit exceeded",
-        _ => return format!("Unknown signal {signal}"),
-    };
-    name.to_string()
+    const NAMES: [(Signal, &str); 17] = [
+        (Signal::HUP, "Hangup"),
+        (Signal::INT, "Interrupt"),
+        (Signal::QUIT, "Quit"),
+        (Signal::ILL, "Illegal instruction"),
+        (Signal::TRAP, "Trace/breakpoint trap"),
+        (Signal::ABORT, "Aborted"),
+        (Signal::BUS, "Bus error"),
+        (Signal::FPE, "Floating point exception"),
+        (Signal::KILL, "Killed"),
+        (Signal::USR1, "User defined signal 1"),
+        (Signal::SEGV, "Segmentation fault"),
+        (Signal::USR2, "User defined signal 2"),
+        (Signal::PIPE, "Broken pipe"),
+        (Signal::ALARM, "Alarm clock"),
+        (Signal::TERM, "Terminated"),
+        (Signal::XCPU, "CPU time limit exceeded"),
+        (Signal::XFSZ, "File size limit exceeded"),
+    ];
+    NAMES
+        .iter()
+        .find(|(sig, _)| sig.as_raw() == signal)
+        .map_or_else(
+            || format!("Unknown signal {signal}"),
+            |(_, name)| (*name).to_string(),
+        )
 }
 
 /// Why a launch (or a signal) failed.
@@ -308,6 +324,20 @@ pub trait Containerizer: Send + Sync + 'static {
         &self,
         request: LaunchRequest,
     ) -> Result<Box<dyn Container>, ContainerizerError>;
+
+    /// Called once when a cluster using this containerizer starts, before
+    /// any launch: removes what a previous run left behind (e.g. orphan
+    /// Docker containers under this containerizer's own name prefix). An
+    /// `Err` is logged; the cluster starts anyway. Default: nothing.
+    async fn recover(&self) -> Result<(), ContainerizerError> {
+        Ok(())
+    }
+
+    /// Called (synchronously, possibly without a runtime) when a cluster
+    /// using this containerizer is dropped, after every agent signalled its
+    /// containers: destroys whatever this containerizer still runs or is
+    /// still launching. Must not block for long. Default: nothing.
+    fn destroy_all(&self) {}
 }
 
 /// A running (or ended) container, as its containerizer returned it.
@@ -336,14 +366,15 @@ pub trait Container: Send + Sync + fmt::Debug + 'static {
     /// Waits until the container has ended.
     async fn wait(&self) -> ContainerExit;
 
-    /// Sends POSIX `signal` (e.g. `libc::SIGTERM`) to every process of the
+    /// Sends POSIX `signal` (e.g. `rustix::process::Signal::TERM.as_raw()`,
+    /// 15) to every process of the
     /// container.
     fn signal(&self, signal: i32) -> Result<(), ContainerizerError>;
 
     /// Graceful kill: `SIGTERM`, then `SIGKILL` if the container is still
     /// running after `grace`; returns how it ended.
     async fn kill(&self, grace: Duration) -> ContainerExit {
-        if let Err(e) = self.signal(libc::SIGTERM) {
+        if let Err(e) = self.signal(Signal::TERM.as_raw()) {
             tracing::warn!(container_id = %self.id().value, error = %e, "SIGTERM failed");
         }
         match tokio::time::timeout(grace, self.wait()).await {
@@ -354,7 +385,7 @@ pub trait Container: Send + Sync + fmt::Debug + 'static {
 
     /// Kills everything at once (`SIGKILL`) and waits for the end.
     async fn destroy(&self) -> ContainerExit {
-        if let Err(e) = self.signal(libc::SIGKILL) {
+        if let Err(e) = self.signal(Signal::KILL.as_raw()) {
             tracing::warn!(container_id = %self.id().value, error = %e, "SIGKILL failed");
         }
         self.wait().await
@@ -366,12 +397,33 @@ pub trait Container: Send + Sync + fmt::Debug + 'static {
     fn emulated_executor(&self) -> Option<EmulatedExecutor> {
         None
     }
+
+    /// Lets the container shape the status updates the agent's built-in
+    /// command executor reports for a command task ([`LaunchKind::CommandTask`]),
+    /// so that they read as those of the executor the real agent would use
+    /// for it (e.g. the Docker executor's `TASK_RUNNING` carries the
+    /// container's inspect output and IP address, and its terminal updates
+    /// say "Container exited with status N"). `status` arrives complete
+    /// (state, message of the command executor); `exit` is the container's
+    /// end for the terminal update. Default: nothing changed.
+    fn annotate_status(&self, status: &mut TaskStatus, exit: Option<&ContainerExit>) {
+        let _ = (status, exit);
+    }
 }
 
-/// The containerizer agents use unless told otherwise: real processes
+/// The containerizer agents use unless told otherwise: with the `docker`
+/// feature a `DockerContainerizer` (Docker containers on the engine, real
+/// processes for the rest, a fresh name prefix), else real processes
 /// ([`ProcessContainerizer`]).
 pub fn default_containerizer() -> Arc<dyn Containerizer> {
-    Arc::new(ProcessContainerizer::new())
+    #[cfg(feature = "docker")]
+    {
+        Arc::new(DockerContainerizer::new())
+    }
+    #[cfg(not(feature = "docker"))]
+    {
+        Arc::new(ProcessContainerizer::new())
+    }
 }
 
 /// A [`FakeContainerizer`] with its defaults (every task finishes at once):
@@ -390,12 +442,12 @@ mod tests {
         assert!(ContainerExit::exited(0).success());
         assert_eq!(ContainerExit::exited(3).code(), Some(3));
         assert_eq!(ContainerExit::exited(3).wait_status(), Some(768));
-        let killed = ContainerExit::signaled(libc::SIGKILL);
+        let killed = ContainerExit::signaled(Signal::KILL.as_raw());
         assert_eq!(killed.signal(), Some(9));
         assert_eq!(killed.code(), None);
         assert_eq!(killed.to_string(), "terminated with signal Killed");
         assert_eq!(
-            ContainerExit::signaled(libc::SIGTERM).to_string(),
+            ContainerExit::signaled(Signal::TERM.as_raw()).to_string(),
             "terminated with signal Terminated"
         );
         assert_eq!(ContainerExit::unknown().wait_status(), None);

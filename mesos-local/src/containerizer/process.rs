@@ -7,6 +7,7 @@ use std::process::Stdio;
 
 use async_trait::async_trait;
 use mesos_proto::v1::{container_info, ContainerId};
+use rustix::process::{Pid, Signal};
 use tokio::sync::watch;
 
 use super::{Container, ContainerExit, Containerizer, ContainerizerError, LaunchRequest};
@@ -123,7 +124,7 @@ impl Containerizer for ProcessContainerizer {
             };
             // Destroy the container: nothing of the process group survives
             // its main process.
-            kill_process_group(pid, libc::SIGKILL);
+            kill_process_group(pid, Signal::KILL);
             tracing::info!(container_id, pid, %exit, "container ended");
             let _ = tx.send(Some(exit));
         });
@@ -163,40 +164,58 @@ impl Container for ProcessContainer {
     }
 
     fn signal(&self, signal: i32) -> Result<(), ContainerizerError> {
-        kill_process_group(self.pid, signal);
-        Ok(())
+        let signal = signal_from_raw(signal)?;
+        if self.exit.borrow().is_some() {
+            // Ended, reaped and its group killed: the pid may belong to
+            // someone else by now.
+            return Ok(());
+        }
+        signal_group(self.pid, signal).map_err(|source| ContainerizerError::Io {
+            what: format!(
+                "sending signal {} to process group {}",
+                signal.as_raw(),
+                self.pid
+            ),
+            source,
+        })
     }
 }
 
-/// Sends `signal` to the process group `pgid` (best effort; a group that
-/// no longer exists is fine).
+/// Sends `signal` to the process group `pgid` (best effort: a group that
+/// no longer exists is fine; any other failure is logged).
 ///
-/// The workspace forbids `unsafe`, so this runs `kill(1)` instead of calling
-/// `kill(2)` directly: synchronous, and usable without a runtime (`Drop`).
-pub(crate) fn kill_process_group(pgid: u32, signal: i32) {
-    signal_processes(&[format!("-{pgid}")], signal);
+/// A direct `kill(2)` through `rustix` (the workspace forbids `unsafe`):
+/// synchronous, no subprocess, usable without a runtime (`Drop`).
+pub(crate) fn kill_process_group(pgid: u32, signal: Signal) {
+    if let Err(e) = signal_group(pgid, signal) {
+        tracing::warn!(pgid, signal = signal.as_raw(), error = %e, "signalling a process group failed");
+    }
 }
 
-/// Sends `signal` to each target (`pid`, or `-pgid`) with one `kill(1)`.
-pub(crate) fn signal_processes(targets: &[String], signal: i32) {
-    if targets.is_empty() {
-        return;
+/// `kill(-pgid, signal)`; `Ok` when the group is already gone (`ESRCH`).
+/// Never signals "every process" (`pgid` 0 or 1, or out of range).
+fn signal_group(pgid: u32, signal: Signal) -> std::io::Result<()> {
+    let pid = i32::try_from(pgid)
+        .ok()
+        .filter(|&raw| raw > 1)
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("refusing to signal process group {pgid}"),
+            )
+        })?;
+    match rustix::process::kill_process_group(pid, signal) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    let program = ["/bin/kill", "/usr/bin/kill"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .unwrap_or("kill");
-    let result = std::process::Command::new(program)
-        .arg(format!("-{signal}"))
-        .arg("--")
-        .args(targets)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if let Err(e) = result {
-        tracing::warn!(error = %e, signal, "running kill(1) failed");
-    }
+}
+
+/// The [`Signal`] of a raw POSIX signal number (the named ones: `SIGTERM`,
+/// `SIGKILL`, ...).
+pub(crate) fn signal_from_raw(signal: i32) -> Result<Signal, ContainerizerError> {
+    Signal::from_named_raw(signal)
+        .ok_or_else(|| ContainerizerError::Other(format!("unknown signal {signal}")))
 }
 
 /// Whether a process is alive (exists and is not a zombie), from `/proc`.
@@ -320,7 +339,7 @@ mod tests {
         let child = child.expect("child pid written");
         assert!(process_alive(child));
         let exit = c.kill(Duration::from_secs(2)).await;
-        assert_eq!(exit.signal(), Some(libc::SIGTERM), "{exit}");
+        assert_eq!(exit.signal(), Some(Signal::TERM.as_raw()), "{exit}");
         for _ in 0..100 {
             if !process_alive(child) {
                 break;
@@ -328,6 +347,26 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(!process_alive(child), "grandchild {child} survived");
+    }
+
+    #[tokio::test]
+    async fn signals_go_to_live_groups_only() {
+        for pgid in [0, 1, u32::MAX] {
+            assert!(signal_group(pgid, Signal::CONT).is_err(), "{pgid}");
+        }
+        assert!(signal_from_raw(0).is_err());
+        assert!(signal_from_raw(1000).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let c = ProcessContainerizer::new()
+            .launch(request(dir.path(), shell("exit 0")))
+            .await
+            .unwrap();
+        let pid = c.pid().unwrap();
+        assert!(c.wait().await.success());
+        // Gone: ESRCH is no error, and an ended container is not signalled.
+        assert!(signal_group(pid, Signal::CONT).is_ok());
+        c.signal(Signal::KILL.as_raw()).unwrap();
+        assert!(c.signal(1000).is_err());
     }
 
     #[tokio::test]

@@ -12,6 +12,17 @@ use crate::protocol::FromAgent;
 
 /// One message from an agent.
 pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
+    let from = match &message {
+        FromAgent::StatusUpdate { agent_id, .. }
+        | FromAgent::ExecutorMessage { agent_id, .. }
+        | FromAgent::ExecutorTerminated { agent_id, .. } => agent_id,
+    };
+    if state.agent(&from.value).is_none() {
+        // A removed agent (its processes are being killed): the master has
+        // already reported it lost; nothing it says reaches frameworks.
+        tracing::debug!(agent_id = %from.value, "message from a removed agent dropped");
+        return;
+    }
     match message {
         FromAgent::StatusUpdate {
             agent_id,

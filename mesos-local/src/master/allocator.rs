@@ -61,6 +61,7 @@ pub(crate) fn allocate(state: &mut State, fx: &mut Effects) {
             (f.id.clone(), held)
         })
         .collect();
+    let mut used_by_agent = state.used_by_agent();
     let mut made: BTreeMap<String, Vec<mesos_proto::v1::Offer>> = BTreeMap::new();
     for index in 0..state.agents.len() {
         let Some(agent) = state.agents.get(index) else {
@@ -68,7 +69,9 @@ pub(crate) fn allocate(state: &mut State, fx: &mut Effects) {
         };
         let agent_id = agent.id.clone();
         let mut available = agent.total.clone();
-        available -= &state.used_on(&agent_id);
+        if let Some(used) = used_by_agent.remove(&agent_id) {
+            available -= &used;
+        }
         available -= &state.offered(Some(&agent_id), None);
         if !allocatable(&available) {
             continue;

@@ -41,6 +41,9 @@ use std::time::Duration;
 use mesos_proto::v1::scheduler::{event, Event};
 use mesos_proto::v1::AgentId;
 use tokio::sync::{mpsc, Notify};
+
+/// How long a requested allocation waits for further requests to join it.
+const ALLOCATION_BATCH_WINDOW: Duration = Duration::from_millis(50);
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{AgentLink, FromAgent};
@@ -233,7 +236,11 @@ impl Master {
             shutdown.clone(),
         ));
 
-        // The allocator: every interval, and at once when asked.
+        // The allocator: every interval, and soon when asked. Requests that
+        // arrive within one batching window (a burst of terminal updates
+        // recovering resources, say) share one allocation, as Mesos's
+        // allocator batches them; otherwise each update would pay a full
+        // pass over the cluster's tasks.
         let allocator_core = Arc::clone(&core);
         let interval = config.allocation_interval.max(Duration::from_millis(1));
         tokio::spawn(async move {
@@ -242,7 +249,9 @@ impl Master {
                 tokio::select! {
                     _ = allocator_core.shutdown.cancelled() => return,
                     _ = ticks.tick() => {}
-                    _ = allocator_core.allocate_now.notified() => {}
+                    _ = allocator_core.allocate_now.notified() => {
+                        tokio::time::sleep(ALLOCATION_BATCH_WINDOW).await;
+                    }
                 }
                 allocator_core.run(allocator::allocate);
             }

@@ -302,6 +302,29 @@ impl State {
     }
 
     /// Resources in use on an agent (all frameworks' tasks and executors).
+    /// Resources used on every agent, by agent id, in one pass over the
+    /// tasks and executors (the allocator's view).
+    pub(crate) fn used_by_agent(&self) -> HashMap<String, Resources> {
+        fn add(used: &mut HashMap<String, Resources>, agent_id: &str, resources: &Resources) {
+            match used.get_mut(agent_id) {
+                Some(sum) => *sum += resources,
+                None => {
+                    used.insert(agent_id.to_string(), resources.clone());
+                }
+            }
+        }
+        let mut used: HashMap<String, Resources> = HashMap::with_capacity(self.agents.len());
+        for framework in self.frameworks.values() {
+            for task in framework.tasks.values() {
+                add(&mut used, &task.agent_id, &task.resources);
+            }
+            for executor in framework.executors.values() {
+                add(&mut used, &executor.agent_id, &executor.resources);
+            }
+        }
+        used
+    }
+
     pub(crate) fn used_on(&self, agent_id: &str) -> Resources {
         let mut used = Resources::new();
         for framework in self.frameworks.values() {

@@ -1256,6 +1256,34 @@ async fn master_remove_agent_loses_its_tasks() {
         state["frameworks"][0]["completed_tasks"][0]["state"],
         "TASK_LOST"
     );
+
+    // What the removed agent still says (its dying processes) is dropped.
+    h.update(0, &s.id, "t1", TaskState::TaskFailed);
+    h.to_master
+        .send(FromAgent::ExecutorTerminated {
+            agent_id: agent_id(0),
+            framework_id: s.id.clone(),
+            executor_id: ExecutorId {
+                value: "exec".into(),
+            },
+            status: Some(9),
+        })
+        .expect("send");
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(Some(Ok(event))) = tokio::time::timeout_at(deadline, s.events.next()).await {
+        assert!(
+            !matches!(kind(&event), EventType::Failure | EventType::Update),
+            "from a removed agent: {event:?}"
+        );
+    }
+    let state = h.master.state_json();
+    assert_eq!(
+        state["frameworks"][0]["completed_tasks"][0]["statuses"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{state}"
+    );
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ impl Resources {
 impl AddAssign<&Resources> for Resources {
     fn add_assign(&mut self, other: &Resources) {
         for resource in other {
-            self.add_resource(resource.clone());
+            self.add_resource_ref(resource);
         }
     }
 }

@@ -226,6 +226,29 @@ impl Resources {
         self.0.push(resource);
     }
 
+    /// [`add_resource`](Self::add_resource) for a borrowed resource: a
+    /// scalar merging into an entry of its kind (the common case when
+    /// summing tasks' resources) is added in place, without copying it.
+    pub fn add_resource_ref(&mut self, resource: &Resource) {
+        let is_scalar = resource.r#type == crate::v1::value::Type::Scalar as i32;
+        if is_scalar && !identity::is_atomic(resource) && validate(resource).is_ok() {
+            let value = scalar::round_scalar(resource.scalar.map_or(0.0, |s| s.value));
+            if scalar::is_zero(value) {
+                return;
+            }
+            if let Some(entry) = self
+                .0
+                .iter_mut()
+                .find(|entry| identity::same_kind(entry, resource, false))
+            {
+                let sum = scalar::add(entry.scalar.map_or(0.0, |s| s.value), value);
+                entry.scalar = Some(crate::v1::value::Scalar { value: sum });
+                return;
+            }
+        }
+        self.add_resource(resource.clone());
+    }
+
     /// Subtracts one resource from the entry of the same kind, removing the
     /// entry if nothing is left. Subtracting what is not there does nothing;
     /// subtracting more than there is leaves nothing.

@@ -1,0 +1,630 @@
+//! The Docker containerizer (feature `docker`): see [`DockerContainerizer`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use mesos_docker::{ContainerState, Docker, DockerError, RunContext, RunSpec};
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::network_info::{IpAddress, Protocol};
+use mesos_proto::v1::{container_info, ContainerId, ContainerStatus, TaskState, TaskStatus};
+use tokio::sync::watch;
+
+use super::{
+    signal_name, Container, ContainerExit, Containerizer, ContainerizerError, LaunchKind,
+    LaunchRequest, ProcessContainerizer,
+};
+
+/// `SIGKILL` (Linux numbering, as the [`Container::signal`] contract uses).
+const SIGKILL: i32 = 9;
+
+/// How long the output of an exited container may take to reach the
+/// sandbox before the container is removed anyway.
+const LOG_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether a launch asks for a Docker container (`ContainerInfo.type` is
+/// `DOCKER`).
+pub fn is_docker_launch(request: &LaunchRequest) -> bool {
+    request
+        .container
+        .as_ref()
+        .is_some_and(|c| c.r#type == container_info::Type::Docker as i32)
+}
+
+/// Runs `DOCKER` containers on the Docker engine and hands every other
+/// launch to a fallback containerizer (by default the
+/// [`ProcessContainerizer`]) — the agent's `--containerizers=docker,mesos`.
+///
+/// # How a Docker command task runs
+///
+/// For a command task with a `DOCKER` `ContainerInfo` a real Mesos 1.11
+/// agent starts `mesos-docker-executor`, which runs the container attached
+/// and reports the task's states. Here the agent's built-in command
+/// executor plays that executor (see [the module
+/// docs](crate::containerizer)): this containerizer makes the image available (never pulling what is present,
+/// as Mesos), runs the container detached (`docker run -d`, built by
+/// [`mesos_docker::RunSpec`] field for field as Mesos builds it: resources,
+/// environment, the sandbox mounted at `/mnt/mesos/sandbox`, network, port
+/// mappings, volumes, entrypoint rules), follows its output into the
+/// sandbox's `stdout`/`stderr`, and hands back a [`Container`] whose end is
+/// the container's exit (`docker wait`). The status updates are then those
+/// of the Docker executor: `TASK_STARTING`, `TASK_RUNNING` (with the
+/// `docker inspect` output as `data` and the container's IP address in
+/// `container_status.network_infos`), then `TASK_FINISHED` on exit 0,
+/// `TASK_FAILED` ("Container exited with status N") otherwise, and
+/// `TASK_KILLED` after a kill, which is `docker stop -t <grace>`.
+///
+/// A failed launch (the image is missing and cannot be pulled, `docker run`
+/// refuses the options, the `ContainerInfo` cannot be turned into a `docker
+/// run` — a port mapping outside the task's ports, a bad network) becomes
+/// `TASK_FAILED` with reason `REASON_CONTAINER_LAUNCH_FAILED` and the
+/// explanation as message, as a real agent reports a failed pull.
+///
+/// # Executors in Docker containers
+///
+/// A custom executor whose `ExecutorInfo.container` is `DOCKER` runs the
+/// same way (its `CommandInfo`, resources and the agent's executor
+/// environment, minus the host's `PATH`); the image must contain the
+/// executor, and since the agent listens on loopback the executor reaches
+/// it only with the `HOST` network.
+///
+/// # Names, cleanup and orphans
+///
+/// Mesos names its containers `mesos-<container id>`. Several clusters (and
+/// several users) may share one engine, so here every name also carries the
+/// containerizer's own tag: `<prefix><container id>` with a prefix such as
+/// `mesos-1a2b3c4d-` (see [`DockerContainerizer::name_prefix`]). Only names
+/// under that prefix are ever removed:
+///
+/// - a container is removed (`docker rm -f -v`) as soon as it has exited and
+///   its output has been copied, so `docker ps -a` shows nothing of ended
+///   tasks;
+/// - `SIGKILL` through [`Container::signal`] (what the agent sends every
+///   container when a cluster is dropped) is a synchronous `docker rm -f`,
+///   and [`Containerizer::destroy_all`] removes whatever is still being
+///   launched;
+/// - [`Containerizer::recover`] (called when a cluster starts) removes the
+///   containers under the prefix that this containerizer does not know:
+///   the leftovers of a previous run that crashed with the same, stable,
+///   prefix ([`DockerContainerizer::with_name_prefix`]). A generated prefix
+///   is new, so there is nothing to recover and no `docker ps` is run.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use mesos_local::containerizer::DockerContainerizer;
+/// use mesos_local::LocalCluster;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // What `LocalCluster::builder()` uses by default with the `docker` feature;
+/// // a stable prefix lets the next run remove what a crashed one left.
+/// let docker = DockerContainerizer::new().with_name_prefix("mesos-ci-")?;
+/// let cluster = LocalCluster::builder().containerizer(Arc::new(docker)).start().await?;
+/// # drop(cluster); Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct DockerContainerizer {
+    docker: Docker,
+    fallback: Arc<dyn Containerizer>,
+    prefix: String,
+    /// The prefix was chosen (stable), not generated.
+    stable_prefix: bool,
+    /// Names of the containers launched (or being launched) and not removed.
+    live: Arc<Mutex<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for DockerContainerizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerContainerizer")
+            .field("docker", &self.docker)
+            .field("prefix", &self.prefix)
+            .field("live", &self.live_names().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DockerContainerizer {
+    fn default() -> Self {
+        DockerContainerizer::new()
+    }
+}
+
+impl DockerContainerizer {
+    /// `docker` from `PATH` on the default engine, the
+    /// [`ProcessContainerizer`] for everything that is not Docker, and a
+    /// fresh name prefix `mesos-<8 hex digits>-`.
+    pub fn new() -> DockerContainerizer {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        DockerContainerizer {
+            docker: Docker::default(),
+            fallback: Arc::new(ProcessContainerizer::new()),
+            prefix: format!("mesos-{}-", &tag[..8]),
+            stable_prefix: false,
+            live: Arc::default(),
+        }
+    }
+
+    /// Uses this Docker CLI / engine.
+    #[must_use]
+    pub fn with_docker(mut self, docker: Docker) -> DockerContainerizer {
+        self.docker = docker;
+        self
+    }
+
+    /// Hands non-Docker launches to `fallback` instead of a
+    /// [`ProcessContainerizer`].
+    #[must_use]
+    pub fn with_fallback(mut self, fallback: Arc<dyn Containerizer>) -> DockerContainerizer {
+        self.fallback = fallback;
+        self
+    }
+
+    /// A per-cluster prefix chosen by the cluster (not stable: nothing to
+    /// recover).
+    pub(crate) fn with_generated_prefix(mut self, prefix: String) -> DockerContainerizer {
+        self.prefix = prefix;
+        self.stable_prefix = false;
+        self
+    }
+
+    /// Names containers `<prefix><container id>`. The prefix must start
+    /// with `mesos-` and may only hold what Docker allows in names
+    /// (`[a-zA-Z0-9_.-]`). A stable prefix makes [`Containerizer::recover`]
+    /// remove the containers a previous run under the same prefix left;
+    /// never share one prefix between clusters that run at the same time.
+    pub fn with_name_prefix(
+        mut self,
+        prefix: impl Into<String>,
+    ) -> Result<DockerContainerizer, ContainerizerError> {
+        let prefix = prefix.into();
+        validate_prefix(&prefix)?;
+        self.prefix = prefix;
+        self.stable_prefix = true;
+        Ok(self)
+    }
+
+    /// The prefix of every container name (`mesos-1a2b3c4d-`); nothing
+    /// outside it is ever touched.
+    pub fn name_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The Docker name of the container `container_id`.
+    pub fn container_name(&self, container_id: &str) -> String {
+        format!("{}{container_id}", self.prefix)
+    }
+
+    /// The Docker CLI.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The names of the containers launched (or being launched) and not
+    /// removed yet.
+    pub fn live_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = lock(&self.live).iter().cloned().collect();
+        names.sort();
+        names
+    }
+
+    async fn launch_docker(
+        &self,
+        request: LaunchRequest,
+    ) -> Result<Box<dyn Container>, ContainerizerError> {
+        let container_id = request.container_id.value.clone();
+        let name = self.container_name(&container_id);
+        let info = request.container.clone().unwrap_or_default();
+        // The agent's environment minus what belongs to the host: the
+        // image's own PATH applies inside the container.
+        let mut env = request.environment.clone();
+        env.remove("PATH");
+        let sandbox_dir = request.sandbox.display().to_string();
+        let context = RunContext {
+            container_name: &name,
+            sandbox_dir: &sandbox_dir,
+            mapped_dir: mesos_docker::spec::DEFAULT_MAPPED_DIRECTORY,
+            env: &env,
+            enable_cfs_quota: false,
+            default_dns: None,
+        };
+        let spec = match (request.kind, &request.task) {
+            (LaunchKind::CommandTask, Some(task)) => RunSpec::from_task_in(task, &context),
+            _ => RunSpec::create(
+                &info,
+                Some(&request.command),
+                &Resources::from(request.resources.clone()),
+                &BTreeMap::new(),
+                &context,
+            ),
+        }
+        .map_err(|e| ContainerizerError::Unsupported(e.to_string()))?;
+        let force_pull = info
+            .docker
+            .as_ref()
+            .and_then(|d| d.force_pull_image)
+            .unwrap_or(false);
+
+        lock(&self.live).insert(name.clone());
+        match self.start(&spec, &request.sandbox, force_pull).await {
+            Ok((state, logs)) => {
+                let killed = Arc::new(AtomicBool::new(false));
+                let (tx, rx) = watch::channel(None);
+                tracing::info!(
+                    container_id,
+                    container = name,
+                    image = spec.image,
+                    pid = state.as_ref().and_then(|s| s.pid),
+                    ip = state.as_ref().and_then(|s| s.ip_address.clone()),
+                    "docker container launched"
+                );
+                tokio::spawn(watch_container(
+                    self.docker.clone(),
+                    name.clone(),
+                    logs,
+                    killed.clone(),
+                    self.live.clone(),
+                    tx,
+                ));
+                Ok(Box::new(DockerContainer {
+                    id: request.container_id,
+                    name,
+                    docker: self.docker.clone(),
+                    network: info.network_infos.first().cloned().unwrap_or_default(),
+                    state,
+                    killed,
+                    exit: rx,
+                }))
+            }
+            Err(e) => {
+                tracing::warn!(container_id, container = name, error = %e, "docker launch failed");
+                // `docker run` may have created it before failing.
+                match self.docker.rm(&name, true).await {
+                    Ok(()) | Err(DockerError::NoSuchContainer(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(container = name, error = %e, "removing the failed container failed")
+                    }
+                }
+                lock(&self.live).remove(&name);
+                Err(ContainerizerError::Other(e))
+            }
+        }
+    }
+
+    /// Image, `docker run -d`, output into the sandbox, inspect.
+    async fn start(
+        &self,
+        spec: &RunSpec,
+        sandbox: &Path,
+        force_pull: bool,
+    ) -> Result<(Option<ContainerState>, Option<tokio::process::Child>), String> {
+        self.docker
+            .ensure_image(&spec.image, force_pull)
+            .await
+            .map_err(|e| match e {
+                DockerError::ImageUnavailable { .. } => e.to_string(),
+                other => format!("Failed to make image {} available: {other}", spec.image),
+            })?;
+        self.docker.run_detached(spec).await.map_err(|e| match e {
+            DockerError::Failed { status, stderr, .. } => format!(
+                "Failed to run container {} of image {} ({status}): {stderr}",
+                spec.name, spec.image
+            ),
+            other => format!("Failed to run container {}: {other}", spec.name),
+        })?;
+        let logs = match self.docker.follow_logs(
+            &spec.name,
+            &sandbox.join("stdout"),
+            &sandbox.join("stderr"),
+        ) {
+            Ok(child) => Some(child),
+            Err(e) => {
+                tracing::warn!(container = spec.name, error = %e, "cannot follow the container's output");
+                None
+            }
+        };
+        let state = match self.docker.inspect(&spec.name).await {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::warn!(container = spec.name, error = %e, "docker inspect failed");
+                None
+            }
+        };
+        Ok((state, logs))
+    }
+}
+
+fn validate_prefix(prefix: &str) -> Result<(), ContainerizerError> {
+    let valid = prefix.starts_with(mesos_docker::CONTAINER_NAME_PREFIX)
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ContainerizerError::Unsupported(format!(
+            "invalid Docker name prefix {prefix:?}: it must start with `mesos-` and hold only [a-zA-Z0-9_.-]"
+        )))
+    }
+}
+
+fn lock(live: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    live.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits for the container's end, lets its output reach the sandbox,
+/// removes it, and publishes the exit.
+async fn watch_container(
+    docker: Docker,
+    name: String,
+    logs: Option<tokio::process::Child>,
+    killed: Arc<AtomicBool>,
+    live: Arc<Mutex<HashSet<String>>>,
+    exit: watch::Sender<Option<ContainerExit>>,
+) {
+    let result = docker.wait(&name).await;
+    let ended = match result {
+        Ok(code) => ContainerExit::exited(code),
+        Err(_) if killed.load(Ordering::SeqCst) => ContainerExit::signaled(SIGKILL),
+        Err(e) => {
+            tracing::warn!(container = name, error = %e, "docker wait failed");
+            ContainerExit::unknown()
+        }
+    };
+    if let Some(mut logs) = logs {
+        if tokio::time::timeout(LOG_FLUSH_TIMEOUT, logs.wait())
+            .await
+            .is_err()
+        {
+            let _ = logs.kill().await;
+        }
+    }
+    match docker.rm(&name, true).await {
+        Ok(()) => {}
+        Err(e) if already_gone(&e) => {}
+        Err(e) => tracing::warn!(container = name, error = %e, "removing the container failed"),
+    }
+    lock(&live).remove(&name);
+    tracing::info!(container = name, exit = %ended, "docker container ended and removed");
+    let _ = exit.send(Some(ended));
+}
+
+/// Whether a failed `docker rm` only says that the container is gone or
+/// going (removed concurrently, e.g. by a `SIGKILL` from the agent).
+fn already_gone(error: &DockerError) -> bool {
+    match error {
+        DockerError::NoSuchContainer(_) => true,
+        other => other.stderr().is_some_and(benign),
+    }
+}
+
+/// Docker's answers that mean "nothing (more) to do".
+fn benign(stderr: &str) -> bool {
+    let lower = stderr.to_lowercase();
+    lower.contains("no such container")
+        || lower.contains("is not running")
+        || lower.contains("already in progress")
+}
+
+/// Runs `docker <args>` synchronously (no runtime needed); best effort.
+fn docker_sync(docker: &Docker, args: &[&str]) -> Result<(), ContainerizerError> {
+    let mut command = std::process::Command::new(docker.path());
+    if let Some(socket) = docker.socket() {
+        command.arg("-H").arg(socket);
+    }
+    let output = command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|source| ContainerizerError::Io {
+            what: format!("running docker {}", args.join(" ")),
+            source,
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = stderr.trim();
+        // Signalling an ended (or removed) container is not an error.
+        if !benign(stderr) {
+            tracing::warn!(command = %args.join(" "), stderr, "docker failed");
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Containerizer for DockerContainerizer {
+    async fn launch(
+        &self,
+        request: LaunchRequest,
+    ) -> Result<Box<dyn Container>, ContainerizerError> {
+        if is_docker_launch(&request) {
+            self.launch_docker(request).await
+        } else {
+            self.fallback.launch(request).await
+        }
+    }
+
+    async fn recover(&self) -> Result<(), ContainerizerError> {
+        self.fallback.recover().await?;
+        if !self.stable_prefix {
+            return Ok(());
+        }
+        let known: HashSet<String> = self
+            .live_names()
+            .iter()
+            .filter_map(|name| mesos_docker::container_id_of(name).map(str::to_string))
+            .collect();
+        let removed = mesos_docker::recover_orphans_with_prefix(&self.docker, &self.prefix, &known)
+            .await
+            .map_err(|e| ContainerizerError::Other(format!("recovering Docker containers: {e}")))?;
+        if !removed.is_empty() {
+            tracing::info!(prefix = self.prefix, ?removed, "removed orphan containers");
+        }
+        Ok(())
+    }
+
+    fn destroy_all(&self) {
+        let names = self.live_names();
+        if !names.is_empty() {
+            tracing::info!(?names, "removing the remaining docker containers");
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(names.iter().map(String::as_str));
+            let _ = docker_sync(&self.docker, &args);
+        }
+        self.fallback.destroy_all();
+    }
+}
+
+/// One Docker container, named `<prefix><container id>`.
+#[derive(Debug)]
+struct DockerContainer {
+    id: ContainerId,
+    name: String,
+    docker: Docker,
+    /// The `ContainerInfo`'s first `NetworkInfo` (the template of the one
+    /// reported with `TASK_RUNNING`).
+    network: mesos_proto::v1::NetworkInfo,
+    /// `docker inspect` right after the start.
+    state: Option<ContainerState>,
+    /// Removed by `SIGKILL` / destroy.
+    killed: Arc<AtomicBool>,
+    exit: watch::Receiver<Option<ContainerExit>>,
+}
+
+#[async_trait]
+impl Container for DockerContainer {
+    fn id(&self) -> &ContainerId {
+        &self.id
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.state.as_ref().and_then(|s| s.pid)
+    }
+
+    async fn wait(&self) -> ContainerExit {
+        let mut exit = self.exit.clone();
+        let result = match exit.wait_for(Option::is_some).await {
+            Ok(value) => value.unwrap_or_else(ContainerExit::unknown),
+            Err(_) => ContainerExit::unknown(),
+        };
+        result
+    }
+
+    /// `SIGKILL`: `docker rm -f -v` (the container is gone at once);
+    /// any other signal: `docker kill --signal=<n>`. Synchronous.
+    fn signal(&self, signal: i32) -> Result<(), ContainerizerError> {
+        if signal == SIGKILL {
+            self.killed.store(true, Ordering::SeqCst);
+            docker_sync(&self.docker, &["rm", "-f", "-v", &self.name])
+        } else {
+            docker_sync(
+                &self.docker,
+                &["kill", &format!("--signal={signal}"), &self.name],
+            )
+        }
+    }
+
+    /// `docker stop -t <grace>` (SIGTERM, SIGKILL after the grace period),
+    /// as the Docker executor kills a task.
+    async fn kill(&self, grace: Duration) -> ContainerExit {
+        tracing::info!(container = self.name, ?grace, "stopping the container");
+        match self.docker.stop(&self.name, grace).await {
+            Ok(()) | Err(DockerError::NoSuchContainer(_)) => self.wait().await,
+            Err(e) => {
+                tracing::warn!(container = self.name, error = %e, "docker stop failed; removing it");
+                self.destroy().await
+            }
+        }
+    }
+
+    async fn destroy(&self) -> ContainerExit {
+        self.killed.store(true, Ordering::SeqCst);
+        match self.docker.rm(&self.name, true).await {
+            Ok(()) => {}
+            Err(e) if already_gone(&e) => {}
+            Err(e) => tracing::warn!(container = self.name, error = %e, "docker rm failed"),
+        }
+        self.wait().await
+    }
+
+    fn annotate_status(&self, status: &mut TaskStatus, exit: Option<&ContainerExit>) {
+        match status.state() {
+            TaskState::TaskRunning => {
+                // As the Docker executor: no message, the inspect output as
+                // data, the container's addresses.
+                status.message = None;
+                let Some(state) = &self.state else {
+                    return;
+                };
+                status.data = Some(Bytes::from(format!("[{}]", state.raw)));
+                if state.ip_address.is_none() && state.ip6_address.is_none() {
+                    return;
+                }
+                let mut network = self.network.clone();
+                network.ip_addresses.clear();
+                if let Some(ip) = &state.ip_address {
+                    network.ip_addresses.push(IpAddress {
+                        protocol: Some(Protocol::IPv4 as i32),
+                        ip_address: Some(ip.clone()),
+                    });
+                }
+                if let Some(ip) = &state.ip6_address {
+                    network.ip_addresses.push(IpAddress {
+                        protocol: Some(Protocol::IPv6 as i32),
+                        ip_address: Some(ip.clone()),
+                    });
+                }
+                status
+                    .container_status
+                    .get_or_insert_with(ContainerStatus::default)
+                    .network_infos = vec![network];
+            }
+            _ => {
+                if let Some(exit) = exit {
+                    status.message = Some(match (exit.code(), exit.signal()) {
+                        (Some(code), _) => format!("Container exited with status {code}"),
+                        (None, Some(signal)) => {
+                            format!("Container terminated with signal {}", signal_name(signal))
+                        }
+                        _ => format!("Container {exit}"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes() {
+        let docker = DockerContainerizer::new();
+        assert!(docker.name_prefix().starts_with("mesos-"));
+        assert_eq!(docker.name_prefix().len(), "mesos-12345678-".len());
+        assert_eq!(
+            docker.container_name("c1"),
+            format!("{}c1", docker.name_prefix())
+        );
+        assert_ne!(
+            DockerContainerizer::new().name_prefix(),
+            docker.name_prefix()
+        );
+        let stable = DockerContainerizer::new()
+            .with_name_prefix("mesos-ci.1_x-")
+            .unwrap();
+        assert_eq!(stable.container_name("c1"), "mesos-ci.1_x-c1");
+        for bad in ["ci-", "mesos", "mesos-a b", "mesos-ü", "mesos-/x"] {
+            assert!(
+                DockerContainerizer::new().with_name_prefix(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}
