@@ -23,6 +23,7 @@ use serde_json::json;
 
 const CPUS_PER_TASK: f64 = 0.01;
 const MEM_PER_TASK: f64 = 1.0;
+const MAX_ACKS_IN_FLIGHT: usize = 256;
 const AGENT_RESOURCES: &str = "cpus:1000;mem:1000000;disk:1000;ports:[31000-32000]";
 
 struct Args(HashMap<String, String>);
@@ -90,7 +91,11 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
     let mut offered_at: HashMap<String, Instant> = HashMap::new();
     let mut latencies = Vec::with_capacity(total);
     let mut statuses: HashMap<TaskId, TaskStatus> = HashMap::with_capacity(total);
-    let mut acks = Vec::new();
+    // Acknowledgements go out concurrently, at most MAX_ACKS_IN_FLIGHT at a
+    // time (each is an HTTP call; unbounded, a burst of updates would open
+    // thousands of connections at once).
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_ACKS_IN_FLIGHT));
+    let mut acks = tokio::task::JoinSet::new();
     while let Some(event) = events.next().await {
         match event.map_err(|e| mesos_http::error_chain(&e))? {
             SchedulerEvent::Offers(offers) => {
@@ -156,7 +161,20 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
                 }
                 let client = client.clone();
                 let ack = status.clone();
-                acks.push(tokio::spawn(async move { client.acknowledge(&ack).await }));
+                let permit = in_flight
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                acks.spawn(async move {
+                    let result = client.acknowledge(&ack).await;
+                    drop(permit);
+                    result
+                });
+                while let Some(done) = acks.try_join_next() {
+                    done.map_err(|e| e.to_string())?
+                        .map_err(|e| mesos_http::error_chain(&e))?;
+                }
                 statuses.insert(status.task_id.clone(), status);
                 if finished + failed >= total {
                     break;
@@ -166,9 +184,8 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
             _ => {}
         }
     }
-    for ack in acks {
-        ack.await
-            .map_err(|e| e.to_string())?
+    while let Some(done) = acks.join_next().await {
+        done.map_err(|e| e.to_string())?
             .map_err(|e| mesos_http::error_chain(&e))?;
     }
     let seconds = first_offer.map(|t| t.elapsed().as_secs_f64());
