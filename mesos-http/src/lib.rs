@@ -26,6 +26,35 @@
 //! | `tls` | yes | `https://` endpoints via rustls (system roots plus bundled Mozilla roots, or your own) |
 //! | `server` | no | [`server`]: negotiation, call decoding, streaming responses, a small accept loop |
 //!
+//! # Example
+//!
+//! Subscribe to a master, read events, make a call on the subscription:
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use mesos_http::{parse_url, Client, MediaType};
+//! use mesos_proto::v1::scheduler::{call, Call, Event};
+//! use mesos_proto::v1::FrameworkInfo;
+//!
+//! # async fn run() -> Result<(), mesos_http::Error> {
+//! let client = Client::builder().media_type(MediaType::Json).build()?;
+//! let url = parse_url("http://127.0.0.1:5050/api/v1/scheduler")?;
+//! let subscribe = Call {
+//!     r#type: Some(call::Type::Subscribe as i32),
+//!     subscribe: Some(call::Subscribe {
+//!         framework_info: FrameworkInfo { user: "root".into(), name: "demo".into(), ..Default::default() },
+//!         ..Default::default()
+//!     }),
+//!     ..Default::default()
+//! };
+//! let mut subscription = client.subscribe::<_, Event>(&url, &subscribe).await?;
+//! let first = subscription.events.next().await.transpose()?.expect("SUBSCRIBED");
+//! let framework_id = first.subscribed.map(|s| s.framework_id);
+//! let revive = Call { framework_id, r#type: Some(call::Type::Revive as i32), ..Default::default() };
+//! client.call(&url, &revive, subscription.stream_id.as_deref()).await?; // 202 Accepted
+//! # Ok(()) }
+//! ```
+//!
 //! # Cancel safety
 //! Dropping a [`Client::call`] future mid-flight abandons the request; the
 //! peer may or may not have received it (as with any HTTP request). Dropping

@@ -16,6 +16,54 @@
 //!
 //! The crate does no networking and starts no runtime: `mesos-http` moves the
 //! bytes, the scheduler and executor crates add the API semantics.
+//!
+//! ## Example: from an offer to the bytes of a launch
+//!
+//! ```
+//! use mesos_proto::builders::CommandInfoBuilder;
+//! use mesos_proto::recordio::{encode_record, RecordIoCodec};
+//! use mesos_proto::resources::Resources;
+//! use mesos_proto::v1::scheduler::{call, Call, Event};
+//! use mesos_proto::v1::{offer, TaskInfo};
+//! use mesos_proto::MediaType;
+//!
+//! // An OFFERS event as a real master streams it (JSON, RecordIO-framed).
+//! let json = br#"{"type":"OFFERS","offers":{"offers":[{"id":{"value":"o1"},
+//!   "framework_id":{"value":"f1"},"agent_id":{"value":"a1"},"hostname":"h",
+//!   "resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":4.0},"role":"*"},
+//!                {"name":"mem","type":"SCALAR","scalar":{"value":4096.0},"role":"*"}]}]}}"#;
+//! let mut stream = bytes::BytesMut::new();
+//! encode_record(json, &mut stream);
+//! let record = RecordIoCodec::new().decode(&mut stream)?.expect("one whole record");
+//! let event: Event = MediaType::Json.decode(&record)?;
+//! let offer = &event.offers.expect("OFFERS payload").offers[0];
+//!
+//! // Find the task's share in the offer, build the task, wrap it in ACCEPT.
+//! let wanted = Resources::new().with_cpus(1.0).with_mem(128.0);
+//! let share = Resources::from(offer.resources.clone()).find(&wanted).expect("fits");
+//! let task = TaskInfo::builder("task 1", "1")
+//!     .agent_id(&offer.agent_id)
+//!     .resources(share)
+//!     .command(CommandInfoBuilder::shell("echo hello"))
+//!     .build()?;
+//! let accept = Call {
+//!     framework_id: Some(offer.framework_id.clone()),
+//!     r#type: Some(call::Type::Accept as i32),
+//!     accept: Some(call::Accept {
+//!         offer_ids: vec![offer.id.clone()],
+//!         operations: vec![offer::Operation {
+//!             r#type: Some(offer::operation::Type::Launch as i32),
+//!             launch: Some(offer::operation::Launch { task_infos: vec![task] }),
+//!             ..Default::default()
+//!         }],
+//!         filters: None,
+//!     }),
+//!     ..Default::default()
+//! };
+//! let body = MediaType::Protobuf.encode(&accept)?; // POST it to /api/v1/scheduler
+//! assert!(!body.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod builders;
 pub mod codec;
