@@ -108,6 +108,9 @@ pub async fn recover_orphans_with_prefix(
 #[derive(Debug)]
 struct Entry {
     state: LaunchState,
+    /// Set to true by `destroy`: a launch step in flight (a pull) is
+    /// abandoned at once, its `docker` process killed.
+    destroyed: tokio::sync::watch::Sender<bool>,
 }
 
 /// A minimal Docker containerizer: launches a task's container detached,
@@ -172,6 +175,7 @@ impl DockerContainerizer {
         env: &BTreeMap<String, String>,
     ) -> Result<ContainerState, LaunchError> {
         let sandbox = sandbox.into();
+        let (destroyed, mut destroyed_rx) = tokio::sync::watch::channel(false);
         {
             let mut containers = self.lock();
             if containers.contains_key(container_id) {
@@ -181,10 +185,15 @@ impl DockerContainerizer {
                 container_id.into(),
                 Entry {
                     state: LaunchState::Fetching,
+                    destroyed,
                 },
             );
         }
-        let result = self.launch_steps(container_id, task, &sandbox, env).await;
+        let result = tokio::select! {
+            result = self.launch_steps(container_id, task, &sandbox, env) => result,
+            // Dropping the steps kills their `docker` child (kill_on_drop).
+            _ = destroyed_rx.wait_for(|d| *d) => Err(LaunchError::Destroyed(container_id.into())),
+        };
         if result.is_err() {
             let name = container_name(container_id);
             let _ = self.docker.rm(&name, true).await;
@@ -250,6 +259,7 @@ impl DockerContainerizer {
     pub async fn destroy(&self, container_id: &str, grace: Duration) -> Result<(), DockerError> {
         if let Some(entry) = self.lock().get_mut(container_id) {
             entry.state = LaunchState::Destroying;
+            entry.destroyed.send_replace(true);
         }
         let name = container_name(container_id);
         let result = match self.docker.stop(&name, grace).await {
