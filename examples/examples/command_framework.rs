@@ -163,7 +163,7 @@ async fn run() -> Result<Status, String> {
     if docker {
         to_launch.push(("docker-task".to_string(), Kind::Docker));
     }
-    let framework = FrameworkInfo::builder(whoami(), "Command Framework (Rust)")
+    let framework = FrameworkInfo::builder(mesos_examples::user(), "Command Framework (Rust)")
         .build()
         .map_err(|e| e.to_string())?;
     let config =
@@ -179,25 +179,8 @@ async fn run() -> Result<Status, String> {
     Ok(status)
 }
 
-fn whoami() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "root".to_string())
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     mesos_examples::init_logging();
-    match run().await {
-        Ok(Status::DriverStopped) => ExitCode::SUCCESS,
-        Ok(status) => {
-            eprintln!(
-                "command_framework: the driver ended {}",
-                status.as_str_name()
-            );
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("command_framework: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    mesos_examples::exit_code("command_framework", run().await)
 }

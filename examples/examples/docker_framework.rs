@@ -277,7 +277,7 @@ async fn run() -> Result<Status, String> {
     if let Some(prefix) = &docker_prefix {
         println!("docker containers: {prefix}*");
     }
-    let framework = FrameworkInfo::builder(whoami(), "Docker Example (Rust)")
+    let framework = FrameworkInfo::builder(mesos_examples::user(), "Docker Example (Rust)")
         .build()
         .map_err(|e| e.to_string())?;
     let config =
@@ -305,25 +305,8 @@ async fn run() -> Result<Status, String> {
     Ok(status)
 }
 
-fn whoami() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "root".to_string())
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     mesos_examples::init_logging();
-    match run().await {
-        Ok(Status::DriverStopped) => ExitCode::SUCCESS,
-        Ok(status) => {
-            eprintln!(
-                "docker_framework: the driver ended {}",
-                status.as_str_name()
-            );
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("docker_framework: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    mesos_examples::exit_code("docker_framework", run().await)
 }

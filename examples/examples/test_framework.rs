@@ -144,7 +144,7 @@ async fn run() -> Result<Status, String> {
         ))
         .build()
         .map_err(|e| e.to_string())?;
-    let framework = FrameworkInfo::builder(whoami(), "Test Framework (Rust)")
+    let framework = FrameworkInfo::builder(mesos_examples::user(), "Test Framework (Rust)")
         .build()
         .map_err(|e| e.to_string())?;
     let config =
@@ -161,22 +161,8 @@ async fn run() -> Result<Status, String> {
     Ok(status)
 }
 
-fn whoami() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "root".to_string())
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     mesos_examples::init_logging();
-    match run().await {
-        Ok(Status::DriverStopped) => ExitCode::SUCCESS,
-        Ok(status) => {
-            tracing::error!(status = status.as_str_name(), "driver did not stop cleanly");
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("test_framework: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    mesos_examples::exit_code("test_framework", run().await)
 }

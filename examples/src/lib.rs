@@ -55,6 +55,31 @@ pub async fn master_from_arg(arg: Option<&str>, agents: usize) -> Result<Master,
     }
 }
 
+/// The user frameworks run their tasks as: `$USER`, else `root`.
+pub fn user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "root".to_string())
+}
+
+/// The exit code of a driver-based framework, as Mesos's examples compute
+/// it (`driver.run() == DRIVER_STOPPED ? 0 : 1`); anything else is reported
+/// on stderr under the program's `name`.
+pub fn exit_code(
+    name: &str,
+    outcome: Result<mesos_proto::v1::Status, String>,
+) -> std::process::ExitCode {
+    match outcome {
+        Ok(mesos_proto::v1::Status::DriverStopped) => std::process::ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("{name}: the driver ended {}", status.as_str_name());
+            std::process::ExitCode::FAILURE
+        }
+        Err(message) => {
+            eprintln!("{name}: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`
 /// (default `info`). Examples call it first.
 pub fn init_logging() {
