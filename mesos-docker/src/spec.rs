@@ -715,7 +715,7 @@ mod tests {
             CommandInfoBuilder::entrypoint(),
             DockerInfoBuilder::new("busybox"),
         );
-        task.container = Some(container);
+        task.container = Some(Box::new(container));
         task
     }
 

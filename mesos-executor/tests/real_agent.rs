@@ -113,7 +113,7 @@ async fn test_executor_runs_under_the_real_agent() {
                         task_id: task_id.clone(),
                         agent_id: offer.agent_id.clone(),
                         resources: vec![scalar("cpus", 0.1), scalar("mem", 32.0)],
-                        executor: Some(ExecutorInfo {
+                        executor: Some(Box::new(ExecutorInfo {
                             executor_id: executor_id.clone(),
                             framework_id: Some(fw.clone()),
                             name: Some("rust test executor".into()),
@@ -125,7 +125,7 @@ async fn test_executor_runs_under_the_real_agent() {
                             }),
                             resources: vec![scalar("cpus", 0.1), scalar("mem", 32.0)],
                             ..Default::default()
-                        }),
+                        })),
                         ..Default::default()
                     };
                     let mut accept = scheduler_call(&fw, call::Type::Accept);

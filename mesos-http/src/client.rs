@@ -298,10 +298,27 @@ pub fn resolve_location(current: &Uri, location: &str) -> Result<Uri, Error> {
 
 /// The URL as shown in errors and logs: without any user info.
 pub(crate) fn display_endpoint(uri: &Uri) -> String {
-    let scheme = uri.scheme_str().unwrap_or("http");
-    let host = uri.host().unwrap_or_default();
-    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
-    format!("{scheme}://{host}{port}{}", uri.path())
+    Endpoint(uri).to_string()
+}
+
+/// Shows a URL without its user info, formatted only when displayed (the
+/// happy path of a call logs it at trace level, usually disabled).
+struct Endpoint<'a>(&'a Uri);
+
+impl std::fmt::Display for Endpoint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uri = self.0;
+        write!(
+            f,
+            "{}://{}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.host().unwrap_or_default()
+        )?;
+        if let Some(port) = uri.port_u16() {
+            write!(f, ":{port}")?;
+        }
+        f.write_str(uri.path())
+    }
 }
 
 impl Client {
@@ -355,16 +372,18 @@ impl Client {
         url: &Uri,
         request: Request<Full<Bytes>>,
     ) -> Result<http::Response<Incoming>, Error> {
-        let endpoint = display_endpoint(url);
         let timeout = self.config.request_timeout;
         match tokio::time::timeout(timeout, self.inner.request(request)).await {
-            Err(_) => Err(Error::Timeout { endpoint, timeout }),
+            Err(_) => Err(Error::Timeout {
+                endpoint: display_endpoint(url),
+                timeout,
+            }),
             Ok(Err(e)) if e.is_connect() => Err(Error::Connect {
-                endpoint,
+                endpoint: display_endpoint(url),
                 source: Box::new(e),
             }),
             Ok(Err(e)) => Err(Error::Request {
-                endpoint,
+                endpoint: display_endpoint(url),
                 source: Box::new(e),
             }),
             Ok(Ok(response)) => Ok(response),
@@ -381,24 +400,28 @@ impl Client {
     ) -> Result<CallResponse, Error> {
         let request = self.request(url, call, stream_id)?;
         let response = self.send(url, request).await?;
-        let endpoint = display_endpoint(url);
         let status = response.status();
         if !status.is_success() {
-            return Err(error_from_response(&endpoint, response).await);
+            return Err(error_from_response(&display_endpoint(url), response).await);
         }
         let media = headers::content_type(response.headers());
         let timeout = self.config.request_timeout;
         let body = match tokio::time::timeout(timeout, response.into_body().collect()).await {
-            Err(_) => return Err(Error::Timeout { endpoint, timeout }),
+            Err(_) => {
+                return Err(Error::Timeout {
+                    endpoint: display_endpoint(url),
+                    timeout,
+                })
+            }
             Ok(Err(e)) => {
                 return Err(Error::Request {
-                    endpoint,
+                    endpoint: display_endpoint(url),
                     source: Box::new(e),
                 })
             }
             Ok(Ok(collected)) => collected.to_bytes(),
         };
-        tracing::trace!(%endpoint, %status, len = body.len(), "call answered");
+        tracing::trace!(endpoint = %Endpoint(url), %status, len = body.len(), "call answered");
         Ok(CallResponse {
             status,
             media,

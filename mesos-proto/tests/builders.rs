@@ -64,7 +64,7 @@ fn tutorial_task_by_hand() -> TaskInfo {
             arguments: Vec::new(),
             user: None,
         }),
-        container: Some(ContainerInfo {
+        container: Some(Box::new(ContainerInfo {
             r#type: ContainerType::Docker as i32,
             volumes: Vec::new(),
             hostname: None,
@@ -82,7 +82,7 @@ fn tutorial_task_by_hand() -> TaskInfo {
             linux_info: None,
             rlimit_info: None,
             tty_info: None,
-        }),
+        })),
         health_check: None,
         check: None,
         kill_policy: None,
@@ -158,7 +158,7 @@ fn task_with_every_option() {
             ]
         })
     );
-    assert_eq!(task.health_check, Some(health));
+    assert_eq!(task.health_check.as_deref(), Some(&health));
     assert_eq!(
         task.kill_policy,
         Some(KillPolicy {

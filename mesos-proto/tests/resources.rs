@@ -244,14 +244,14 @@ fn allocation_and_disk_are_part_of_the_kind() {
 #[test]
 fn persistent_volumes_are_whole_only() {
     let mut volume = scalar("disk", 100.0);
-    volume.disk = Some(DiskInfo {
+    volume.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: "v1".into(),
             principal: None,
         }),
         volume: None,
         source: None,
-    });
+    }));
     let twice: Resources = vec![volume.clone(), volume.clone()].into();
     assert_eq!(twice.len(), 2, "persistent volumes never merge");
     let once = twice.clone() - Resources::from(volume.clone());

@@ -441,7 +441,7 @@ impl AgentState {
         if task.agent_id.value.is_empty() {
             task.agent_id = self.id.agent_id.clone();
         }
-        if let Some(executor) = task.executor.clone() {
+        if let Some(executor) = task.executor.as_deref().cloned() {
             self.run_on_executor(framework, executor, Launch::Task(Box::new(task)));
         } else if task.command.is_some() {
             self.run_command_task(framework, task);
@@ -594,8 +594,8 @@ impl AgentState {
         request.executor = executor.info.clone();
         request.task = task.cloned();
         request.container = match task {
-            Some(task) => task.container.clone(),
-            None => executor.info.container.clone(),
+            Some(task) => task.container.as_deref().cloned(),
+            None => executor.info.container.as_deref().cloned(),
         };
         request.environment = environment;
         request.resources = match task {
@@ -685,15 +685,13 @@ impl AgentState {
             "launching command task"
         );
         let input = self.input.clone();
+        let wants_sandbox = self.id.containerizer.uses_sandbox();
         tokio::spawn(async move {
-            if let Err(e) = tokio::fs::create_dir_all(&directory).await {
+            if let Err(error) = sandbox::create(&directory, wants_sandbox).await {
                 let _ = input.send(Input::Launched {
                     key,
                     container_id,
-                    result: Err(format!(
-                        "Failed to create the sandbox {}: {e}",
-                        directory.display()
-                    )),
+                    result: Err(error),
                 });
                 return;
             }
@@ -814,11 +812,8 @@ impl AgentState {
             let input = self.input.clone();
             let containerizer = self.id.containerizer.clone();
             tokio::spawn(async move {
-                let result = match tokio::fs::create_dir_all(&directory).await {
-                    Err(e) => Err(format!(
-                        "Failed to create the sandbox {}: {e}",
-                        directory.display()
-                    )),
+                let result = match sandbox::create(&directory, containerizer.uses_sandbox()).await {
+                    Err(error) => Err(error),
                     Ok(()) => containerizer
                         .launch(request)
                         .await

@@ -21,6 +21,19 @@ pub(crate) fn executor_run_directory(
         .join(component(container_id))
 }
 
+/// Creates a container's sandbox directory (and its parents) unless its
+/// containerizer runs nothing there (`wanted` false, see
+/// [`Containerizer::uses_sandbox`](crate::containerizer::Containerizer::uses_sandbox)).
+/// The error is the text the failed launch reports.
+pub(crate) async fn create(directory: &Path, wanted: bool) -> Result<(), String> {
+    if !wanted {
+        return Ok(());
+    }
+    tokio::fs::create_dir_all(directory)
+        .await
+        .map_err(|e| format!("Failed to create the sandbox {}: {e}", directory.display()))
+}
+
 /// An id as one path component: ids come from frameworks, so `/` and `..`
 /// must not escape the work directory.
 fn component(id: &str) -> String {

@@ -98,7 +98,7 @@ fn executor_task(id: &str, executor: &ExecutorInfo) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId { value: id.into() },
-        executor: Some(executor.clone()),
+        executor: Some(Box::new(executor.clone())),
         ..Default::default()
     }
 }

@@ -26,6 +26,7 @@ use super::{
 ///   [`FakeContainerizer::executor_tasks`]; the container ends when the
 ///   executor is shut down (or killed).
 ///
+/// No sandbox directory is created on disk (the path is still reported).
 /// Any `SIGTERM`, `SIGKILL`, `SIGINT`, `SIGQUIT` or `SIGHUP` ends a fake
 /// container at once, as killed by that signal. Default: every task finishes
 /// at once.
@@ -86,6 +87,11 @@ impl FakeContainerizer {
 
 #[async_trait]
 impl Containerizer for FakeContainerizer {
+    /// Nothing runs in a fake container: no sandbox directory is made.
+    fn uses_sandbox(&self) -> bool {
+        false
+    }
+
     async fn launch(
         &self,
         request: LaunchRequest,

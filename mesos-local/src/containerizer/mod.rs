@@ -338,6 +338,15 @@ pub trait Containerizer: Send + Sync + 'static {
     /// containers: destroys whatever this containerizer still runs or is
     /// still launching. Must not block for long. Default: nothing.
     fn destroy_all(&self) {}
+
+    /// Whether containers of this containerizer use their sandbox directory
+    /// ([`LaunchRequest::sandbox`]): when `true` (the default) the agent
+    /// creates it, with its parents, before [`launch`](Containerizer::launch),
+    /// as the real agent does. A containerizer that runs nothing there (the
+    /// fake one) returns `false` and saves the directories.
+    fn uses_sandbox(&self) -> bool {
+        true
+    }
 }
 
 /// A running (or ended) container, as its containerizer returned it.

@@ -6,7 +6,6 @@ use mesos_proto::v1::task_status::Reason;
 use mesos_proto::v1::{AgentId, TaskState};
 
 use super::ids::{is_terminal, master_status};
-use super::scheduler::trim_completed;
 use super::state::{Effects, State};
 use crate::protocol::FromAgent;
 
@@ -50,16 +49,10 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 if is_terminal(state_now) {
                     if let Some(task) = framework.tasks.remove(&task_id) {
                         framework.completed_tasks.push(task);
-                        trim_completed(framework);
                     }
                     fx.allocate = true;
                 }
-            } else if let Some(task) = framework
-                .completed_tasks
-                .iter_mut()
-                .rev()
-                .find(|t| t.info.task_id.value == task_id)
-            {
+            } else if let Some(task) = framework.completed_tasks.get_mut(&task_id) {
                 // A resend of a terminal update: nothing changes but its uuid.
                 if let Some(latest) = task.statuses.last_mut() {
                     if latest.state == status.state {
@@ -188,7 +181,6 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
             framework.completed_tasks.push(task);
             framework.send_update(status);
         }
-        trim_completed(framework);
     }
     state.removed_agents.push(agent);
     fx.allocate = true;

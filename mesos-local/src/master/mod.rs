@@ -24,6 +24,7 @@
 
 mod agents;
 mod allocator;
+mod completed;
 mod http;
 mod ids;
 mod scheduler;

@@ -31,9 +31,6 @@ pub(crate) const FAILOVER_GRACE: Duration = Duration::from_secs(600);
 /// How many completed frameworks the state keeps (`--max_completed_frameworks`).
 const MAX_COMPLETED_FRAMEWORKS: usize = 50;
 
-/// How many completed tasks a framework keeps.
-const MAX_COMPLETED_TASKS: usize = 1000;
-
 /// The default of `Filters.refuse_seconds`.
 const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
 
@@ -646,7 +643,7 @@ fn accept(state: &mut State, fx: &mut Effects, framework_id: &str, accept: call:
                     framework_id,
                     &agent_id,
                     &role,
-                    group,
+                    *group,
                     &mut remaining,
                     &mut launched,
                     &mut new_executors,
@@ -770,7 +767,7 @@ fn launch_one(
             new_executors,
         )
     });
-    let needed = needed_resources(&task, task.executor.as_ref(), new_executor);
+    let needed = needed_resources(&task, task.executor.as_deref(), new_executor);
     let Some(left) = remaining.checked_sub(&needed) else {
         let message = format!(
             "Total resources {needed} required by task and its executor is more than available {remaining}"
@@ -781,7 +778,7 @@ fn launch_one(
     *remaining = left;
     launched.insert(task.task_id.value.clone());
     let executor_id = task.executor.as_ref().map(|e| e.executor_id.value.clone());
-    if let (Some(executor), true) = (task.executor.as_ref(), new_executor) {
+    if let (Some(executor), true) = (task.executor.as_deref(), new_executor) {
         new_executors.insert(executor.executor_id.value.clone(), executor.clone());
         record_executor(state, framework_id, agent_id, executor);
     }
@@ -942,12 +939,9 @@ fn kill_task(state: &State, framework_id: &str, kill: call::Kill) {
 
 fn acknowledge(state: &mut State, framework_id: &str, ack: call::Acknowledge) {
     if let Some(framework) = state.frameworks.get_mut(framework_id) {
-        for task in framework.completed_tasks.iter_mut().rev() {
-            if task.info.task_id == ack.task_id
-                && task.latest().and_then(|s| s.uuid.as_ref()) == Some(&ack.uuid)
-            {
+        if let Some(task) = framework.completed_tasks.get_mut(&ack.task_id.value) {
+            if task.latest().and_then(|s| s.uuid.as_ref()) == Some(&ack.uuid) {
                 task.terminal_acked = true;
-                break;
             }
         }
     }
@@ -988,9 +982,8 @@ fn known_task<'a>(framework: &'a Framework, task_id: &str) -> Option<&'a Task> {
     framework.tasks.get(task_id).or_else(|| {
         framework
             .completed_tasks
-            .iter()
-            .rev()
-            .find(|t| t.info.task_id.value == task_id && !t.terminal_acked)
+            .get(task_id)
+            .filter(|t| !t.terminal_acked)
     })
 }
 
@@ -1017,16 +1010,5 @@ fn reconcile_tasks(state: &State, framework_id: &str, tasks: &[call::reconcile::
             None => unknown_task_status(state, &wanted.task_id, wanted.agent_id.as_ref()),
         };
         framework.send_update(status);
-    }
-}
-
-/// Keeps a framework's completed tasks bounded.
-pub(crate) fn trim_completed(framework: &mut Framework) {
-    let excess = framework
-        .completed_tasks
-        .len()
-        .saturating_sub(MAX_COMPLETED_TASKS);
-    if excess > 0 {
-        framework.completed_tasks.drain(..excess);
     }
 }

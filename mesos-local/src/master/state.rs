@@ -17,6 +17,7 @@ use mesos_proto::v1::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::completed::{CompletedTasks, MAX_COMPLETED_TASKS};
 use crate::protocol::{AgentLink, ToAgent};
 
 /// One open scheduler event stream.
@@ -87,7 +88,7 @@ pub(crate) struct Framework {
     pub(crate) unregistered_time: Option<f64>,
     /// Non-terminal tasks, by task id.
     pub(crate) tasks: BTreeMap<String, Task>,
-    pub(crate) completed_tasks: Vec<Task>,
+    pub(crate) completed_tasks: CompletedTasks,
     /// Executors by (agent id, executor id).
     pub(crate) executors: BTreeMap<(String, String), Executor>,
     /// Agents refused (DECLINE / ACCEPT filters) until the instant.
@@ -110,7 +111,7 @@ impl Framework {
             reregistered_time: None,
             unregistered_time: None,
             tasks: BTreeMap::new(),
-            completed_tasks: Vec::new(),
+            completed_tasks: CompletedTasks::new(MAX_COMPLETED_TASKS),
             executors: BTreeMap::new(),
             filters: HashMap::new(),
             suppressed: BTreeSet::new(),

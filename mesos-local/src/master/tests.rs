@@ -718,11 +718,11 @@ async fn master_invalid_tasks_get_task_error() {
     let offers = s.offers().await;
     let agent = offers[0].agent_id.clone();
     let mut both = command_task("both", &agent, cpus_mem(0.1, 32.0));
-    both.executor = Some(ExecutorInfo {
+    both.executor = Some(Box::new(ExecutorInfo {
         executor_id: ExecutorId { value: "e".into() },
         command: Some(CommandInfo::default()),
         ..ExecutorInfo::default()
-    });
+    }));
     let tasks = vec![
         command_task("ok", &agent, cpus_mem(0.1, 32.0)),
         command_task("ok", &agent, cpus_mem(0.1, 32.0)),
@@ -1130,7 +1130,7 @@ async fn master_agent_messages_reach_the_scheduler() {
     let offers = s.offers().await;
     let mut task = command_task("t1", &offers[0].agent_id, cpus_mem(1.0, 64.0));
     task.command = None;
-    task.executor = Some(ExecutorInfo {
+    task.executor = Some(Box::new(ExecutorInfo {
         executor_id: ExecutorId {
             value: "exec".into(),
         },
@@ -1140,7 +1140,7 @@ async fn master_agent_messages_reach_the_scheduler() {
         }),
         resources: cpus_mem(0.5, 32.0),
         ..ExecutorInfo::default()
-    });
+    }));
     s.ok(calls::launch(offer_ids(&offers), vec![task], None))
         .await;
     let _ = h.agent_next_real(0).await;

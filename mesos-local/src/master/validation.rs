@@ -169,7 +169,7 @@ pub(crate) fn validate_task(
                         .to_string(),
                 );
             }
-            task.executor.as_ref()
+            task.executor.as_deref()
         }
     };
     if let Some(executor) = executor {

@@ -200,7 +200,7 @@ impl ExecutorInfoBuilder {
             executor_id: self.executor_id,
             framework_id: self.framework_id,
             command,
-            container,
+            container: container.map(Box::new),
             resources: self.resources,
             name: self.name,
             source: None,

@@ -730,8 +730,8 @@ pub struct ExecutorInfo {
     pub framework_id: ::core::option::Option<FrameworkId>,
     #[prost(message, optional, tag = "7")]
     pub command: ::core::option::Option<CommandInfo>,
-    #[prost(message, optional, tag = "11")]
-    pub container: ::core::option::Option<ContainerInfo>,
+    #[prost(message, optional, boxed, tag = "11")]
+    pub container: ::core::option::Option<::prost::alloc::boxed::Box<ContainerInfo>>,
     #[prost(message, repeated, tag = "5")]
     pub resources: ::prost::alloc::vec::Vec<Resource>,
     #[prost(string, optional, tag = "9")]
@@ -741,8 +741,8 @@ pub struct ExecutorInfo {
     pub source: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(bytes = "bytes", optional, tag = "4")]
     pub data: ::core::option::Option<::prost::bytes::Bytes>,
-    #[prost(message, optional, tag = "12")]
-    pub discovery: ::core::option::Option<DiscoveryInfo>,
+    #[prost(message, optional, boxed, tag = "12")]
+    pub discovery: ::core::option::Option<::prost::alloc::boxed::Box<DiscoveryInfo>>,
     #[prost(message, optional, tag = "13")]
     pub shutdown_grace_period: ::core::option::Option<DurationInfo>,
     #[prost(message, optional, tag = "14")]
@@ -1410,8 +1410,8 @@ pub struct Resource {
     pub reservation: ::core::option::Option<resource::ReservationInfo>,
     #[prost(message, repeated, tag = "13")]
     pub reservations: ::prost::alloc::vec::Vec<resource::ReservationInfo>,
-    #[prost(message, optional, tag = "7")]
-    pub disk: ::core::option::Option<resource::DiskInfo>,
+    #[prost(message, optional, boxed, tag = "7")]
+    pub disk: ::core::option::Option<::prost::alloc::boxed::Box<resource::DiskInfo>>,
     #[prost(message, optional, tag = "9")]
     pub revocable: ::core::option::Option<resource::RevocableInfo>,
     #[prost(message, optional, tag = "10")]
@@ -2337,8 +2337,10 @@ pub mod offer {
         pub id: ::core::option::Option<super::OperationId>,
         #[prost(message, optional, tag = "2")]
         pub launch: ::core::option::Option<operation::Launch>,
-        #[prost(message, optional, tag = "7")]
-        pub launch_group: ::core::option::Option<operation::LaunchGroup>,
+        #[prost(message, optional, boxed, tag = "7")]
+        pub launch_group: ::core::option::Option<
+            ::prost::alloc::boxed::Box<operation::LaunchGroup>,
+        >,
         #[prost(message, optional, tag = "3")]
         pub reserve: ::core::option::Option<operation::Reserve>,
         #[prost(message, optional, tag = "4")]
@@ -2347,12 +2349,18 @@ pub mod offer {
         pub create: ::core::option::Option<operation::Create>,
         #[prost(message, optional, tag = "6")]
         pub destroy: ::core::option::Option<operation::Destroy>,
-        #[prost(message, optional, tag = "13")]
-        pub grow_volume: ::core::option::Option<operation::GrowVolume>,
-        #[prost(message, optional, tag = "14")]
-        pub shrink_volume: ::core::option::Option<operation::ShrinkVolume>,
-        #[prost(message, optional, tag = "15")]
-        pub create_disk: ::core::option::Option<operation::CreateDisk>,
+        #[prost(message, optional, boxed, tag = "13")]
+        pub grow_volume: ::core::option::Option<
+            ::prost::alloc::boxed::Box<operation::GrowVolume>,
+        >,
+        #[prost(message, optional, boxed, tag = "14")]
+        pub shrink_volume: ::core::option::Option<
+            ::prost::alloc::boxed::Box<operation::ShrinkVolume>,
+        >,
+        #[prost(message, optional, boxed, tag = "15")]
+        pub create_disk: ::core::option::Option<
+            ::prost::alloc::boxed::Box<operation::CreateDisk>,
+        >,
         #[prost(message, optional, tag = "16")]
         pub destroy_disk: ::core::option::Option<operation::DestroyDisk>,
     }
@@ -2644,24 +2652,24 @@ pub struct TaskInfo {
     pub agent_id: AgentId,
     #[prost(message, repeated, tag = "4")]
     pub resources: ::prost::alloc::vec::Vec<Resource>,
-    #[prost(message, optional, tag = "5")]
-    pub executor: ::core::option::Option<ExecutorInfo>,
+    #[prost(message, optional, boxed, tag = "5")]
+    pub executor: ::core::option::Option<::prost::alloc::boxed::Box<ExecutorInfo>>,
     #[prost(message, optional, tag = "7")]
     pub command: ::core::option::Option<CommandInfo>,
-    #[prost(message, optional, tag = "9")]
-    pub container: ::core::option::Option<ContainerInfo>,
-    #[prost(message, optional, tag = "8")]
-    pub health_check: ::core::option::Option<HealthCheck>,
-    #[prost(message, optional, tag = "13")]
-    pub check: ::core::option::Option<CheckInfo>,
+    #[prost(message, optional, boxed, tag = "9")]
+    pub container: ::core::option::Option<::prost::alloc::boxed::Box<ContainerInfo>>,
+    #[prost(message, optional, boxed, tag = "8")]
+    pub health_check: ::core::option::Option<::prost::alloc::boxed::Box<HealthCheck>>,
+    #[prost(message, optional, boxed, tag = "13")]
+    pub check: ::core::option::Option<::prost::alloc::boxed::Box<CheckInfo>>,
     #[prost(message, optional, tag = "12")]
     pub kill_policy: ::core::option::Option<KillPolicy>,
     #[prost(bytes = "bytes", optional, tag = "6")]
     pub data: ::core::option::Option<::prost::bytes::Bytes>,
     #[prost(message, optional, tag = "10")]
     pub labels: ::core::option::Option<Labels>,
-    #[prost(message, optional, tag = "11")]
-    pub discovery: ::core::option::Option<DiscoveryInfo>,
+    #[prost(message, optional, boxed, tag = "11")]
+    pub discovery: ::core::option::Option<::prost::alloc::boxed::Box<DiscoveryInfo>>,
     #[prost(message, optional, tag = "14")]
     pub max_completion_time: ::core::option::Option<DurationInfo>,
     #[prost(btree_map = "string, message", tag = "15")]

@@ -97,7 +97,7 @@ pub(super) fn same_kind(a: &Resource, b: &Resource, ignore_placement: bool) -> b
         && (ignore_placement
             || (a.allocation_info == b.allocation_info
                 && canonical_reservations(a) == canonical_reservations(b)))
-        && same_disk(a.disk.as_ref(), b.disk.as_ref())
+        && same_disk(a.disk.as_deref(), b.disk.as_deref())
         && a.revocable.is_some() == b.revocable.is_some()
         && a.shared.is_some() == b.shared.is_some()
         && a.provider_id == b.provider_id
