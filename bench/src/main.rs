@@ -10,20 +10,29 @@
 //! Each prints one JSON line. `bench/run.sh` runs them all (several times,
 //! reporting medians) together with the criterion micro-benchmarks.
 
+mod acks;
+mod cluster_process;
+mod executor_updates;
+
 use std::collections::HashMap;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use acks::Acknowledger;
+use cluster_process::ClusterProcess;
 use futures::StreamExt;
 use mesos_local::LocalCluster;
 use mesos_proto::builders::CommandInfoBuilder;
-use mesos_proto::v1::{FrameworkInfo, TaskId, TaskInfo, TaskState, TaskStatus};
+use mesos_proto::v1::{FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, TaskStatus};
+use mesos_proto::ShrinkToFit as _;
 use mesos_scheduler::{subscribe, SchedulerConfig, SchedulerEvent};
 use serde_json::json;
 
 const CPUS_PER_TASK: f64 = 0.01;
 const MEM_PER_TASK: f64 = 1.0;
-const MAX_ACKS_IN_FLIGHT: usize = 256;
+/// At most this many tasks are launched from one offer (one ACCEPT call);
+/// what an offer has left returns to the cluster and is offered again.
+const MAX_TASKS_PER_OFFER: usize = 1000;
 const AGENT_RESOURCES: &str = "cpus:1000;mem:1000000;disk:1000;ports:[31000-32000]";
 
 struct Args(HashMap<String, String>);
@@ -69,6 +78,16 @@ async fn cluster(agents: usize, containerizer: &str) -> Result<LocalCluster, Str
         .map_err(|e| mesos_http::error_chain(&e))
 }
 
+/// The total of a scalar resource (`cpus`, `mem`) in an offer.
+pub(crate) fn offered_scalar(offer: &Offer, name: &str) -> f64 {
+    offer
+        .resources
+        .iter()
+        .filter(|r| r.name == name)
+        .filter_map(|r| r.scalar.map(|s| s.value))
+        .sum()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
@@ -77,9 +96,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Option<f64> {
     Some(sorted[index].as_secs_f64() * 1000.0)
 }
 
-/// The workload: launch `total` tasks greedily from offers, acknowledge every
-/// update, finish when all tasks finished and their acknowledgements are in.
-/// Keeps every task's latest status (as a framework tracking its tasks does).
+/// The workload: launch `total` tasks greedily from offers (at most
+/// [`MAX_TASKS_PER_OFFER`] per offer, the rest of the offer declined for
+/// 0 s), acknowledge every update, finish when all tasks finished and their
+/// acknowledgements are in. Keeps every task's latest status (as a framework
+/// tracking its tasks does). Reports the client's own CPU time from the
+/// first offer on (this process runs nothing else).
 async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, String> {
     let framework = FrameworkInfo::builder("root", "mesos-rs-bench")
         .build()
@@ -88,31 +110,27 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
     let (client, mut events) = subscribe(config).map_err(|e| e.to_string())?;
     let (mut launched, mut finished, mut failed) = (0usize, 0usize, 0usize);
     let mut first_offer: Option<Instant> = None;
+    let mut cpu_at_first_offer: Option<f64> = None;
     let mut offered_at: HashMap<String, Instant> = HashMap::new();
     let mut latencies = Vec::with_capacity(total);
     let mut statuses: HashMap<TaskId, TaskStatus> = HashMap::with_capacity(total);
-    // Acknowledgements go out concurrently, at most MAX_ACKS_IN_FLIGHT at a
-    // time (each is an HTTP call; unbounded, a burst of updates would open
-    // thousands of connections at once).
-    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_ACKS_IN_FLIGHT));
-    let mut acks = tokio::task::JoinSet::new();
+    let mut acks = Acknowledger::new(client.clone());
     while let Some(event) = events.next().await {
         match event.map_err(|e| mesos_http::error_chain(&e))? {
             SchedulerEvent::Offers(offers) => {
                 let now = Instant::now();
                 first_offer.get_or_insert(now);
+                if cpu_at_first_offer.is_none() {
+                    cpu_at_first_offer = cluster_process::cpu_seconds(std::process::id());
+                }
                 for offer in offers {
-                    let scalar = |name: &str| -> f64 {
-                        offer
-                            .resources
-                            .iter()
-                            .filter(|r| r.name == name)
-                            .filter_map(|r| r.scalar.map(|s| s.value))
-                            .sum()
-                    };
-                    let (mut cpus, mut mem) = (scalar("cpus"), scalar("mem"));
+                    let (mut cpus, mut mem) = (
+                        offered_scalar(&offer, "cpus"),
+                        offered_scalar(&offer, "mem"),
+                    );
                     let mut tasks = Vec::new();
                     while launched < total
+                        && tasks.len() < MAX_TASKS_PER_OFFER
                         && cpus >= CPUS_PER_TASK - 1e-9
                         && mem >= MEM_PER_TASK - 1e-9
                     {
@@ -138,14 +156,20 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
                             )
                             .await
                     } else {
-                        client.launch_tasks(vec![offer.id], tasks, None).await
+                        let rest = mesos_proto::builders::filters(Duration::ZERO);
+                        client.launch_tasks(vec![offer.id], tasks, Some(rest)).await
                     };
                     answer.map_err(|e| mesos_http::error_chain(&e))?;
                 }
             }
             SchedulerEvent::Update(status) => {
                 let state = status.state();
+                // A resent update (its acknowledgement came late) counts once.
+                let repeated = statuses
+                    .get(&status.task_id)
+                    .is_some_and(|previous| previous.state == status.state);
                 match state {
+                    _ if repeated => {}
                     TaskState::TaskRunning => {
                         if let Some(at) = offered_at.remove(&status.task_id.value) {
                             latencies.push(at.elapsed());
@@ -159,22 +183,10 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
                     | TaskState::TaskDropped => failed += 1,
                     _ => {}
                 }
-                let client = client.clone();
-                let ack = status.clone();
-                let permit = in_flight
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                acks.spawn(async move {
-                    let result = client.acknowledge(&ack).await;
-                    drop(permit);
-                    result
-                });
-                while let Some(done) = acks.try_join_next() {
-                    done.map_err(|e| e.to_string())?
-                        .map_err(|e| mesos_http::error_chain(&e))?;
-                }
+                acks.acknowledge(status.clone()).await?;
+                // Kept for good: without decoding's spare capacity.
+                let mut status = status;
+                status.shrink_to_fit();
                 statuses.insert(status.task_id.clone(), status);
                 if finished + failed >= total {
                     break;
@@ -184,11 +196,11 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
             _ => {}
         }
     }
-    while let Some(done) = acks.join_next().await {
-        done.map_err(|e| e.to_string())?
-            .map_err(|e| mesos_http::error_chain(&e))?;
-    }
+    acks.finish().await?;
     let seconds = first_offer.map(|t| t.elapsed().as_secs_f64());
+    let cpu = cluster_process::cpu_seconds(std::process::id())
+        .zip(cpu_at_first_offer)
+        .map(|(end, start)| end - start);
     let _ = client.teardown().await;
     latencies.sort();
     Ok(json!({
@@ -199,31 +211,39 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
         "tracked_statuses": statuses.len(),
         "seconds": seconds,
         "tasks_per_second": seconds.map(|s| total as f64 / s),
+        "client_cpu_seconds": cpu,
+        "client_cpu_us_per_task": cpu.map(|c| c * 1e6 / total as f64),
         "p50_offer_to_running_ms": percentile(&latencies, 0.50),
         "p99_offer_to_running_ms": percentile(&latencies, 0.99),
     }))
 }
 
+/// Our framework (this process) against a cluster process.
 async fn e2e(args: &Args) -> Result<serde_json::Value, String> {
     let agents = args.number("agents", 10)?;
     let tasks = args.number("tasks", 10_000)?;
     let kind = args.text("containerizer", "fake").to_string();
-    let cluster = cluster(agents, &kind).await?;
-    let mut result = run_framework(cluster.master_url(), tasks).await?;
+    let cluster = ClusterProcess::start(agents, &kind)?;
+    let cpu_before = cluster.cpu_seconds();
+    let mut result = run_framework(cluster.url(), tasks).await?;
+    result["cluster_cpu_seconds"] = json!(cluster
+        .cpu_seconds()
+        .zip(cpu_before)
+        .map(|(end, start)| end - start));
     result["agents"] = json!(agents);
     result["containerizer"] = json!(kind);
     Ok(result)
 }
 
+/// The same workload written with pymesos, against the same kind of
+/// cluster process.
 async fn pymesos(args: &Args) -> Result<serde_json::Value, String> {
     let agents = args.number("agents", 10)?;
     let tasks = args.number("tasks", 10_000)?;
-    let cluster = cluster(agents, "fake").await?;
+    let cluster = ClusterProcess::start(agents, "fake")?;
+    let cpu_before = cluster.cpu_seconds();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/pymesos_framework.py");
-    let master = cluster
-        .master_url()
-        .trim_start_matches("http://")
-        .to_string();
+    let master = cluster.url().trim_start_matches("http://").to_string();
     let output = tokio::process::Command::new("python3")
         .args([
             script,
@@ -231,6 +251,7 @@ async fn pymesos(args: &Args) -> Result<serde_json::Value, String> {
             &tasks.to_string(),
             &CPUS_PER_TASK.to_string(),
             &MEM_PER_TASK.to_string(),
+            &MAX_TASKS_PER_OFFER.to_string(),
         ])
         .stderr(Stdio::null())
         .output()
@@ -242,54 +263,49 @@ async fn pymesos(args: &Args) -> Result<serde_json::Value, String> {
     if let (Some(s), Some(t)) = (result["seconds"].as_f64(), result["tasks"].as_f64()) {
         result["tasks_per_second"] = json!(t / s);
     }
+    if let (Some(c), Some(t)) = (
+        result["client_cpu_seconds"].as_f64(),
+        result["tasks"].as_f64(),
+    ) {
+        result["client_cpu_us_per_task"] = json!(c * 1e6 / t);
+    }
+    result["cluster_cpu_seconds"] = json!(cluster
+        .cpu_seconds()
+        .zip(cpu_before)
+        .map(|(end, start)| end - start));
     result["agents"] = json!(agents);
     result["containerizer"] = json!("fake");
     Ok(result)
 }
 
-/// Peak resident memory (VmHWM, KiB) of a process.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
+/// Peak RSS of our framework tracking `--tasks` tasks, and of the cluster
+/// process holding them.
 async fn memory(args: &Args) -> Result<serde_json::Value, String> {
     let tasks = args.number("tasks", 100_000)?;
     let agents = args.number("agents", 10)?;
-    // The cluster in a child process of its own, so the two footprints are
-    // measured apart.
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(me)
-        .args(["serve-local", "--agents", &agents.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut url = String::new();
-    if let Some(out) = child.stdout.take() {
-        use std::io::BufRead as _;
-        std::io::BufReader::new(out)
-            .read_line(&mut url)
-            .map_err(|e| e.to_string())?;
-    }
-    let result = run_framework(url.trim(), tasks).await;
-    let cluster_rss = peak_rss_kib(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    let mut result = result?;
-    result["framework_peak_rss_mib"] =
-        json!(peak_rss_kib(std::process::id()).map(|k| k as f64 / 1024.0));
-    result["mesos_local_peak_rss_mib"] = json!(cluster_rss.map(|k| k as f64 / 1024.0));
+    let cluster = ClusterProcess::start(agents, "fake")?;
+    let mut result = run_framework(cluster.url(), tasks).await?;
+    let me = std::process::id();
+    result["framework_peak_rss_mib"] = json!(cluster_process::peak_rss_mib(me));
+    result["framework_end_rss_anon_mib"] = json!(cluster_process::status_mib(me, "RssAnon"));
+    result["framework_end_rss_file_mib"] = json!(cluster_process::status_mib(me, "RssFile"));
+    result["mesos_local_peak_rss_mib"] = json!(cluster.peak_rss_mib());
     Ok(result)
 }
 
+/// The cluster process: prints the master URL, serves until killed.
 async fn serve_local(args: &Args) -> Result<serde_json::Value, String> {
-    let cluster = cluster(args.number("agents", 10)?, "fake").await?;
+    let agents = args.number("agents", 10)?;
+    let cluster = cluster(agents, args.text("containerizer", "fake")).await?;
     println!("{}", cluster.master_url());
-    let _ = tokio::signal::ctrl_c().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    drop(cluster);
+    // Nothing to print: the parent stopped reading after the URL.
     Ok(json!(null))
 }
 
@@ -302,11 +318,15 @@ async fn main() -> ExitCode {
         Some("pymesos") => pymesos(&args).await,
         Some("memory") => memory(&args).await,
         Some("serve-local") => serve_local(&args).await,
-        _ => Err("usage: mesos-bench <e2e|pymesos|memory> [--agents N] [--tasks N] [--containerizer fake|process]".into()),
+        Some("executor-updates") => executor_updates::run(&args).await,
+        Some("executor-child") => executor_updates::child(&args).await,
+        _ => Err("usage: mesos-bench <e2e|pymesos|memory> [--agents N] [--tasks N] [--containerizer fake|process]\n       mesos-bench executor-updates [--updates N] [--tasks M]".into()),
     };
     match result {
         Ok(value) => {
-            println!("{value}");
+            if !value.is_null() {
+                println!("{value}");
+            }
             ExitCode::SUCCESS
         }
         Err(message) => {

@@ -16,6 +16,7 @@
 //!   exactly the same schema as the upstream ones.
 
 pub mod emit;
+pub mod shrink;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,6 +104,7 @@ pub fn generate(include: &Path) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     for field in BOXED_FIELDS {
         config.boxed(field);
     }
+    let shrink = shrink::render(&fds);
     config.compile_fds(fds)?;
 
     let mut files = BTreeMap::new();
@@ -117,6 +119,7 @@ pub fn generate(include: &Path) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     }
     std::fs::remove_dir_all(&out_dir)?;
 
+    files.insert(shrink::SHRINK_FILE.to_string(), shrink.into_bytes());
     let bare = compile(include, false)?;
     files.insert(DESCRIPTOR_FILE.to_string(), bare.encode_to_vec());
     Ok(files)

@@ -3,6 +3,9 @@
 //! update for them is acknowledged). Both go back to the agent in the next
 //! SUBSCRIBE, so that nothing is lost across an agent restart.
 
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
 use mesos_proto::v1::executor::call;
 use mesos_proto::v1::{TaskId, TaskInfo, TaskState};
 
@@ -25,7 +28,9 @@ pub(crate) fn is_terminal(state: TaskState) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct Unacknowledged {
     tasks: Vec<TaskInfo>,
-    updates: Vec<call::Update>,
+    updates: BTreeMap<u64, call::Update>,
+    by_uuid: HashMap<Bytes, u64>,
+    next: u64,
 }
 
 impl Unacknowledged {
@@ -40,37 +45,44 @@ impl Unacknowledged {
 
     /// An update about to be sent.
     pub(crate) fn sent(&mut self, update: call::Update) {
-        self.updates.push(update);
+        if let Some(uuid) = update.status.uuid.clone() {
+            self.by_uuid.insert(uuid, self.next);
+        }
+        self.updates.insert(self.next, update);
+        self.next += 1;
     }
 
     /// Forgets an update the agent refused (so it is not resent forever).
     pub(crate) fn refused(&mut self, task_id: &TaskId, uuid: &[u8]) {
-        self.updates
-            .retain(|u| !(u.status.task_id == *task_id && u.status.uuid.as_deref() == Some(uuid)));
+        self.take(task_id, uuid);
     }
 
     /// The agent acknowledged the update `uuid` of `task_id`. Returns false
     /// when no such update was pending (a duplicate acknowledgement).
     pub(crate) fn acknowledged(&mut self, task_id: &TaskId, uuid: &[u8]) -> bool {
-        let Some(index) = self
-            .updates
-            .iter()
-            .position(|u| u.status.task_id == *task_id && u.status.uuid.as_deref() == Some(uuid))
-        else {
+        let Some(update) = self.take(task_id, uuid) else {
             return false;
         };
-        let update = self.updates.remove(index);
         if is_terminal(update.status.state()) {
             self.tasks.retain(|t| t.task_id != *task_id);
         }
         true
     }
 
+    fn take(&mut self, task_id: &TaskId, uuid: &[u8]) -> Option<call::Update> {
+        let seq = *self.by_uuid.get(uuid)?;
+        if self.updates.get(&seq)?.status.task_id != *task_id {
+            return None;
+        }
+        self.by_uuid.remove(uuid);
+        self.updates.remove(&seq)
+    }
+
     /// The SUBSCRIBE payload carrying everything still unacknowledged.
     pub(crate) fn subscribe(&self) -> call::Subscribe {
         call::Subscribe {
             unacknowledged_tasks: self.tasks.clone(),
-            unacknowledged_updates: self.updates.clone(),
+            unacknowledged_updates: self.updates.values().cloned().collect(),
         }
     }
 }
@@ -118,6 +130,28 @@ mod tests {
         let sub = book.subscribe();
         assert!(sub.unacknowledged_tasks.is_empty());
         assert!(sub.unacknowledged_updates.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_acknowledgements_keep_the_rest_in_sending_order() {
+        let mut book = Unacknowledged::default();
+        for uuid in 1..=5 {
+            book.sent(update(&format!("t{uuid}"), TaskState::TaskRunning, uuid));
+        }
+        let t3 = TaskId { value: "t3".into() };
+        assert!(
+            !book.acknowledged(&TaskId { value: "t1".into() }, &[3; 16]),
+            "uuid of another task"
+        );
+        assert!(book.acknowledged(&t3, &[3; 16]));
+        assert!(book.acknowledged(&TaskId { value: "t1".into() }, &[1; 16]));
+        let left: Vec<String> = book
+            .subscribe()
+            .unacknowledged_updates
+            .into_iter()
+            .map(|u| u.status.task_id.value)
+            .collect();
+        assert_eq!(left, ["t2", "t4", "t5"]);
     }
 
     #[test]

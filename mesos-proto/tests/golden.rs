@@ -179,3 +179,44 @@ fn subscribe_streams_in_both_media_types() {
         assert_eq!(again, record);
     }
 }
+
+/// `ShrinkToFit` on what the real master sent (statuses with container
+/// network infos, offers with ranges and attributes): every repeated field
+/// ends at its length, and the message is unchanged.
+#[test]
+fn shrink_to_fit_keeps_real_events_equal_and_tight() {
+    use mesos_proto::v1::TaskStatus;
+    use mesos_proto::ShrinkToFit;
+    let mut events: Vec<scheduler::Event> = lines("command-task-scheduler-events.jsonl")
+        .iter()
+        .map(|l| MediaType::Json.decode(l).expect("real Mesos JSON decodes"))
+        .collect();
+    events.extend(stream_events(
+        "subscribe-stream-protobuf.recordio",
+        MediaType::Protobuf,
+    ));
+    let mut statuses = 0;
+    for event in &mut events {
+        let decoded = event.clone();
+        event.shrink_to_fit();
+        assert_eq!(*event, decoded);
+        if let Some(status) = event.update.as_ref().map(|u| &u.status) {
+            let tight = |s: &TaskStatus| {
+                s.container_status.as_ref().is_none_or(|c| {
+                    c.network_infos.capacity() == c.network_infos.len()
+                        && c.network_infos
+                            .iter()
+                            .all(|n| n.ip_addresses.capacity() == n.ip_addresses.len())
+                })
+            };
+            assert!(tight(status), "{status:?}");
+            statuses += 1;
+        }
+        if let Some(offers) = &event.offers {
+            for offer in &offers.offers {
+                assert_eq!(offer.resources.capacity(), offer.resources.len());
+            }
+        }
+    }
+    assert!(statuses > 0, "the sample holds status updates");
+}

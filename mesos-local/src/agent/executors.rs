@@ -223,8 +223,6 @@ struct Executor {
     infos: HashMap<String, TaskInfo>,
     /// Events to send once the executor (re)subscribes.
     deferred: Vec<Event>,
-    /// Updates of this executor the scheduler acknowledged.
-    acknowledged: HashSet<Bytes>,
 }
 
 impl Executor {
@@ -497,16 +495,11 @@ impl AgentState {
                 }
             }
         }
-        self.enqueue(framework_id, status, None);
+        self.enqueue(framework_id, status);
     }
 
     /// Into the status update manager; sends the head if it is new.
-    fn enqueue(
-        &mut self,
-        framework_id: &str,
-        status: TaskStatus,
-        forward_to: Option<ExecutorId>,
-    ) -> Accepted {
+    fn enqueue(&mut self, framework_id: &str, status: TaskStatus) -> Accepted {
         if self
             .frameworks
             .get(framework_id)
@@ -518,9 +511,7 @@ impl AgentState {
             );
             return Accepted::Duplicate;
         }
-        let accepted = self
-            .updates
-            .update(framework_id, status, forward_to, Instant::now());
+        let accepted = self.updates.update(framework_id, status, Instant::now());
         if let Accepted::New(Some(head)) = &accepted {
             if !self.stopped {
                 self.forward(framework_id, head.clone());
@@ -553,7 +544,6 @@ impl AgentState {
             tasks: HashMap::new(),
             infos: HashMap::new(),
             deferred: Vec::new(),
-            acknowledged: HashSet::new(),
         }
     }
 
@@ -1027,24 +1017,27 @@ impl AgentState {
         let state = TaskState::try_from(status.state).unwrap_or(TaskState::TaskUnknown);
         let uuid = status.uuid.clone().unwrap_or_default();
         let task_id = status.task_id.clone();
-        if let Some(entry) = executor.tasks.get_mut(&task_id.value) {
+        let accepted = self.enqueue(framework_id, status);
+        let Some(executor) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.executors.get_mut(executor_id))
+        else {
+            return accepted;
+        };
+        if matches!(accepted, Accepted::New(_)) {
             // Latest state as received (a duplicate carries an older one).
-            if !executor.acknowledged.contains(&uuid) {
+            if let Some(entry) = executor.tasks.get_mut(&task_id.value) {
                 entry.state = state;
             }
         }
-        let forward_to = forward_ack.then(|| executor.info.executor_id.clone());
-        let accepted = self.enqueue(framework_id, status, forward_to);
-        if forward_ack && accepted == Accepted::AlreadyAcknowledged {
-            if let Some(executor) = self
-                .frameworks
-                .get_mut(framework_id)
-                .and_then(|f| f.executors.get_mut(executor_id))
-            {
-                let mut ev = event(event::Type::Acknowledged);
-                ev.acknowledged = Some(event::Acknowledged { task_id, uuid });
-                executor.send_or_defer(ev);
-            }
+        if forward_ack {
+            // As the real agent (`Slave::___statusUpdate`): the executor's
+            // update is acknowledged once the status update manager has it,
+            // duplicates included, whatever the scheduler does.
+            let mut ev = event(event::Type::Acknowledged);
+            ev.acknowledged = Some(event::Acknowledged { task_id, uuid });
+            executor.send_or_defer(ev);
         }
         accepted
     }
@@ -1322,19 +1315,6 @@ impl AgentState {
             .as_ref()
             .and_then(|e| framework.executors.get_mut(e));
         if let Some(executor) = executor {
-            if let Some(target) = &ack.forward_to {
-                if *target == executor.info.executor_id {
-                    executor.acknowledged.insert(Bytes::copy_from_slice(uuid));
-                    let mut ev = event(event::Type::Acknowledged);
-                    ev.acknowledged = Some(event::Acknowledged {
-                        task_id: TaskId {
-                            value: task_id.to_string(),
-                        },
-                        uuid: Bytes::copy_from_slice(uuid),
-                    });
-                    executor.send_or_defer(ev);
-                }
-            }
             if ack.finished {
                 executor.tasks.remove(task_id);
                 executor.infos.remove(task_id);

@@ -10,7 +10,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
-use mesos_proto::v1::{ExecutorId, TaskState, TaskStatus};
+use mesos_proto::v1::{TaskState, TaskStatus};
 use tokio::time::Instant;
 
 /// (framework id, task id).
@@ -20,9 +20,6 @@ pub(crate) type StreamKey = (String, String);
 struct Pending {
     status: TaskStatus,
     uuid: Bytes,
-    /// The executor to forward the acknowledgement to (updates that came
-    /// over the executor API).
-    forward_to: Option<ExecutorId>,
     last_sent: Option<Instant>,
 }
 
@@ -43,16 +40,13 @@ pub(crate) enum Accepted {
     New(Option<TaskStatus>),
     /// Seen before and not acknowledged yet: nothing to do.
     Duplicate,
-    /// Seen and already acknowledged by the scheduler (re-acknowledge it to
-    /// the executor).
+    /// Seen and already acknowledged by the scheduler.
     AlreadyAcknowledged,
 }
 
 /// What an acknowledgement did.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Acknowledged {
-    /// Forward ACKNOWLEDGED to this executor.
-    pub(crate) forward_to: Option<ExecutorId>,
     /// The next head, to send now.
     pub(crate) next: Option<TaskStatus>,
     /// The stream ended (terminal update acknowledged, nothing pending):
@@ -99,7 +93,6 @@ impl StatusUpdateManager {
         &mut self,
         framework_id: &str,
         status: TaskStatus,
-        forward_to: Option<ExecutorId>,
         now: Instant,
     ) -> Accepted {
         let Some(uuid) = status.uuid.clone() else {
@@ -116,7 +109,6 @@ impl StatusUpdateManager {
         stream.pending.push_back(Pending {
             status,
             uuid,
-            forward_to,
             last_sent: None,
         });
         if stream.pending.len() == 1 {
@@ -158,10 +150,7 @@ impl StatusUpdateManager {
         if is_terminal(head.status.state) {
             stream.terminal_acknowledged = true;
         }
-        let mut result = Acknowledged {
-            forward_to: head.forward_to,
-            ..Default::default()
-        };
+        let mut result = Acknowledged::default();
         if stream.pending.is_empty() {
             if stream.terminal_acknowledged {
                 self.streams.remove(&key);
@@ -252,25 +241,18 @@ mod tests {
     }
 
     #[test]
-    fn ordered_streams_with_resend_and_forwarding() {
+    fn ordered_streams_with_resend() {
         let retry = Duration::from_secs(10);
         let mut m = StatusUpdateManager::new(retry);
         let t0 = Instant::now();
-        let exec = Some(ExecutorId { value: "e".into() });
         let running = status("t", TaskState::TaskRunning, 1);
         let finished = status("t", TaskState::TaskFinished, 2);
         assert_eq!(
-            m.update("f", running.clone(), exec.clone(), t0),
+            m.update("f", running.clone(), t0),
             Accepted::New(Some(running.clone()))
         );
-        assert_eq!(
-            m.update("f", finished.clone(), exec.clone(), t0),
-            Accepted::New(None)
-        );
-        assert_eq!(
-            m.update("f", running.clone(), exec.clone(), t0),
-            Accepted::Duplicate
-        );
+        assert_eq!(m.update("f", finished.clone(), t0), Accepted::New(None));
+        assert_eq!(m.update("f", running.clone(), t0), Accepted::Duplicate);
         assert_eq!(m.pending("f", "t"), 2);
 
         assert!(m.due(t0 + Duration::from_secs(5)).is_empty());
@@ -281,7 +263,6 @@ mod tests {
         // Wrong uuid: ignored.
         assert_eq!(m.acknowledge("f", "t", &[2; 16], t0), None);
         let ack = m.acknowledge("f", "t", &[1; 16], t0 + retry).unwrap();
-        assert_eq!(ack.forward_to, exec);
         assert_eq!(ack.next, Some(finished.clone()));
         assert!(!ack.finished);
         // The old timer of the acknowledged head is stale: only the new
@@ -291,7 +272,7 @@ mod tests {
             vec![("f".to_string(), finished.clone())]
         );
         assert_eq!(
-            m.update("f", running.clone(), exec.clone(), t0),
+            m.update("f", running.clone(), t0),
             Accepted::AlreadyAcknowledged
         );
 
@@ -310,8 +291,8 @@ mod tests {
     fn framework_removal() {
         let mut m = StatusUpdateManager::new(Duration::from_secs(1));
         let t0 = Instant::now();
-        m.update("f", status("t", TaskState::TaskRunning, 1), None, t0);
-        m.update("g", status("t", TaskState::TaskRunning, 1), None, t0);
+        m.update("f", status("t", TaskState::TaskRunning, 1), t0);
+        m.update("g", status("t", TaskState::TaskRunning, 1), t0);
         m.remove_framework("f");
         assert_eq!(m.pending("f", "t"), 0);
         assert_eq!(m.due(t0 + Duration::from_secs(1)).len(), 1);

@@ -422,13 +422,20 @@ async fn executor_api_by_hand() {
         "{err}"
     );
 
-    // UPDATE → master; the acknowledgement is forwarded to the executor.
+    // UPDATE → master. The agent acknowledges it to the executor as soon as
+    // its status update manager has it (as the real agent does), without
+    // waiting for the scheduler's acknowledgement.
     let running = update("h1", TaskState::TaskRunning);
     let sent_uuid = running.update.as_ref().unwrap().status.uuid.clone();
     assert_eq!(
         client.call(&url, &running, None).await.unwrap().status,
         http::StatusCode::ACCEPTED
     );
+    let ack = next_event(&mut events).await;
+    assert_eq!(ack.r#type, Some(event::Type::Acknowledged as i32));
+    let ack = ack.acknowledged.unwrap();
+    assert_eq!(ack.task_id.value, "h1");
+    assert_eq!(Some(ack.uuid), sent_uuid);
     let status = h.update().await;
     assert_eq!(status.uuid, sent_uuid);
     assert_eq!(status.source, Some(task_status::Source::Executor as i32));
@@ -443,12 +450,22 @@ async fn executor_api_by_hand() {
             .value,
         container_id
     );
-    h.ack(&status);
+    // A second update queues behind the unacknowledged head: acknowledged
+    // to the executor at once too, forwarded once the scheduler acknowledged
+    // the first.
+    let again = update("h1", TaskState::TaskRunning);
+    let again_uuid = again.update.as_ref().unwrap().status.uuid.clone();
+    assert_ne!(again_uuid, sent_uuid);
+    client.call(&url, &again, None).await.unwrap();
     let ack = next_event(&mut events).await;
-    assert_eq!(ack.r#type, Some(event::Type::Acknowledged as i32));
-    let ack = ack.acknowledged.unwrap();
-    assert_eq!(ack.task_id.value, "h1");
-    assert_eq!(Some(ack.uuid), sent_uuid);
+    assert_eq!(
+        ack.acknowledged.map(|a| Some(a.uuid)),
+        Some(again_uuid.clone())
+    );
+    h.ack(&status);
+    let second = h.update().await;
+    assert_eq!(second.uuid, again_uuid);
+    h.ack(&second);
 
     // MESSAGE → master; framework message → MESSAGE event; HEARTBEAT → 202.
     let mut message = call(call::Type::Message, "hand");
