@@ -41,13 +41,13 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
             }
             let state_now = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
             let task_id = status.task_id.value.clone();
-            if let Some(task) = framework.tasks.get_mut(&task_id) {
+            if let Some(task) = framework.holdings.task_mut(&task_id) {
                 task.state = state_now;
                 let mut kept = status.clone();
                 kept.data = None;
                 task.statuses.push(kept);
                 if is_terminal(state_now) {
-                    if let Some(task) = framework.tasks.remove(&task_id) {
+                    if let Some(task) = framework.holdings.remove_task(&task_id) {
                         framework.completed_tasks.push(task);
                     }
                     fx.allocate = true;
@@ -105,8 +105,8 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 "executor terminated"
             );
             if framework
-                .executors
-                .remove(&(agent_id.value.clone(), executor_id.value.clone()))
+                .holdings
+                .remove_executor(&agent_id.value, &executor_id.value)
                 .is_some()
             {
                 fx.allocate = true;
@@ -137,16 +137,18 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
     let agent = state.agents.remove(index);
     for framework in state.frameworks.values_mut() {
         let lost: Vec<String> = framework
-            .tasks
+            .holdings
+            .tasks()
             .values()
             .filter(|t| t.agent_id == agent_id.value)
             .map(|t| t.info.task_id.value.clone())
             .collect();
         let had_executors = framework
-            .executors
+            .holdings
+            .executors()
             .keys()
             .any(|(a, _)| *a == agent_id.value);
-        framework.executors.retain(|(a, _), _| *a != agent_id.value);
+        framework.holdings.remove_executors(Some(&agent_id.value));
         if lost.is_empty() && !had_executors {
             continue;
         }
@@ -165,7 +167,7 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
             TaskState::TaskLost
         };
         for task_id in lost {
-            let Some(mut task) = framework.tasks.remove(&task_id) else {
+            let Some(mut task) = framework.holdings.remove_task(&task_id) else {
                 continue;
             };
             let status = master_status(

@@ -56,7 +56,7 @@ pub(crate) fn allocate(state: &mut State, fx: &mut Effects) {
         .frameworks
         .values()
         .map(|f| {
-            let mut held = f.used_on(None);
+            let mut held = f.holdings.used_on(None);
             held += state.offered(None, Some(&f.id));
             (f.id.clone(), held)
         })

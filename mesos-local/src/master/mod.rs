@@ -25,6 +25,7 @@
 mod agents;
 mod allocator;
 mod completed;
+mod holdings;
 mod http;
 mod ids;
 mod scheduler;

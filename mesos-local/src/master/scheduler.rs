@@ -226,14 +226,14 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
     let Some(mut framework) = state.frameworks.remove(framework_id) else {
         return;
     };
-    tracing::info!(%framework_id, tasks = framework.tasks.len(), "removing framework");
+    tracing::info!(%framework_id, tasks = framework.holdings.tasks().len(), "removing framework");
     framework.close_connection();
     framework.active = false;
     state.remove_offers_where(false, |o| o.framework_id == framework_id);
     state.broadcast(&ToAgent::ShutdownFramework {
         framework_id: framework.framework_id(),
     });
-    let tasks = std::mem::take(&mut framework.tasks);
+    let tasks = framework.holdings.take_tasks();
     for (_, mut task) in tasks {
         let status = master_status(
             &task.info.task_id,
@@ -249,7 +249,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
         task.terminal_acked = true;
         framework.completed_tasks.push(task);
     }
-    framework.executors.clear();
+    framework.holdings.remove_executors(None);
     framework.unregistered_time = Some(ids::now_secs());
     state.removed_frameworks.insert(framework_id.to_string());
     state.completed_frameworks.push(framework);
@@ -685,33 +685,27 @@ fn record_task(
     executor_id: Option<String>,
 ) {
     if let Some(framework) = state.frameworks.get_mut(framework_id) {
-        framework.tasks.insert(
-            task.task_id.value.clone(),
-            Task {
-                info: task.clone(),
-                framework_id: framework_id.to_string(),
-                agent_id: agent_id.to_string(),
-                executor_id,
-                state: TaskState::TaskStaging,
-                statuses: Vec::new(),
-                resources: flat(&task.resources),
-                role: role.to_string(),
-                terminal_acked: false,
-            },
-        );
+        framework.holdings.add_task(Task {
+            info: task.clone(),
+            framework_id: framework_id.to_string(),
+            agent_id: agent_id.to_string(),
+            executor_id,
+            state: TaskState::TaskStaging,
+            statuses: Vec::new(),
+            resources: flat(&task.resources),
+            role: role.to_string(),
+            terminal_acked: false,
+        });
     }
 }
 
 fn record_executor(state: &mut State, framework_id: &str, agent_id: &str, executor: &ExecutorInfo) {
     if let Some(framework) = state.frameworks.get_mut(framework_id) {
-        framework
-            .executors
-            .entry((agent_id.to_string(), executor.executor_id.value.clone()))
-            .or_insert_with(|| Executor {
-                info: executor.clone(),
-                agent_id: agent_id.to_string(),
-                resources: flat(&executor.resources),
-            });
+        framework.holdings.add_executor(Executor {
+            info: executor.clone(),
+            agent_id: agent_id.to_string(),
+            resources: flat(&executor.resources),
+        });
     }
 }
 
@@ -724,7 +718,8 @@ fn executor_is_new(
 ) -> bool {
     !new.contains_key(executor_id)
         && state.frameworks.get(framework_id).is_none_or(|f| {
-            !f.executors
+            !f.holdings
+                .executors()
                 .contains_key(&(agent_id.to_string(), executor_id.to_string()))
         })
 }
@@ -915,7 +910,7 @@ fn kill_task(state: &State, framework_id: &str, kill: call::Kill) {
     let Some(framework) = state.frameworks.get(framework_id) else {
         return;
     };
-    match framework.tasks.get(&kill.task_id.value) {
+    match framework.holdings.tasks().get(&kill.task_id.value) {
         Some(task) => {
             tracing::info!(%framework_id, task_id = %kill.task_id.value, "killing task");
             state.send_to_agent(
@@ -979,7 +974,7 @@ fn reconciliation_status(task: &Task) -> TaskStatus {
 /// A task the framework still knows of: non-terminal, or terminal with
 /// its terminal update not acknowledged yet.
 fn known_task<'a>(framework: &'a Framework, task_id: &str) -> Option<&'a Task> {
-    framework.tasks.get(task_id).or_else(|| {
+    framework.holdings.tasks().get(task_id).or_else(|| {
         framework
             .completed_tasks
             .get(task_id)
@@ -992,7 +987,7 @@ fn reconcile_tasks(state: &State, framework_id: &str, tasks: &[call::reconcile::
         return;
     };
     if tasks.is_empty() {
-        for task in framework.tasks.values() {
+        for task in framework.holdings.tasks().values() {
             framework.send_update(reconciliation_status(task));
         }
         for task in framework

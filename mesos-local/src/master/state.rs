@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::completed::{CompletedTasks, MAX_COMPLETED_TASKS};
+use super::holdings::Holdings;
 use crate::protocol::{AgentLink, ToAgent};
 
 /// One open scheduler event stream.
@@ -86,11 +87,9 @@ pub(crate) struct Framework {
     pub(crate) registered_time: f64,
     pub(crate) reregistered_time: Option<f64>,
     pub(crate) unregistered_time: Option<f64>,
-    /// Non-terminal tasks, by task id.
-    pub(crate) tasks: BTreeMap<String, Task>,
+    /// Non-terminal tasks and executors, with the resources they use.
+    pub(crate) holdings: Holdings,
     pub(crate) completed_tasks: CompletedTasks,
-    /// Executors by (agent id, executor id).
-    pub(crate) executors: BTreeMap<(String, String), Executor>,
     /// Agents refused (DECLINE / ACCEPT filters) until the instant.
     pub(crate) filters: HashMap<String, Instant>,
     /// Roles suppressed (SUPPRESS) until REVIVE.
@@ -110,9 +109,8 @@ impl Framework {
             registered_time: crate::master::ids::now_secs(),
             reregistered_time: None,
             unregistered_time: None,
-            tasks: BTreeMap::new(),
+            holdings: Holdings::default(),
             completed_tasks: CompletedTasks::new(MAX_COMPLETED_TASKS),
-            executors: BTreeMap::new(),
             filters: HashMap::new(),
             suppressed: BTreeSet::new(),
             generation: 0,
@@ -183,22 +181,6 @@ impl Framework {
         if let Some(conn) = self.conn.take() {
             conn.close();
         }
-    }
-
-    /// Resources of its tasks and executors on `agent_id` (or everywhere).
-    pub(crate) fn used_on(&self, agent_id: Option<&str>) -> Resources {
-        let mut used = Resources::new();
-        for task in self.tasks.values() {
-            if agent_id.is_none_or(|a| a == task.agent_id) {
-                used += &task.resources;
-            }
-        }
-        for executor in self.executors.values() {
-            if agent_id.is_none_or(|a| a == executor.agent_id) {
-                used += &executor.resources;
-            }
-        }
-        used
     }
 }
 
@@ -306,21 +288,15 @@ impl State {
     /// Resources used on every agent, by agent id, in one pass over the
     /// tasks and executors (the allocator's view).
     pub(crate) fn used_by_agent(&self) -> HashMap<String, Resources> {
-        fn add(used: &mut HashMap<String, Resources>, agent_id: &str, resources: &Resources) {
-            match used.get_mut(agent_id) {
-                Some(sum) => *sum += resources,
-                None => {
-                    used.insert(agent_id.to_string(), resources.clone());
-                }
-            }
-        }
         let mut used: HashMap<String, Resources> = HashMap::with_capacity(self.agents.len());
         for framework in self.frameworks.values() {
-            for task in framework.tasks.values() {
-                add(&mut used, &task.agent_id, &task.resources);
-            }
-            for executor in framework.executors.values() {
-                add(&mut used, &executor.agent_id, &executor.resources);
+            for (agent_id, resources) in framework.holdings.used_by_agent() {
+                match used.get_mut(agent_id) {
+                    Some(sum) => *sum += resources,
+                    None => {
+                        used.insert(agent_id.clone(), resources.clone());
+                    }
+                }
             }
         }
         used
@@ -329,7 +305,7 @@ impl State {
     pub(crate) fn used_on(&self, agent_id: &str) -> Resources {
         let mut used = Resources::new();
         for framework in self.frameworks.values() {
-            used += framework.used_on(Some(agent_id));
+            used += framework.holdings.used_on(Some(agent_id));
         }
         used
     }

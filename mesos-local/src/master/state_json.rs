@@ -114,7 +114,7 @@ fn task_json(task: &Task) -> Value {
 
 #[allow(deprecated)]
 fn framework_json(state: &State, framework: &Framework) -> Value {
-    let used = framework.used_on(None);
+    let used = framework.holdings.used_on(None);
     let offered = state.offered(None, Some(&framework.id));
     let offers: Vec<Value> = state
         .offers
@@ -131,7 +131,8 @@ fn framework_json(state: &State, framework: &Framework) -> Value {
         })
         .collect();
     let executors: Vec<Value> = framework
-        .executors
+        .holdings
+        .executors()
         .values()
         .map(|e| {
             json!({
@@ -168,7 +169,7 @@ fn framework_json(state: &State, framework: &Framework) -> Value {
         "used_resources": resources_json(&used),
         "offered_resources": resources_json(&offered),
         "resources": resources_json(&(used.clone() + &offered)),
-        "tasks": framework.tasks.values().map(task_json).collect::<Vec<_>>(),
+        "tasks": framework.holdings.tasks().values().map(task_json).collect::<Vec<_>>(),
         "unreachable_tasks": [],
         "completed_tasks": framework.completed_tasks.iter().map(task_json).collect::<Vec<_>>(),
         "offers": offers,

@@ -110,7 +110,8 @@ impl TaskContext<'_> {
     /// The executor already known with this id on the agent.
     pub(crate) fn known_executor(&self, executor_id: &str) -> Option<&ExecutorInfo> {
         self.framework
-            .executors
+            .holdings
+            .executors()
             .get(&(self.agent_id.to_string(), executor_id.to_string()))
             .map(|e| &e.info)
             .or_else(|| self.new_executors.get(executor_id))
@@ -138,7 +139,7 @@ pub(crate) fn validate_task(
 ) -> Result<(), String> {
     let id = &task.task_id.value;
     validate_id(id).map_err(|e| format!("Task ID '{id}' is invalid: {e}"))?;
-    if ctx.framework.tasks.contains_key(id) || ctx.launched.contains(id) {
+    if ctx.framework.holdings.tasks().contains_key(id) || ctx.launched.contains(id) {
         return Err(format!("Task has duplicate ID: {id}"));
     }
     if task.agent_id.value != ctx.agent_id {
