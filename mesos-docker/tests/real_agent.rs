@@ -12,15 +12,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use futures::StreamExt;
 use mesos_docker::testing;
-use mesos_http::{parse_url, Client, MediaType};
 use mesos_proto::builders::{CommandInfoBuilder, DockerInfoBuilder, DockerNetwork};
-use mesos_proto::v1::scheduler::{call, event, Call, Event};
-use mesos_proto::v1::{
-    framework_info, offer, resource, value, Filters, FrameworkId, FrameworkInfo, Resource, TaskId,
-    TaskInfo, TaskState,
-};
+use mesos_proto::v1::scheduler::{call, event};
+use mesos_proto::v1::{TaskId, TaskInfo, TaskState};
+use mesos_test_support::scheduler::{scalar, RawScheduler};
 
 fn real_mesos_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/real-mesos")
@@ -69,30 +65,6 @@ impl Drop for Cluster {
     }
 }
 
-fn with_role(mut resource: Resource) -> Resource {
-    resource.allocation_info = Some(resource::AllocationInfo {
-        role: Some("*".into()),
-    });
-    resource
-}
-
-fn scalar(name: &str, value: f64) -> Resource {
-    with_role(Resource {
-        name: name.into(),
-        r#type: value::Type::Scalar as i32,
-        scalar: Some(value::Scalar { value }),
-        ..Default::default()
-    })
-}
-
-fn scheduler_call(framework_id: &FrameworkId, kind: call::Type) -> Call {
-    Call {
-        framework_id: Some(framework_id.clone()),
-        r#type: Some(kind as i32),
-        ..Default::default()
-    }
-}
-
 fn docker_task(id: &str, command: CommandInfoBuilder, cpus: f64, mem: f64) -> TaskInfo {
     let mut task = TaskInfo::builder(id, id)
         .agent_id("placeholder")
@@ -126,32 +98,8 @@ async fn docker_tasks_run_under_the_real_agent() {
     let port = std::env::var("MESOS_DOCKER_INTEROP_PORT").unwrap_or_else(|_| "5061".into());
     let cluster = Cluster::start(dir, &port);
 
-    let client = Client::builder()
-        .media_type(MediaType::Json)
-        .build()
-        .unwrap();
-    let url = parse_url(&format!("{}/api/v1/scheduler", cluster.url())).unwrap();
-    let subscribe = Call {
-        r#type: Some(call::Type::Subscribe as i32),
-        subscribe: Some(call::Subscribe {
-            framework_info: FrameworkInfo {
-                user: "root".into(),
-                name: "mesos-docker real_agent test".into(),
-                roles: vec!["*".into()],
-                capabilities: vec![framework_info::Capability {
-                    r#type: Some(framework_info::capability::Type::MultiRole as i32),
-                }],
-                ..Default::default()
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let mut subscription = client
-        .subscribe::<_, Event>(&url, &subscribe)
-        .await
-        .unwrap();
-    let stream_id = subscription.stream_id.clone().expect("Mesos-Stream-Id");
+    let mut scheduler =
+        RawScheduler::subscribe(&cluster.url(), "root", "mesos-docker real_agent test").await;
 
     let pid = std::process::id();
     let tutorial = TaskId {
@@ -160,21 +108,15 @@ async fn docker_tasks_run_under_the_real_agent() {
     let long = TaskId {
         value: format!("docker-long-{pid}"),
     };
-    let mut framework_id: Option<FrameworkId> = None;
     let mut launched = false;
     let mut killed_sent = false;
     let mut tutorial_states = Vec::new();
     let mut long_states = Vec::new();
     let mut running_ip = None;
     let outcome = tokio::time::timeout(Duration::from_secs(180), async {
-        while let Some(event) = subscription.events.next().await {
-            let event = event.expect("scheduler event");
+        while let Some(event) = scheduler.next_event().await {
             match event.r#type() {
-                event::Type::Subscribed => {
-                    framework_id = event.subscribed.map(|s| s.framework_id);
-                }
                 event::Type::Offers if !launched => {
-                    let fw = framework_id.clone().expect("SUBSCRIBED first");
                     let Some(offer) = event.offers.and_then(|o| o.offers.into_iter().next()) else {
                         continue;
                     };
@@ -196,25 +138,10 @@ async fn docker_tasks_run_under_the_real_agent() {
                     );
                     first.agent_id = offer.agent_id.clone();
                     second.agent_id = offer.agent_id.clone();
-                    let mut accept = scheduler_call(&fw, call::Type::Accept);
-                    accept.accept = Some(call::Accept {
-                        offer_ids: vec![offer.id.clone()],
-                        operations: vec![offer::Operation {
-                            r#type: Some(offer::operation::Type::Launch as i32),
-                            launch: Some(offer::operation::Launch {
-                                task_infos: vec![first, second],
-                            }),
-                            ..Default::default()
-                        }],
-                        filters: Some(Filters {
-                            refuse_seconds: Some(1.0),
-                        }),
-                    });
-                    client.call(&url, &accept, Some(&stream_id)).await.unwrap();
+                    scheduler.launch(&offer, vec![first, second]).await;
                     launched = true;
                 }
                 event::Type::Update => {
-                    let fw = framework_id.clone().expect("SUBSCRIBED first");
                     let status = event.update.expect("update payload").status;
                     let state = status.state();
                     println!(
@@ -224,15 +151,7 @@ async fn docker_tasks_run_under_the_real_agent() {
                         status.message,
                         status.reason
                     );
-                    if let Some(uuid) = status.uuid.clone() {
-                        let mut ack = scheduler_call(&fw, call::Type::Acknowledge);
-                        ack.acknowledge = Some(call::Acknowledge {
-                            agent_id: status.agent_id.clone().expect("agent id"),
-                            task_id: status.task_id.clone(),
-                            uuid,
-                        });
-                        client.call(&url, &ack, Some(&stream_id)).await.unwrap();
-                    }
+                    scheduler.acknowledge(&status).await;
                     if status.task_id == tutorial {
                         if state == TaskState::TaskRunning {
                             running_ip = status
@@ -246,13 +165,13 @@ async fn docker_tasks_run_under_the_real_agent() {
                     } else if status.task_id == long {
                         long_states.push(state);
                         if state == TaskState::TaskRunning && !killed_sent {
-                            let mut kill = scheduler_call(&fw, call::Type::Kill);
+                            let mut kill = scheduler.call(call::Type::Kill);
                             kill.kill = Some(call::Kill {
                                 task_id: long.clone(),
                                 agent_id: status.agent_id.clone(),
                                 kill_policy: None,
                             });
-                            client.call(&url, &kill, Some(&stream_id)).await.unwrap();
+                            scheduler.send(&kill).await;
                             killed_sent = true;
                         }
                     }
@@ -280,10 +199,7 @@ async fn docker_tasks_run_under_the_real_agent() {
     })
     .await;
 
-    if let Some(fw) = framework_id.as_ref() {
-        let teardown = scheduler_call(fw, call::Type::Teardown);
-        let _ = client.call(&url, &teardown, Some(&stream_id)).await;
-    }
+    scheduler.teardown().await;
     assert!(
         outcome.is_ok(),
         "timed out: launched={launched} tutorial={tutorial_states:?} long={long_states:?}"

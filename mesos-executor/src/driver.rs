@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use mesos_http::{Client, EventStream};
+use mesos_http::{Backoff, Client, EventStream, Jitter};
 use mesos_proto::v1::executor::{call, event, Event};
 use mesos_proto::v1::task_status::Source;
 use mesos_proto::v1::{AgentId, Status, TaskId, TaskState, TaskStatus};
@@ -15,7 +15,6 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::backoff::Backoff;
 use crate::connection::{self, AttemptError};
 use crate::error::chain;
 use crate::updates::Unacknowledged;
@@ -81,6 +80,18 @@ enum End {
     Shutdown,
     /// The stream broke or ended.
     Lost(String),
+}
+
+/// The first resubscription delay, before doubling (smaller when the cap is
+/// smaller).
+const SUBSCRIPTION_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
+
+/// Delays between (re)subscription attempts: attempt `n` waits a random
+/// duration in `[cap_n / 2, cap_n]` where `cap_n = min(max, 100ms × 2ⁿ)`.
+/// The jitter keeps many executors on one restarted agent from
+/// resubscribing in lockstep; `max` is `MESOS_SUBSCRIPTION_BACKOFF_MAX`.
+fn subscription_backoff(max: Duration) -> Backoff {
+    Backoff::new(SUBSCRIPTION_BACKOFF_INITIAL.min(max), max).jitter(Jitter::Equal)
 }
 
 /// A fresh random (version 4) UUID, as the 16 bytes Mesos expects.
@@ -380,7 +391,7 @@ impl ExecutorDriver {
 
     async fn subscriptions(&self, executor: &mut Box<dyn Executor>) -> Status {
         let config = &self.inner.config;
-        let mut backoff = Backoff::new(config.subscription_backoff_max());
+        let mut backoff = subscription_backoff(config.subscription_backoff_max());
         let mut registered = false;
         let mut deadline = Instant::now() + config.recovery_timeout();
         loop {
@@ -609,6 +620,38 @@ impl ExecutorDriver {
             None
         } else {
             Some(End::Cancelled)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscription_delays_grow_and_stay_within_the_cap() {
+        let max = Duration::from_secs(2);
+        let mut backoff = subscription_backoff(max);
+        let mut bound = SUBSCRIPTION_BACKOFF_INITIAL;
+        for _ in 0..64 {
+            let delay = backoff.next_delay();
+            assert!(
+                delay <= bound && delay >= bound / 2,
+                "{delay:?} vs {bound:?}"
+            );
+            bound = (bound * 2).min(max);
+        }
+        backoff.reset();
+        assert!(backoff.next_delay() <= SUBSCRIPTION_BACKOFF_INITIAL);
+    }
+
+    #[test]
+    fn subscription_backoff_with_zero_and_tiny_caps() {
+        let mut zero = subscription_backoff(Duration::ZERO);
+        assert_eq!(zero.next_delay(), Duration::ZERO);
+        let mut tiny = subscription_backoff(Duration::from_millis(10));
+        for _ in 0..10 {
+            assert!(tiny.next_delay() <= Duration::from_millis(10));
         }
     }
 }

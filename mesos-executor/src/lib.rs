@@ -79,11 +79,9 @@
 //! # Ok::<(), mesos_executor::Error>(())
 //! ```
 
-mod backoff;
 mod config;
 mod connection;
 mod driver;
-mod duration;
 mod endpoint;
 mod env;
 mod error;
@@ -95,10 +93,10 @@ pub use config::{
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD, DEFAULT_SUBSCRIPTION_BACKOFF_MAX,
 };
 pub use driver::ExecutorDriver;
-pub use duration::{parse_duration, DurationError};
 pub use env::{EnvError, EnvProblem};
 pub use error::Error;
 pub use executor::Executor;
+pub use mesos_proto::duration::{parse_duration, DurationError};
 pub use mesos_proto::v1::Status;
 
 /// Runs `executor` with the configuration from the process environment,

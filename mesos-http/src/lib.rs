@@ -14,6 +14,8 @@
 //!   `mesos-local`: media type negotiation, call decoding and RecordIO
 //!   streaming responses.
 //!
+//! Both drivers reconnect with the same jittered exponential [`Backoff`].
+//!
 //! Client and server share one implementation of the headers
 //! ([`headers`]), the media types and the RecordIO framing (from
 //! `mesos-proto`), so they cannot drift apart. The API meaning on top (stream
@@ -62,6 +64,7 @@
 //! subscriber going away.
 
 mod auth;
+mod backoff;
 mod error;
 pub mod headers;
 
@@ -73,6 +76,7 @@ mod events;
 pub mod server;
 
 pub use auth::{Credentials, Secret};
+pub use backoff::{Backoff, Jitter};
 #[cfg(feature = "client")]
 pub use client::{parse_url, resolve_location, CallResponse, Client, ClientBuilder, Subscription};
 pub use error::{error_chain, Error, DEFAULT_ERROR_BODY_LIMIT};

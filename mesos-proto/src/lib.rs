@@ -13,6 +13,8 @@
 //!   `FrameworkInfo` and `Filters`.
 //! - [`resources`]: Mesos resource arithmetic (scalars, ranges, sets, roles
 //!   and reservations).
+//! - [`duration`]: Mesos's duration strings (`15secs`, `100ms`), as in the
+//!   environment an agent gives an executor.
 //!
 //! The crate does no networking and starts no runtime: `mesos-http` moves the
 //! bytes, the scheduler and executor crates add the API semantics.
@@ -67,6 +69,7 @@
 
 pub mod builders;
 pub mod codec;
+pub mod duration;
 pub mod recordio;
 pub mod resources;
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use futures::stream::{BoxStream, Stream, StreamExt};
 use http::Uri;
+use mesos_http::Backoff;
 use mesos_proto::v1::scheduler::{Call, Event};
 use mesos_proto::v1::FrameworkInfo;
 
-use crate::backoff::Backoff;
 use crate::client::{Session, Shared};
 use crate::{calls, Error, SchedulerClient, SchedulerConfig, SchedulerEvent};
 

@@ -49,7 +49,6 @@
 //! # Ok(()) }
 //! ```
 
-mod backoff;
 pub mod calls;
 mod client;
 mod config;
@@ -59,13 +58,12 @@ mod error;
 mod event;
 mod scheduler;
 
-pub use backoff::Backoff;
 pub use client::SchedulerClient;
 pub use config::{SchedulerConfig, SCHEDULER_API_PATH};
 pub use connection::{subscribe, Subscription};
 pub use driver::SchedulerDriver;
 pub use error::Error;
 pub use event::SchedulerEvent;
-pub use mesos_http::{Credentials, MediaType};
+pub use mesos_http::{Backoff, Credentials, Jitter, MediaType};
 pub use mesos_proto::v1::Status;
 pub use scheduler::Scheduler;

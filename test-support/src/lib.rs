@@ -3,7 +3,11 @@
 //! Tests that need a real program (the `test_executor` an agent launches, an
 //! example framework run as a user would) get it from [`example_binary`],
 //! which builds the `mesos-examples` examples once per test process with the
-//! same cargo and target directory as the tests themselves.
+//! same cargo and target directory as the tests themselves. Tests that run
+//! our executors under a real Mesos agent launch them with the minimal
+//! scheduler of [`scheduler`].
+
+pub mod scheduler;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use mesos_proto::duration::format_duration;
 use mesos_proto::v1::{environment, AgentId, Environment, ExecutorId, FrameworkInfo};
 
 /// The host's default `PATH`, which the launch helper adds when the
@@ -97,73 +98,4 @@ impl ExecutorEnv<'_> {
 /// `ip:port` (IPv6 in brackets).
 pub(crate) fn endpoint(ip: IpAddr, port: u16) -> String {
     std::net::SocketAddr::new(ip, port).to_string()
-}
-
-/// A duration as Mesos prints it (`stringify(Duration)`): the largest unit
-/// that keeps the value ≥ 1, e.g. `5secs`, `15mins`, `100ms`, `1.5secs`.
-pub(crate) fn format_duration(duration: Duration) -> String {
-    const UNITS: [(&str, u128); 8] = [
-        ("weeks", 7 * 24 * 3600 * 1_000_000_000),
-        ("days", 24 * 3600 * 1_000_000_000),
-        ("hrs", 3600 * 1_000_000_000),
-        ("mins", 60 * 1_000_000_000),
-        ("secs", 1_000_000_000),
-        ("ms", 1_000_000),
-        ("us", 1_000),
-        ("ns", 1),
-    ];
-    let nanos = duration.as_nanos();
-    let (unit, factor) = UNITS
-        .iter()
-        .copied()
-        .find(|(_, factor)| nanos >= *factor)
-        .unwrap_or(("ns", 1));
-    let value = nanos as f64 / factor as f64;
-    let mut text = format!("{value:.6}");
-    while text.ends_with('0') {
-        text.pop();
-    }
-    if text.ends_with('.') {
-        text.pop();
-    }
-    format!("{text}{unit}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_print_like_mesos() {
-        assert_eq!(format_duration(Duration::from_secs(5)), "5secs");
-        assert_eq!(format_duration(Duration::from_secs(900)), "15mins");
-        assert_eq!(format_duration(Duration::from_secs(2)), "2secs");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5secs");
-        assert_eq!(format_duration(Duration::from_millis(100)), "100ms");
-        assert_eq!(format_duration(Duration::ZERO), "0ns");
-        for d in [
-            Duration::from_millis(1500),
-            Duration::from_secs(7200),
-            Duration::from_micros(3),
-        ] {
-            assert_eq!(mesos_executor_parse(&format_duration(d)), Some(d));
-        }
-    }
-
-    /// The same units as `mesos_executor::parse_duration` (not a dependency here).
-    fn mesos_executor_parse(text: &str) -> Option<Duration> {
-        let units = [
-            ("ns", 1e-9),
-            ("us", 1e-6),
-            ("ms", 1e-3),
-            ("secs", 1.0),
-            ("mins", 60.0),
-            ("hrs", 3600.0),
-        ];
-        units.iter().find_map(|(u, f)| {
-            text.strip_suffix(u)
-                .and_then(|n| n.parse::<f64>().ok())
-                .map(|n| Duration::from_secs_f64(n * f))
-        })
-    }
 }

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::resources;
 use crate::v1::executor_info::Type as ExecutorType;
 use crate::v1::{
     CommandInfo, ContainerInfo, ExecutorId, ExecutorInfo, FrameworkId, Label, Resource,
@@ -12,7 +11,6 @@ use crate::v1::{
 
 use super::checks::{
     check_id, check_labels, check_resources, duration_info, labels_or_none, non_empty_if_set,
-    set_resource,
 };
 use super::labels::label;
 use super::{BuildError, IntoMessage};
@@ -110,38 +108,13 @@ impl ExecutorInfoBuilder {
         self
     }
 
-    /// Appends resources for the executor itself.
-    pub fn resources(mut self, resources: impl IntoIterator<Item = Resource>) -> Self {
-        self.resources.extend(resources);
-        self
-    }
-
-    /// Appends one resource.
-    pub fn resource(mut self, resource: Resource) -> Self {
-        self.resources.push(resource);
-        self
-    }
-
-    /// Sets the unreserved scalar resource `name`, replacing earlier ones of
-    /// that name.
-    pub fn scalar(mut self, name: impl Into<String>, value: f64) -> Self {
-        set_resource(&mut self.resources, resources::scalar(name, value));
-        self
-    }
-
-    /// Sets `cpus`.
-    pub fn cpus(self, cpus: f64) -> Self {
-        self.scalar("cpus", cpus)
-    }
-
-    /// Sets `mem` in MB.
-    pub fn mem(self, megabytes: f64) -> Self {
-        self.scalar("mem", megabytes)
-    }
-
-    /// Sets `disk` in MB.
-    pub fn disk(self, megabytes: f64) -> Self {
-        self.scalar("disk", megabytes)
+    resource_setters! {
+        /// Appends resources for the executor itself.
+        resources;
+        /// Sets the unreserved scalar resource `name`, replacing earlier ones of
+        /// that name.
+        scalar;
+        named_scalar_note: "";
     }
 
     /// Adds the label `key=value`.

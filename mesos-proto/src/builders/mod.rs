@@ -43,6 +43,10 @@
 //! # Ok::<(), mesos_proto::builders::BuildError>(())
 //! ```
 
+// First: its macros are in scope only in the modules declared after it.
+#[macro_use]
+mod setters;
+
 mod checks;
 mod command;
 mod container;

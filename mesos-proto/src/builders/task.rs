@@ -95,40 +95,15 @@ impl TaskInfoBuilder {
         self
     }
 
-    /// Appends resources: a [`Resources`](crate::resources::Resources) (e.g.
-    /// what [`find`](crate::resources::Resources::find) returned for an
-    /// offer), a `Vec<Resource>`...
-    pub fn resources(mut self, resources: impl IntoIterator<Item = Resource>) -> Self {
-        self.resources.extend(resources);
-        self
-    }
-
-    /// Appends one resource.
-    pub fn resource(mut self, resource: Resource) -> Self {
-        self.resources.push(resource);
-        self
-    }
-
-    /// Sets the unreserved scalar resource `name` to `value`, replacing any
-    /// earlier resource of that name.
-    pub fn scalar(mut self, name: impl Into<String>, value: f64) -> Self {
-        set_resource(&mut self.resources, resources::scalar(name, value));
-        self
-    }
-
-    /// Sets `cpus` (see [`scalar`](TaskInfoBuilder::scalar)).
-    pub fn cpus(self, cpus: f64) -> Self {
-        self.scalar("cpus", cpus)
-    }
-
-    /// Sets `mem` in MB (see [`scalar`](TaskInfoBuilder::scalar)).
-    pub fn mem(self, megabytes: f64) -> Self {
-        self.scalar("mem", megabytes)
-    }
-
-    /// Sets `disk` in MB (see [`scalar`](TaskInfoBuilder::scalar)).
-    pub fn disk(self, megabytes: f64) -> Self {
-        self.scalar("disk", megabytes)
+    resource_setters! {
+        /// Appends resources: a [`Resources`](crate::resources::Resources) (e.g.
+        /// what [`find`](crate::resources::Resources::find) returned for an
+        /// offer), a `Vec<Resource>`...
+        resources;
+        /// Sets the unreserved scalar resource `name` to `value`, replacing any
+        /// earlier resource of that name.
+        scalar;
+        named_scalar_note: " (see [`scalar`](TaskInfoBuilder::scalar))";
     }
 
     /// Sets the unreserved `ports` to the inclusive intervals `intervals`,

@@ -1,5 +1,8 @@
 //! Mesos's duration syntax (`stout`'s `Duration::parse`): a decimal number
-//! immediately followed by one unit, e.g. `15secs`, `1.5mins`, `100ms`.
+//! immediately followed by one unit, e.g. `15secs`, `1.5mins`, `100ms`, as
+//! Mesos writes durations in text: the environment an agent gives an
+//! executor (`MESOS_RECOVERY_TIMEOUT`, `MESOS_SUBSCRIPTION_BACKOFF_MAX`,
+//! `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`, ...) and command-line flags.
 
 use std::time::Duration;
 
@@ -39,7 +42,7 @@ const UNITS: &[(&str, f64)] = &[
 ///
 /// ```
 /// use std::time::Duration;
-/// use mesos_executor::parse_duration;
+/// use mesos_proto::duration::parse_duration;
 /// assert_eq!(parse_duration("15mins").unwrap(), Duration::from_secs(900));
 /// assert_eq!(parse_duration("1.5secs").unwrap(), Duration::from_millis(1500));
 /// assert!(parse_duration("15").is_err());
@@ -63,8 +66,66 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         .map_err(|_| DurationError::Range(text.to_string()))
 }
 
+/// Writes a duration as Mesos prints it (`stringify(Duration)`): in the
+/// largest unit that keeps the value at least 1, with up to six decimals and
+/// no trailing zeros; [`parse_duration`] reads it back.
+///
+/// ```
+/// use std::time::Duration;
+/// use mesos_proto::duration::format_duration;
+/// assert_eq!(format_duration(Duration::from_secs(900)), "15mins");
+/// assert_eq!(format_duration(Duration::from_millis(1500)), "1.5secs");
+/// assert_eq!(format_duration(Duration::ZERO), "0ns");
+/// ```
+pub fn format_duration(duration: Duration) -> String {
+    const NANOS_PER_UNIT: [(&str, u128); 8] = [
+        ("weeks", 7 * 24 * 3600 * 1_000_000_000),
+        ("days", 24 * 3600 * 1_000_000_000),
+        ("hrs", 3600 * 1_000_000_000),
+        ("mins", 60 * 1_000_000_000),
+        ("secs", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ];
+    let nanos = duration.as_nanos();
+    let (unit, factor) = NANOS_PER_UNIT
+        .iter()
+        .copied()
+        .find(|(_, factor)| nanos >= *factor)
+        .unwrap_or(("ns", 1));
+    let value = nanos as f64 / factor as f64;
+    let mut text = format!("{value:.6}");
+    while text.ends_with('0') {
+        text.pop();
+    }
+    if text.ends_with('.') {
+        text.pop();
+    }
+    format!("{text}{unit}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn formatted_durations_print_like_mesos_and_parse_back() {
+        use super::{format_duration, parse_duration};
+        use std::time::Duration;
+        let cases = [
+            (Duration::from_secs(5), "5secs"),
+            (Duration::from_secs(900), "15mins"),
+            (Duration::from_millis(1500), "1.5secs"),
+            (Duration::from_millis(100), "100ms"),
+            (Duration::from_secs(7200), "2hrs"),
+            (Duration::from_micros(3), "3us"),
+            (Duration::ZERO, "0ns"),
+        ];
+        for (duration, text) in cases {
+            assert_eq!(format_duration(duration), text);
+            assert_eq!(parse_duration(text), Ok(duration), "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]
@@ -91,28 +152,24 @@ mod tests {
 
     #[test]
     fn malformed_values_are_refused() {
-        assert!(matches!(parse_duration("15"), Err(DurationError::Unit(_))));
-        assert!(matches!(parse_duration("15s"), Err(DurationError::Unit(_))));
-        assert!(matches!(
-            parse_duration("secs"),
-            Err(DurationError::Number(_))
-        ));
-        assert!(matches!(
-            parse_duration("-1secs"),
-            Err(DurationError::Number(_))
-        ));
-        assert!(matches!(
-            parse_duration("1.2.3secs"),
-            Err(DurationError::Number(_))
-        ));
-        assert!(matches!(
-            parse_duration("1e3secs"),
-            Err(DurationError::Number(_))
-        ));
-        assert!(matches!(parse_duration(""), Err(DurationError::Unit(_))));
-        assert!(matches!(
-            parse_duration("999999999999999999999weeks"),
-            Err(DurationError::Range(_))
-        ));
+        let error_kind = |text| match parse_duration(text) {
+            Ok(_) => "ok",
+            Err(DurationError::Unit(_)) => "unit",
+            Err(DurationError::Number(_)) => "number",
+            Err(DurationError::Range(_)) => "range",
+        };
+        let cases = [
+            ("15", "unit"),
+            ("15s", "unit"),
+            ("secs", "number"),
+            ("-1secs", "number"),
+            ("1.2.3secs", "number"),
+            ("1e3secs", "number"),
+            ("", "unit"),
+            ("999999999999999999999weeks", "range"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(error_kind(text), expected, "{text:?}");
+        }
     }
 }
