@@ -95,7 +95,7 @@ def main():
     print(json.dumps({
         'client': 'pymesos', 'tasks': total, 'finished': sched.finished, 'failed': sched.failed,
         'completed': ok, 'seconds': (end - sched.first_offer) if sched.first_offer else None,
-        'tracked_statuses': len(sched.statuses),
+        'tracked_tasks': len(sched.statuses), 'kept': 'status',
         'client_peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         'client_cpu_seconds': (cpu_end - sched.cpu_at_first_offer)
         if sched.cpu_at_first_offer is not None else None,

@@ -35,7 +35,12 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 repeat "$e2e" "mesos-rs e2e, 10 agents, fake containerizer, 10000 tasks" e2e --agents 10 --tasks 10000 --containerizer fake
 repeat "$e2e" "pymesos  e2e, 10 agents, fake containerizer, 10000 tasks" pymesos --agents 10 --tasks 10000
 repeat "$e2e" "mesos-rs e2e, 2 agents, real processes, 1000 tasks" e2e --agents 2 --tasks 1000 --containerizer process
-repeat updates_per_second "mesos-rs executor, 1 agent, real processes, 20000 updates over 100 tasks" executor-updates --updates 20000 --tasks 100
+(unset MESOS_INTEROP_MASTER  # mesos-local's agent here
+ repeat updates_per_second "mesos-rs executor, 1 agent, real processes, 20000 updates over 100 tasks" executor-updates --updates 20000 --tasks 100)
+if [ -n "${MESOS_INTEROP_MASTER:-}" ]; then  # a real Mesos 1.11 master and agent (../shared/tools/real-mesos)
+    repeat updates_per_second "mesos-rs executor on the real agent at $MESOS_INTEROP_MASTER" executor-updates --updates 20000 --tasks 100
+fi
 "$bin" memory --tasks 100000
+"$bin" memory --tasks 100000 --keep state
 "$bin" pymesos --tasks 100000
 cargo bench -p mesos-proto --bench codec

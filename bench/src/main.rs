@@ -102,7 +102,64 @@ fn percentile(sorted: &[Duration], p: f64) -> Option<f64> {
 /// acknowledgements are in. Keeps every task's latest status (as a framework
 /// tracking its tasks does). Reports the client's own CPU time from the
 /// first offer on (this process runs nothing else).
-async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, String> {
+/// What the workload keeps of every task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Its latest `TaskStatus`, whole (as received, spare capacity released).
+    Status,
+    /// Only its latest state.
+    State,
+}
+
+/// The tasks the workload tracks.
+struct Tracked {
+    keep: Keep,
+    statuses: HashMap<TaskId, TaskStatus>,
+    states: HashMap<TaskId, i32>,
+}
+
+impl Tracked {
+    fn new(keep: Keep, capacity: usize) -> Tracked {
+        let (statuses, states) = match keep {
+            Keep::Status => (HashMap::with_capacity(capacity), HashMap::new()),
+            Keep::State => (HashMap::new(), HashMap::with_capacity(capacity)),
+        };
+        Tracked {
+            keep,
+            statuses,
+            states,
+        }
+    }
+
+    fn state(&self, task_id: &TaskId) -> Option<i32> {
+        match self.keep {
+            Keep::Status => self.statuses.get(task_id).map(|s| s.state),
+            Keep::State => self.states.get(task_id).copied(),
+        }
+    }
+
+    fn record(&mut self, mut status: TaskStatus) {
+        match self.keep {
+            Keep::Status => {
+                status.shrink_to_fit();
+                self.statuses.insert(status.task_id.clone(), status);
+            }
+            Keep::State => {
+                self.states.insert(status.task_id, status.state);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.statuses.len() + self.states.len()
+    }
+}
+
+async fn run_framework(
+    master: &str,
+    total: usize,
+    keep: Keep,
+) -> Result<serde_json::Value, String> {
     let framework = FrameworkInfo::builder("root", "mesos-rs-bench")
         .build()
         .map_err(|e| e.to_string())?;
@@ -113,7 +170,7 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
     let mut cpu_at_first_offer: Option<f64> = None;
     let mut offered_at: HashMap<String, Instant> = HashMap::new();
     let mut latencies = Vec::with_capacity(total);
-    let mut statuses: HashMap<TaskId, TaskStatus> = HashMap::with_capacity(total);
+    let mut tracked = Tracked::new(keep, total);
     let mut acks = Acknowledger::new(client.clone());
     while let Some(event) = events.next().await {
         match event.map_err(|e| mesos_http::error_chain(&e))? {
@@ -165,9 +222,7 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
             SchedulerEvent::Update(status) => {
                 let state = status.state();
                 // A resent update (its acknowledgement came late) counts once.
-                let repeated = statuses
-                    .get(&status.task_id)
-                    .is_some_and(|previous| previous.state == status.state);
+                let repeated = tracked.state(&status.task_id) == Some(status.state);
                 match state {
                     _ if repeated => {}
                     TaskState::TaskRunning => {
@@ -184,10 +239,7 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
                     _ => {}
                 }
                 acks.acknowledge(status.clone()).await?;
-                // Kept for good: without decoding's spare capacity.
-                let mut status = status;
-                status.shrink_to_fit();
-                statuses.insert(status.task_id.clone(), status);
+                tracked.record(status);
                 if finished + failed >= total {
                     break;
                 }
@@ -208,7 +260,8 @@ async fn run_framework(master: &str, total: usize) -> Result<serde_json::Value, 
         "tasks": total,
         "finished": finished,
         "failed": failed,
-        "tracked_statuses": statuses.len(),
+        "tracked_tasks": tracked.len(),
+        "kept": format!("{keep:?}").to_lowercase(),
         "seconds": seconds,
         "tasks_per_second": seconds.map(|s| total as f64 / s),
         "client_cpu_seconds": cpu,
@@ -225,7 +278,7 @@ async fn e2e(args: &Args) -> Result<serde_json::Value, String> {
     let kind = args.text("containerizer", "fake").to_string();
     let cluster = ClusterProcess::start(agents, &kind)?;
     let cpu_before = cluster.cpu_seconds();
-    let mut result = run_framework(cluster.url(), tasks).await?;
+    let mut result = run_framework(cluster.url(), tasks, Keep::Status).await?;
     result["cluster_cpu_seconds"] = json!(cluster
         .cpu_seconds()
         .zip(cpu_before)
@@ -278,13 +331,19 @@ async fn pymesos(args: &Args) -> Result<serde_json::Value, String> {
     Ok(result)
 }
 
-/// Peak RSS of our framework tracking `--tasks` tasks, and of the cluster
-/// process holding them.
+/// Peak RSS of our framework tracking `--tasks` tasks (keeping each one's
+/// latest status, or with `--keep state` only its state), and of the
+/// cluster process holding them.
 async fn memory(args: &Args) -> Result<serde_json::Value, String> {
     let tasks = args.number("tasks", 100_000)?;
     let agents = args.number("agents", 10)?;
+    let keep = match args.text("keep", "status") {
+        "status" => Keep::Status,
+        "state" => Keep::State,
+        other => return Err(format!("--keep {other:?}: expected status or state")),
+    };
     let cluster = ClusterProcess::start(agents, "fake")?;
-    let mut result = run_framework(cluster.url(), tasks).await?;
+    let mut result = run_framework(cluster.url(), tasks, keep).await?;
     let me = std::process::id();
     result["framework_peak_rss_mib"] = json!(cluster_process::peak_rss_mib(me));
     result["framework_end_rss_anon_mib"] = json!(cluster_process::status_mib(me, "RssAnon"));
