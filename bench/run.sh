@@ -34,6 +34,7 @@ e2e=tasks_per_second,client_cpu_us_per_task,p50_offer_to_running_ms,p99_offer_to
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 repeat "$e2e" "mesos-rs e2e, 10 agents, fake containerizer, 10000 tasks" e2e --agents 10 --tasks 10000 --containerizer fake
 repeat "$e2e" "pymesos  e2e, 10 agents, fake containerizer, 10000 tasks" pymesos --agents 10 --tasks 10000
+repeat "$e2e" "mesos-rs e2e over JSON (pymesos's media type), 10000 tasks" e2e --agents 10 --tasks 10000 --media json
 repeat "$e2e" "mesos-rs e2e, 2 agents, real processes, 1000 tasks" e2e --agents 2 --tasks 1000 --containerizer process
 (unset MESOS_INTEROP_MASTER  # mesos-local's agent here
  repeat updates_per_second "mesos-rs executor, 1 agent, real processes, 20000 updates over 100 tasks" executor-updates --updates 20000 --tasks 100)

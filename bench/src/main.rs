@@ -159,11 +159,14 @@ async fn run_framework(
     master: &str,
     total: usize,
     keep: Keep,
+    media: mesos_scheduler::MediaType,
 ) -> Result<serde_json::Value, String> {
     let framework = FrameworkInfo::builder("root", "mesos-rs-bench")
         .build()
         .map_err(|e| e.to_string())?;
-    let config = SchedulerConfig::new([master], framework).map_err(|e| e.to_string())?;
+    let config = SchedulerConfig::new([master], framework)
+        .map_err(|e| e.to_string())?
+        .media_type(media);
     let (client, mut events) = subscribe(config).map_err(|e| e.to_string())?;
     let (mut launched, mut finished, mut failed) = (0usize, 0usize, 0usize);
     let mut first_offer: Option<Instant> = None;
@@ -261,6 +264,7 @@ async fn run_framework(
         "finished": finished,
         "failed": failed,
         "tracked_tasks": tracked.len(),
+        "media_type": format!("{media:?}").to_lowercase(),
         "kept": format!("{keep:?}").to_lowercase(),
         "seconds": seconds,
         "tasks_per_second": seconds.map(|s| total as f64 / s),
@@ -276,9 +280,14 @@ async fn e2e(args: &Args) -> Result<serde_json::Value, String> {
     let agents = args.number("agents", 10)?;
     let tasks = args.number("tasks", 10_000)?;
     let kind = args.text("containerizer", "fake").to_string();
+    let media = match args.text("media", "protobuf") {
+        "protobuf" => mesos_scheduler::MediaType::Protobuf,
+        "json" => mesos_scheduler::MediaType::Json,
+        other => return Err(format!("--media {other:?}: expected protobuf or json")),
+    };
     let cluster = ClusterProcess::start(agents, &kind)?;
     let cpu_before = cluster.cpu_seconds();
-    let mut result = run_framework(cluster.url(), tasks, Keep::Status).await?;
+    let mut result = run_framework(cluster.url(), tasks, Keep::Status, media).await?;
     result["cluster_cpu_seconds"] = json!(cluster
         .cpu_seconds()
         .zip(cpu_before)
@@ -343,7 +352,13 @@ async fn memory(args: &Args) -> Result<serde_json::Value, String> {
         other => return Err(format!("--keep {other:?}: expected status or state")),
     };
     let cluster = ClusterProcess::start(agents, "fake")?;
-    let mut result = run_framework(cluster.url(), tasks, keep).await?;
+    let mut result = run_framework(
+        cluster.url(),
+        tasks,
+        keep,
+        mesos_scheduler::MediaType::Protobuf,
+    )
+    .await?;
     let me = std::process::id();
     result["framework_peak_rss_mib"] = json!(cluster_process::peak_rss_mib(me));
     result["framework_end_rss_anon_mib"] = json!(cluster_process::status_mib(me, "RssAnon"));
@@ -379,7 +394,7 @@ async fn main() -> ExitCode {
         Some("serve-local") => serve_local(&args).await,
         Some("executor-updates") => executor_updates::run(&args).await,
         Some("executor-child") => executor_updates::child(&args).await,
-        _ => Err("usage: mesos-bench <e2e|pymesos|memory> [--agents N] [--tasks N] [--containerizer fake|process]\n       mesos-bench executor-updates [--updates N] [--tasks M]".into()),
+        _ => Err("usage: mesos-bench <e2e|pymesos|memory> [--agents N] [--tasks N] [--containerizer fake|process] [--media protobuf|json] [--keep status|state]\n       mesos-bench executor-updates [--updates N] [--tasks M]".into()),
     };
     match result {
         Ok(value) => {
