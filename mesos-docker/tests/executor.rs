@@ -76,27 +76,63 @@ async fn assert_removed(name: &str) {
     );
 }
 
+/// What the in-process tests start from: a fake agent, a sandbox, a unique
+/// container name (removed whatever happens) and a driver running a
+/// `DockerExecutor`, subscribed. Fields drop in order: driver first, the
+/// sandbox last.
+struct Scenario {
+    driver: ExecutorDriver,
+    _executor: DockerExecutor,
+    agent: FakeAgent,
+    _guard: ContainerGuard,
+    container: String,
+    sandbox: TempDir,
+}
+
+impl Scenario {
+    /// `None` (the test is skipped) without a Docker engine.
+    async fn start() -> Option<Scenario> {
+        if !setup() {
+            return None;
+        }
+        let mut agent = FakeAgent::start().await;
+        let sandbox = TempDir::new("mesos-docker-executor").unwrap();
+        let container = testing::unique_name("mesos-rs-test-exec-");
+        let guard = ContainerGuard::new([container.clone()]);
+        let (driver, executor) = start(&agent, &container, &sandbox);
+        agent.next(call::Type::Subscribe).await;
+        Some(Scenario {
+            driver,
+            _executor: executor,
+            agent,
+            _guard: guard,
+            container,
+            sandbox,
+        })
+    }
+
+    /// The driver stopped by itself and the container is gone.
+    async fn assert_ended(&self) {
+        assert_eq!(joined(&self.driver).await, Status::DriverStopped);
+        assert_removed(&self.container).await;
+    }
+}
+
 #[tokio::test]
 async fn launch_runs_the_container_and_reports_starting_running_finished() {
-    if !setup() {
+    let Some(mut s) = Scenario::start().await else {
         return;
-    }
-    let mut agent = FakeAgent::start().await;
-    let sandbox = TempDir::new("mesos-docker-executor").unwrap();
-    let container = testing::unique_name("mesos-rs-test-exec-");
-    let _guard = ContainerGuard::new([container.clone()]);
-    let (driver, _handle) = start(&agent, &container, &sandbox);
-    agent.next(call::Type::Subscribe).await;
+    };
 
-    agent.launch(docker_task(
+    s.agent.launch(docker_task(
         "task-ok",
         CommandInfoBuilder::shell("echo hello from $MESOS_CONTAINER_NAME; sleep 1"),
         None,
     ));
-    let starting = agent.update().await;
+    let starting = s.agent.update().await;
     assert_eq!(state(&starting), TaskState::TaskStarting);
     assert_eq!(starting.task_id.value, "task-ok");
-    let running = agent.update().await;
+    let running = s.agent.update().await;
     assert_eq!(state(&running), TaskState::TaskRunning, "{running:?}");
     let network = &running
         .container_status
@@ -107,8 +143,8 @@ async fn launch_runs_the_container_and_reports_starting_running_finished() {
     assert!(ip.parse::<std::net::Ipv4Addr>().is_ok(), "{ip}");
     let data = running.data.as_ref().expect("inspect output as data");
     let inspect: serde_json::Value = serde_json::from_slice(data).unwrap();
-    assert_eq!(inspect[0]["Name"], format!("/{container}"));
-    let finished = agent.update().await;
+    assert_eq!(inspect[0]["Name"], format!("/{}", s.container));
+    let finished = s.agent.update().await;
     assert_eq!(state(&finished), TaskState::TaskFinished, "{finished:?}");
     assert_eq!(
         finished.message.as_deref(),
@@ -116,38 +152,31 @@ async fn launch_runs_the_container_and_reports_starting_running_finished() {
     );
 
     // Every update acknowledged: the executor stops by itself.
-    assert_eq!(joined(&driver).await, Status::DriverStopped);
-    assert_removed(&container).await;
-    let stdout = std::fs::read_to_string(sandbox.path().join("stdout")).unwrap();
-    assert_eq!(stdout.trim(), format!("hello from {container}"));
+    s.assert_ended().await;
+    let stdout = std::fs::read_to_string(s.sandbox.path().join("stdout")).unwrap();
+    assert_eq!(stdout.trim(), format!("hello from {}", s.container));
 }
 
 #[tokio::test]
 async fn non_zero_exit_is_task_failed_and_a_second_task_is_refused() {
-    if !setup() {
+    let Some(mut s) = Scenario::start().await else {
         return;
-    }
-    let mut agent = FakeAgent::start().await;
-    let sandbox = TempDir::new("mesos-docker-executor").unwrap();
-    let container = testing::unique_name("mesos-rs-test-exec-");
-    let _guard = ContainerGuard::new([container.clone()]);
-    let (driver, _handle) = start(&agent, &container, &sandbox);
-    agent.next(call::Type::Subscribe).await;
+    };
 
-    agent.launch(docker_task(
+    s.agent.launch(docker_task(
         "task-3",
         CommandInfoBuilder::shell("sleep 1; exit 3"),
         None,
     ));
-    assert_eq!(state(&agent.update().await), TaskState::TaskStarting);
-    agent.launch(docker_task(
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskStarting);
+    s.agent.launch(docker_task(
         "task-other",
         CommandInfoBuilder::shell("true"),
         None,
     ));
     let mut seen = Vec::new();
     while seen.len() < 3 {
-        seen.push(agent.update().await);
+        seen.push(s.agent.update().await);
     }
     let other = seen
         .iter()
@@ -168,35 +197,28 @@ async fn non_zero_exit_is_task_failed_and_a_second_task_is_refused() {
         ours[1].message.as_deref(),
         Some("Container exited with status 3")
     );
-    assert_eq!(joined(&driver).await, Status::DriverStopped);
-    assert_removed(&container).await;
+    s.assert_ended().await;
 }
 
 #[tokio::test]
 async fn kill_stops_the_container_with_the_grace_period_and_reports_killed() {
-    if !setup() {
+    let Some(mut s) = Scenario::start().await else {
         return;
-    }
-    let mut agent = FakeAgent::start().await;
-    let sandbox = TempDir::new("mesos-docker-executor").unwrap();
-    let container = testing::unique_name("mesos-rs-test-exec-");
-    let _guard = ContainerGuard::new([container.clone()]);
-    let (driver, _handle) = start(&agent, &container, &sandbox);
-    agent.next(call::Type::Subscribe).await;
+    };
 
     // PID 1 ignores TERM: only the SIGKILL after the grace period ends it.
-    agent.launch(docker_task(
+    s.agent.launch(docker_task(
         "task-kill",
         CommandInfoBuilder::shell("exec sleep 120"),
         Some(Duration::from_secs(2)),
     ));
-    assert_eq!(state(&agent.update().await), TaskState::TaskStarting);
-    assert_eq!(state(&agent.update().await), TaskState::TaskRunning);
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskStarting);
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskRunning);
     let started = Instant::now();
-    agent.kill("task-kill", None);
+    s.agent.kill("task-kill", None);
     // The framework has TASK_KILLING_STATE.
-    assert_eq!(state(&agent.update().await), TaskState::TaskKilling);
-    let killed = agent.update().await;
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskKilling);
+    let killed = s.agent.update().await;
     let elapsed = started.elapsed();
     assert_eq!(state(&killed), TaskState::TaskKilled, "{killed:?}");
     assert!(
@@ -204,47 +226,33 @@ async fn kill_stops_the_container_with_the_grace_period_and_reports_killed() {
         "grace period not honoured: {elapsed:?}"
     );
     assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
-    assert_eq!(joined(&driver).await, Status::DriverStopped);
-    assert_removed(&container).await;
+    s.assert_ended().await;
 }
 
 #[tokio::test]
 async fn shutdown_kills_the_task_then_stops() {
-    if !setup() {
+    let Some(mut s) = Scenario::start().await else {
         return;
-    }
-    let mut agent = FakeAgent::start().await;
-    let sandbox = TempDir::new("mesos-docker-executor").unwrap();
-    let container = testing::unique_name("mesos-rs-test-exec-");
-    let _guard = ContainerGuard::new([container.clone()]);
-    let (driver, _handle) = start(&agent, &container, &sandbox);
-    agent.next(call::Type::Subscribe).await;
+    };
 
-    agent.launch(docker_task(
+    s.agent.launch(docker_task(
         "task-shutdown",
         CommandInfoBuilder::shell("trap 'exit 0' TERM; while true; do sleep 0.1; done"),
         None,
     ));
-    assert_eq!(state(&agent.update().await), TaskState::TaskStarting);
-    assert_eq!(state(&agent.update().await), TaskState::TaskRunning);
-    agent.shutdown();
-    assert_eq!(state(&agent.update().await), TaskState::TaskKilling);
-    assert_eq!(state(&agent.update().await), TaskState::TaskKilled);
-    assert_eq!(joined(&driver).await, Status::DriverStopped);
-    assert_removed(&container).await;
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskStarting);
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskRunning);
+    s.agent.shutdown();
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskKilling);
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskKilled);
+    s.assert_ended().await;
 }
 
 #[tokio::test]
 async fn an_image_that_cannot_be_pulled_fails_the_task_with_its_name() {
-    if !setup() {
+    let Some(mut s) = Scenario::start().await else {
         return;
-    }
-    let mut agent = FakeAgent::start().await;
-    let sandbox = TempDir::new("mesos-docker-executor").unwrap();
-    let container = testing::unique_name("mesos-rs-test-exec-");
-    let _guard = ContainerGuard::new([container.clone()]);
-    let (driver, _handle) = start(&agent, &container, &sandbox);
-    agent.next(call::Type::Subscribe).await;
+    };
 
     let mut task = docker_task("task-noimage", CommandInfoBuilder::entrypoint(), None);
     let image = "mesos-rs-test/missing:1";
@@ -255,9 +263,9 @@ async fn an_image_that_cannot_be_pulled_fails_the_task_with_its_name() {
         .as_mut()
         .unwrap()
         .image = image.into();
-    agent.launch(task);
-    assert_eq!(state(&agent.update().await), TaskState::TaskStarting);
-    let failed = agent.update().await;
+    s.agent.launch(task);
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskStarting);
+    let failed = s.agent.update().await;
     assert_eq!(state(&failed), TaskState::TaskFailed);
     let message = failed.message.unwrap_or_default();
     assert!(
@@ -266,7 +274,7 @@ async fn an_image_that_cannot_be_pulled_fails_the_task_with_its_name() {
         )),
         "{message}"
     );
-    assert_eq!(joined(&driver).await, Status::DriverStopped);
+    assert_eq!(joined(&s.driver).await, Status::DriverStopped);
 }
 
 /// The binary, as an agent starts it: flags (with unknown logging flags)
