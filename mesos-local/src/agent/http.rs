@@ -25,6 +25,15 @@ fn rejected(rejection: Rejection) -> Response<Body> {
     server::text_response(rejection.status, rejection.message)
 }
 
+/// `202 Accepted` when the agent took the call, else why it did not.
+fn accepted(answer: Result<Result<(), Rejection>, Response<Body>>) -> Response<Body> {
+    match answer {
+        Ok(Ok(())) => server::empty_response(StatusCode::ACCEPTED),
+        Ok(Err(rejection)) => rejected(rejection),
+        Err(response) => response,
+    }
+}
+
 fn invalid(message: &str) -> Response<Body> {
     server::text_response(
         StatusCode::BAD_REQUEST,
@@ -135,11 +144,7 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
                 reply,
             })
             .await;
-            match answer {
-                Ok(Ok(())) => server::empty_response(StatusCode::ACCEPTED),
-                Ok(Err(rejection)) => rejected(rejection),
-                Err(response) => response,
-            }
+            accepted(answer)
         }
         call::Type::Message => {
             let Some(message) = message else {
@@ -153,11 +158,7 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
                 reply,
             })
             .await;
-            match answer {
-                Ok(Ok(())) => server::empty_response(StatusCode::ACCEPTED),
-                Ok(Err(rejection)) => rejected(rejection),
-                Err(response) => response,
-            }
+            accepted(answer)
         }
         call::Type::Unknown => server::text_response(StatusCode::NOT_IMPLEMENTED, "Unknown call"),
     }
