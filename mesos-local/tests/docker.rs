@@ -184,6 +184,21 @@ async fn cluster() -> (LocalCluster, Sweep) {
     (cluster, Sweep(prefix))
 }
 
+/// Runs the one task `build` makes on a fresh Docker cluster until it
+/// ends; returns its updates, once no container of the cluster is left.
+/// `None` (the test is skipped) without a Docker engine.
+async fn run_one_task(build: impl FnOnce(&Offer) -> TaskInfo) -> Option<Vec<TaskStatus>> {
+    if !docker_ready() {
+        return None;
+    }
+    let (cluster, sweep) = cluster().await;
+    let mut framework = Framework::start(&cluster).await;
+    framework.launch(build).await;
+    let updates = framework.updates_until_terminal().await;
+    assert_eq!(containers(&sweep.0), Vec::<String>::new());
+    Some(updates)
+}
+
 fn find_file(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -287,48 +302,37 @@ async fn killing_a_docker_command_task_stops_and_removes_its_container() {
 
 #[tokio::test]
 async fn a_missing_image_fails_the_task_naming_the_image() {
-    if !docker_ready() {
-        return;
-    }
-    let (cluster, sweep) = cluster().await;
-    let mut framework = Framework::start(&cluster).await;
     let image = "mesos-rs-test:no-such-tag";
-    framework
-        .launch(|offer| tutorial_task(offer, "no-image", image))
-        .await;
-    let updates = framework.updates_until_terminal().await;
+    let Some(updates) = run_one_task(|offer| tutorial_task(offer, "no-image", image)).await else {
+        return;
+    };
     let last = updates.last().unwrap();
     assert_eq!(last.state(), TaskState::TaskFailed, "{updates:#?}");
     assert_eq!(last.reason(), Reason::ContainerLaunchFailed);
     assert!(last.message().contains(image), "{}", last.message());
-    assert_eq!(containers(&sweep.0), Vec::<String>::new());
 }
 
 #[tokio::test]
 async fn a_port_mapping_outside_the_task_ports_fails_with_the_spec_error() {
-    if !docker_ready() {
+    let Some(updates) = run_one_task(|offer| {
+        TaskInfo::builder("bad ports", "bad-ports")
+            .agent_id(&offer.agent_id)
+            .cpus(0.5)
+            .mem(64.0)
+            .ports(&[(31000, 31000)])
+            .command(CommandInfoBuilder::entrypoint())
+            .container(
+                DockerInfoBuilder::new(TEST_IMAGE)
+                    .network(DockerNetwork::Bridge)
+                    .port_mapping(31500, 80),
+            )
+            .build()
+            .expect("task")
+    })
+    .await
+    else {
         return;
-    }
-    let (cluster, sweep) = cluster().await;
-    let mut framework = Framework::start(&cluster).await;
-    framework
-        .launch(|offer| {
-            TaskInfo::builder("bad ports", "bad-ports")
-                .agent_id(&offer.agent_id)
-                .cpus(0.5)
-                .mem(64.0)
-                .ports(&[(31000, 31000)])
-                .command(CommandInfoBuilder::entrypoint())
-                .container(
-                    DockerInfoBuilder::new(TEST_IMAGE)
-                        .network(DockerNetwork::Bridge)
-                        .port_mapping(31500, 80),
-                )
-                .build()
-                .expect("task")
-        })
-        .await;
-    let updates = framework.updates_until_terminal().await;
+    };
     let last = updates.last().unwrap();
     assert_eq!(last.state(), TaskState::TaskFailed, "{updates:#?}");
     assert!(
@@ -336,7 +340,6 @@ async fn a_port_mapping_outside_the_task_ports_fails_with_the_spec_error() {
         "{}",
         last.message()
     );
-    assert_eq!(containers(&sweep.0), Vec::<String>::new());
 }
 
 #[tokio::test]
