@@ -129,18 +129,13 @@ impl Scheduler for DockerScheduler {
                     Err(e) => tracing::error!(error = %e, "invalid task"),
                 }
             }
-            let result = if tasks.is_empty() {
-                driver
-                    .decline_offer(offer.id.clone(), Some(filters(REFUSE)))
-                    .await
-            } else {
-                driver
-                    .launch_tasks(vec![offer.id.clone()], tasks, Some(filters(REFUSE)))
-                    .await
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = %mesos_http::error_chain(&e), "offer answer failed");
-            }
+            mesos_examples::launch_or_decline(
+                driver,
+                offer.id.clone(),
+                tasks,
+                Some(filters(REFUSE)),
+            )
+            .await;
         }
     }
 

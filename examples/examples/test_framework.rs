@@ -65,16 +65,7 @@ impl Scheduler for TestScheduler {
                     Err(e) => tracing::error!(error = %e, "invalid task"),
                 }
             }
-            let result = if tasks.is_empty() {
-                driver.decline_offer(offer.id.clone(), None).await
-            } else {
-                driver
-                    .launch_tasks(vec![offer.id.clone()], tasks, None)
-                    .await
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = %mesos_http::error_chain(&e), "offer answer failed");
-            }
+            mesos_examples::launch_or_decline(driver, offer.id.clone(), tasks, None).await;
         }
     }
 

@@ -80,6 +80,25 @@ pub fn exit_code(
     }
 }
 
+/// Answers an offer: launches `tasks` on it, or declines it when there are
+/// none, with `filters` either way. A failed call is logged, not fatal: the
+/// master re-offers what was not taken.
+pub async fn launch_or_decline(
+    driver: &mesos_scheduler::SchedulerDriver,
+    offer_id: mesos_proto::v1::OfferId,
+    tasks: Vec<mesos_proto::v1::TaskInfo>,
+    filters: Option<mesos_proto::v1::Filters>,
+) {
+    let result = if tasks.is_empty() {
+        driver.decline_offer(offer_id, filters).await
+    } else {
+        driver.launch_tasks(vec![offer_id], tasks, filters).await
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %mesos_http::error_chain(&e), "offer answer failed");
+    }
+}
+
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`
 /// (default `info`). Examples call it first.
 pub fn init_logging() {
