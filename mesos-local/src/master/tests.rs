@@ -233,6 +233,26 @@ impl Harness {
         uuid
     }
 
+    /// Agent `index` reports that `executor_id` of the framework ended.
+    fn executor_terminated(
+        &self,
+        index: usize,
+        framework_id: &FrameworkId,
+        executor_id: &str,
+        status: Option<i32>,
+    ) {
+        self.to_master
+            .send(FromAgent::ExecutorTerminated {
+                agent_id: agent_id(index),
+                framework_id: framework_id.clone(),
+                executor_id: ExecutorId {
+                    value: executor_id.into(),
+                },
+                status,
+            })
+            .expect("master listens");
+    }
+
     async fn get(&self, path: &str) -> (u16, String) {
         let mut stream = tokio::net::TcpStream::connect(self.master.addr)
             .await
@@ -1195,16 +1215,7 @@ async fn master_agent_messages_reach_the_scheduler() {
         ToAgent::ShutdownExecutor { .. }
     ));
     h.update(0, &s.id, "t1", TaskState::TaskKilled);
-    h.to_master
-        .send(FromAgent::ExecutorTerminated {
-            agent_id: agent_id(0),
-            framework_id: s.id.clone(),
-            executor_id: ExecutorId {
-                value: "exec".into(),
-            },
-            status: Some(9),
-        })
-        .expect("send");
+    h.executor_terminated(0, &s.id, "exec", Some(9));
     let failure = s
         .next_of(EventType::Failure)
         .await
@@ -1259,16 +1270,7 @@ async fn master_remove_agent_loses_its_tasks() {
 
     // What the removed agent still says (its dying processes) is dropped.
     h.update(0, &s.id, "t1", TaskState::TaskFailed);
-    h.to_master
-        .send(FromAgent::ExecutorTerminated {
-            agent_id: agent_id(0),
-            framework_id: s.id.clone(),
-            executor_id: ExecutorId {
-                value: "exec".into(),
-            },
-            status: Some(9),
-        })
-        .expect("send");
+    h.executor_terminated(0, &s.id, "exec", Some(9));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
     while let Ok(Some(Ok(event))) = tokio::time::timeout_at(deadline, s.events.next()).await {
         assert!(
