@@ -1,5 +1,6 @@
 //! The driver's configuration: from the agent's environment, or explicit.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,8 +29,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Read it from the environment the agent sets with
 /// [`ExecutorConfig::from_env`], or build it explicitly (tests,
 /// embedding) with [`ExecutorConfig::builder`]. `Debug` never shows the
-/// authentication token.
-#[derive(Debug, Clone)]
+/// authentication token, nor user-info in the agent URL.
+#[derive(Clone)]
 pub struct ExecutorConfig {
     agent_url: Uri,
     framework_id: FrameworkId,
@@ -159,12 +160,60 @@ impl ExecutorConfig {
     }
 }
 
+impl fmt::Debug for ExecutorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let ExecutorConfig {
+            agent_url,
+            framework_id,
+            executor_id,
+            agent_id,
+            directory,
+            sandbox,
+            checkpoint,
+            recovery_timeout,
+            subscription_backoff_max,
+            shutdown_grace_period,
+            heartbeat_interval,
+            request_timeout,
+            media_type,
+            credentials,
+        } = self;
+        f.debug_struct("ExecutorConfig")
+            .field("agent_url", &mesos_http::RedactedUrl(agent_url))
+            .field("framework_id", framework_id)
+            .field("executor_id", executor_id)
+            .field("agent_id", agent_id)
+            .field("directory", directory)
+            .field("sandbox", sandbox)
+            .field("checkpoint", checkpoint)
+            .field("recovery_timeout", recovery_timeout)
+            .field("subscription_backoff_max", subscription_backoff_max)
+            .field("shutdown_grace_period", shutdown_grace_period)
+            .field("heartbeat_interval", heartbeat_interval)
+            .field("request_timeout", request_timeout)
+            .field("media_type", media_type)
+            .field("credentials", credentials)
+            .finish()
+    }
+}
+
 /// Builds an [`ExecutorConfig`] explicitly; see [`ExecutorConfig::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct ExecutorConfigBuilder {
     agent_url: String,
     config: ExecutorConfig,
+}
+
+/// The agent URL without user-info.
+impl fmt::Debug for ExecutorConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutorConfigBuilder")
+            .field("agent_url", &mesos_http::redact_url_str(&self.agent_url))
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 impl ExecutorConfigBuilder {
@@ -260,5 +309,42 @@ impl ExecutorConfigBuilder {
         self.config.agent_url =
             mesos_http::parse_url(&self.agent_url).map_err(Error::InvalidUrl)?;
         Ok(self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_user_info_and_the_token() {
+        let ids = || {
+            (
+                FrameworkId { value: "f".into() },
+                ExecutorId { value: "e".into() },
+            )
+        };
+        let (framework_id, executor_id) = ids();
+        let builder = ExecutorConfig::builder(
+            "http://exec:hunter2@127.0.0.1:5051/api/v1/executor",
+            framework_id,
+            executor_id,
+        )
+        .credentials(Credentials::bearer("tok-s3cret"));
+        let config = builder.clone().build().unwrap();
+        for text in [format!("{builder:?}"), format!("{config:?}")] {
+            assert!(
+                !text.contains("hunter2") && !text.contains("s3cret"),
+                "{text}"
+            );
+            assert!(text.contains("127.0.0.1:5051/api/v1/executor"), "{text}");
+        }
+        // A URL that does not parse is refused without its user-info too.
+        let (framework_id, executor_id) = ids();
+        let err = ExecutorConfig::builder("exec:hunter2@nowhere", framework_id, executor_id)
+            .build()
+            .unwrap_err();
+        let text = format!("{} {err:?}", mesos_http::error_chain(&err));
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

@@ -40,7 +40,7 @@ pub(crate) async fn subscribe(
     payload: call::Subscribe,
 ) -> Result<Subscribed, AttemptError> {
     let url = config.agent_url();
-    let endpoint = url.to_string();
+    let endpoint = mesos_http::redact_url(url);
     let mut subscribe = call(config, call::Type::Subscribe);
     subscribe.subscribe = Some(payload);
     let subscription = client

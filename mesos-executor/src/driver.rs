@@ -397,7 +397,7 @@ impl ExecutorDriver {
         loop {
             let payload = self.shared().book.subscribe();
             tracing::info!(
-                url = %config.agent_url(),
+                url = %mesos_http::RedactedUrl(config.agent_url()),
                 unacknowledged_tasks = payload.unacknowledged_tasks.len(),
                 unacknowledged_updates = payload.unacknowledged_updates.len(),
                 "subscribing to the agent"

@@ -48,6 +48,19 @@ impl From<&str> for Secret {
 
 /// How a client authenticates to a master or an agent.
 ///
+/// # Where credentials go
+/// A [`Client`](crate::Client) sends its credentials (as an
+/// `Authorization` header) only to the URLs its caller asks for: the
+/// configured masters or agent, and the redirect targets that
+/// [`resolve_location`](crate::resolve_location) accepted, which keep the
+/// scheme or upgrade `http` to `https` but never downgrade `https` to `http`
+/// ([`Error::InsecureRedirect`](crate::Error::InsecureRedirect)). The client
+/// follows no redirect by itself. Over plain `http` the credentials cross the
+/// network in clear text: use `https` endpoints where that matters.
+///
+/// User-info in a URL (`http://user:password@host/`) is not a way to pass
+/// credentials: it is never sent, and never shown in errors or logs.
+///
 /// ```
 /// use mesos_http::Credentials;
 /// let creds = Credentials::basic("my-framework", "s3cret");

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, USER_AGENT};
+use http::uri::Scheme;
 use http::{HeaderValue, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body::Body as _;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -16,7 +18,8 @@ use mesos_proto::recordio::{RecordIoCodec, RecordStream, DEFAULT_MAX_RECORD_LEN}
 use mesos_proto::MediaType;
 
 use crate::headers::{self, MESOS_STREAM_ID};
-use crate::{Credentials, Error, EventStream, DEFAULT_ERROR_BODY_LIMIT};
+use crate::redact::without_user_info;
+use crate::{redact_url, Credentials, Error, EventStream, RedactedUrl, DEFAULT_ERROR_BODY_LIMIT};
 
 #[cfg(feature = "tls")]
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -25,12 +28,38 @@ type Connector = HttpConnector;
 
 type Inner = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
 
+/// The default limit on the body of a call's success response: 16 MiB.
+///
+/// The answers of the scheduler and executor APIs are small (most calls get
+/// an empty `202 Accepted`); this is twice the default largest event record
+/// ([`DEFAULT_MAX_RECORD_LEN`], 8 MiB), so only a broken or hostile server
+/// reaches it.
+pub const DEFAULT_MAX_RESPONSE_LEN: usize = 16 * 1024 * 1024;
+
 /// An HTTP client for the Mesos v1 APIs: cheap to clone (connections are
 /// pooled and shared), `Send + Sync`.
 ///
 /// The client knows nothing of schedulers or executors: it POSTs a call in
 /// the configured [`MediaType`] and maps the answer (a success, one of the
 /// Mesos API's HTTP errors, or a RecordIO event stream) to Rust types.
+///
+/// # Credentials and redirects
+/// The configured [`Credentials`] go with every request, and the client
+/// sends requests only to the URLs its caller passes to [`Client::call`] and
+/// [`Client::subscribe`]: it never follows a redirect by itself (a `307` is
+/// returned as [`Error::Redirect`]). The scheduler and executor drivers call
+/// it with the configured masters or agent, and with the redirect targets
+/// that [`resolve_location`] accepted: the same scheme, or an upgrade from
+/// `http` to `https`, never a downgrade from `https` to `http`
+/// ([`Error::InsecureRedirect`]). A redirect may name another host (the
+/// leading master), which then receives the credentials too. User-info in a
+/// URL (`http://user:password@host/`) is never sent and never shown.
+///
+/// # Limits
+/// Every response body is read with a bound: a call's answer by
+/// [`ClientBuilder::max_response_len`], an error's text by
+/// [`DEFAULT_ERROR_BODY_LIMIT`], each event by
+/// [`ClientBuilder::max_record_len`].
 ///
 /// ```no_run
 /// use mesos_http::{Client, MediaType};
@@ -55,6 +84,7 @@ struct Config {
     credentials: Option<Credentials>,
     request_timeout: Duration,
     max_record_len: usize,
+    max_response_len: usize,
     user_agent: HeaderValue,
 }
 
@@ -65,6 +95,7 @@ impl fmt::Debug for Client {
             .field("credentials", &self.config.credentials)
             .field("request_timeout", &self.config.request_timeout)
             .field("max_record_len", &self.config.max_record_len)
+            .field("max_response_len", &self.config.max_response_len)
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +108,7 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     connect_timeout: Duration,
     max_record_len: usize,
+    max_response_len: usize,
     user_agent: String,
     #[cfg(feature = "tls")]
     roots: Option<rustls::RootCertStore>,
@@ -90,6 +122,7 @@ impl fmt::Debug for ClientBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_record_len", &self.max_record_len)
+            .field("max_response_len", &self.max_response_len)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +135,7 @@ impl Default for ClientBuilder {
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
             max_record_len: DEFAULT_MAX_RECORD_LEN,
+            max_response_len: DEFAULT_MAX_RESPONSE_LEN,
             user_agent: concat!("mesos-rs/", env!("CARGO_PKG_VERSION")).to_string(),
             #[cfg(feature = "tls")]
             roots: None,
@@ -117,6 +151,11 @@ impl ClientBuilder {
     }
 
     /// Credentials sent with every request. Default: none.
+    ///
+    /// They go only to the URLs passed to the client's calls (see
+    /// [`Client`]: configured masters or agent, and redirect targets accepted
+    /// by [`resolve_location`], never an `https` → `http` downgrade). Use
+    /// `https` endpoints to keep them off the wire in clear text.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
         self
@@ -139,6 +178,22 @@ impl ClientBuilder {
     /// [`DEFAULT_MAX_RECORD_LEN`] (8 MiB).
     pub fn max_record_len(mut self, len: usize) -> Self {
         self.max_record_len = len;
+        self
+    }
+
+    /// The largest body of a call's success response ([`Client::call`])
+    /// the client reads, in bytes. Default: [`DEFAULT_MAX_RESPONSE_LEN`]
+    /// (16 MiB).
+    ///
+    /// The limit holds while the body streams in: a response whose
+    /// `Content-Length` is larger is refused before its body is read, and a
+    /// body that grows past the limit is dropped as soon as it does, so no
+    /// more than the limit is ever buffered. Either way the call fails with
+    /// [`Error::ResponseTooLarge`], which is not retryable. (Error bodies are
+    /// bounded by [`DEFAULT_ERROR_BODY_LIMIT`], event records by
+    /// [`max_record_len`](ClientBuilder::max_record_len).)
+    pub fn max_response_len(mut self, len: usize) -> Self {
+        self.max_response_len = len;
         self
     }
 
@@ -198,6 +253,7 @@ impl ClientBuilder {
                 credentials: self.credentials,
                 request_timeout: self.request_timeout,
                 max_record_len: self.max_record_len,
+                max_response_len: self.max_response_len,
                 user_agent,
             }),
         })
@@ -250,39 +306,70 @@ pub struct Subscription<E> {
 }
 
 /// Parses an absolute `http://` or `https://` URL.
+///
+/// User-info (`http://user:password@host/`) is accepted but never used: the
+/// client authenticates only with [`Credentials`], never sends the user-info,
+/// and never shows it (errors, logs and `Debug` use [`redact_url`]). An
+/// [`Error::InvalidUrl`] names the URL without it too.
 pub fn parse_url(url: &str) -> Result<Uri, Error> {
+    let invalid = |reason: String| Error::InvalidUrl {
+        url: crate::redact_url_str(url),
+        reason,
+    };
     let uri: Uri = url
         .parse()
-        .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e: http::uri::InvalidUri| invalid(e.to_string()))?;
     match uri.scheme_str() {
         Some("http") => {}
         #[cfg(feature = "tls")]
         Some("https") => {}
         other => {
-            return Err(Error::InvalidUrl {
-                url: url.to_string(),
-                reason: match other {
-                    Some(s) => format!("unsupported scheme {s:?}"),
-                    None => "no scheme (expected http:// or https://)".to_string(),
-                },
-            })
+            return Err(invalid(match other {
+                Some(s) => format!("unsupported scheme {s:?}"),
+                None => "no scheme (expected http:// or https://)".to_string(),
+            }))
         }
     }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(Error::InvalidUrl {
-            url: url.to_string(),
-            reason: "no host".to_string(),
-        });
+    let Some(host) = uri.host().filter(|h| !h.is_empty()) else {
+        return Err(invalid("no host".to_string()));
+    };
+    // `Uri` takes `host:anything` and then has no port, which would mean
+    // connecting to the scheme's default port: refuse it instead.
+    let host_port = uri
+        .authority()
+        .map_or("", |a| without_user_info(a.as_str()));
+    match host_port.strip_prefix(host) {
+        Some("" | ":") => {}
+        Some(port)
+            if port
+                .strip_prefix(':')
+                .is_some_and(|p| p.parse::<u16>().is_ok()) => {}
+        _ => return Err(invalid("invalid port".to_string())),
     }
     Ok(uri)
 }
 
 /// Resolves a redirect's `Location` against the URL that answered: Mesos
-/// masters send scheme-relative locations (`//host:port/path`); absolute
-/// URLs and absolute paths are accepted too.
+/// masters send scheme-relative locations (`//host:port/path`), which keep
+/// the scheme of `current`; absolute URLs and absolute paths are accepted
+/// too.
+///
+/// A redirect from `https` to `http` is refused with
+/// [`Error::InsecureRedirect`] (it would send the credentials and the calls
+/// in clear text); `http` to `https` is fine. Anything that is not a usable
+/// `http`/`https` URL is an [`Error::InvalidUrl`].
+///
+/// ```
+/// use mesos_http::{parse_url, resolve_location, Error};
+/// let here = parse_url("https://m1:5050/api/v1/scheduler")?;
+/// let leader = resolve_location(&here, "//m2:5050/api/v1/scheduler")?;
+/// assert_eq!(leader.to_string(), "https://m2:5050/api/v1/scheduler");
+/// assert!(matches!(
+///     resolve_location(&here, "http://m2:5050/api/v1/scheduler"),
+///     Err(Error::InsecureRedirect { .. })
+/// ));
+/// # Ok::<(), Error>(())
+/// ```
 pub fn resolve_location(current: &Uri, location: &str) -> Result<Uri, Error> {
     let scheme = current.scheme_str().unwrap_or("http");
     let absolute = if location.starts_with("//") {
@@ -293,32 +380,14 @@ pub fn resolve_location(current: &Uri, location: &str) -> Result<Uri, Error> {
     } else {
         location.to_string()
     };
-    parse_url(&absolute)
-}
-
-/// The URL as shown in errors and logs: without any user info.
-pub(crate) fn display_endpoint(uri: &Uri) -> String {
-    Endpoint(uri).to_string()
-}
-
-/// Shows a URL without its user info, formatted only when displayed (the
-/// happy path of a call logs it at trace level, usually disabled).
-struct Endpoint<'a>(&'a Uri);
-
-impl std::fmt::Display for Endpoint<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let uri = self.0;
-        write!(
-            f,
-            "{}://{}",
-            uri.scheme_str().unwrap_or("http"),
-            uri.host().unwrap_or_default()
-        )?;
-        if let Some(port) = uri.port_u16() {
-            write!(f, ":{port}")?;
-        }
-        f.write_str(uri.path())
+    let target = parse_url(&absolute)?;
+    if current.scheme() == Some(&Scheme::HTTPS) && target.scheme() != Some(&Scheme::HTTPS) {
+        return Err(Error::InsecureRedirect {
+            from: redact_url(current),
+            to: redact_url(&target),
+        });
     }
+    Ok(target)
 }
 
 impl Client {
@@ -346,7 +415,7 @@ impl Client {
             .header(USER_AGENT, self.config.user_agent.clone());
         if let Some(id) = stream_id {
             let value = HeaderValue::from_str(id).map_err(|e| Error::InvalidUrl {
-                url: display_endpoint(url),
+                url: redact_url(url),
                 reason: format!("invalid Mesos-Stream-Id: {e}"),
             })?;
             builder = builder.header(MESOS_STREAM_ID, value);
@@ -362,7 +431,7 @@ impl Client {
         builder
             .body(Full::new(body))
             .map_err(|e| Error::InvalidUrl {
-                url: display_endpoint(url),
+                url: redact_url(url),
                 reason: e.to_string(),
             })
     }
@@ -375,15 +444,15 @@ impl Client {
         let timeout = self.config.request_timeout;
         match tokio::time::timeout(timeout, self.inner.request(request)).await {
             Err(_) => Err(Error::Timeout {
-                endpoint: display_endpoint(url),
+                endpoint: redact_url(url),
                 timeout,
             }),
             Ok(Err(e)) if e.is_connect() => Err(Error::Connect {
-                endpoint: display_endpoint(url),
+                endpoint: redact_url(url),
                 source: Box::new(e),
             }),
             Ok(Err(e)) => Err(Error::Request {
-                endpoint: display_endpoint(url),
+                endpoint: redact_url(url),
                 source: Box::new(e),
             }),
             Ok(Ok(response)) => Ok(response),
@@ -402,26 +471,44 @@ impl Client {
         let response = self.send(url, request).await?;
         let status = response.status();
         if !status.is_success() {
-            return Err(error_from_response(&display_endpoint(url), response).await);
+            return Err(error_from_response(&redact_url(url), response).await);
         }
         let media = headers::content_type(response.headers());
+        let limit = self.config.max_response_len;
+        let too_large = || Error::ResponseTooLarge {
+            endpoint: redact_url(url),
+            limit,
+        };
+        let body = response.into_body();
+        // A Content-Length over the limit is refused before reading a byte;
+        // otherwise `Limited` fails as soon as the body outgrows the limit,
+        // before the frame that does so is kept. Dropping the body then
+        // closes the connection.
+        if body.size_hint().lower() > u64::try_from(limit).unwrap_or(u64::MAX) {
+            tracing::debug!(endpoint = %RedactedUrl(url), %status, limit, "response too large");
+            return Err(too_large());
+        }
         let timeout = self.config.request_timeout;
-        let body = match tokio::time::timeout(timeout, response.into_body().collect()).await {
+        let body = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
             Err(_) => {
                 return Err(Error::Timeout {
-                    endpoint: display_endpoint(url),
+                    endpoint: redact_url(url),
                     timeout,
                 })
             }
-            Ok(Err(e)) => {
+            Ok(Err(e)) if e.is::<LengthLimitError>() => {
+                tracing::debug!(endpoint = %RedactedUrl(url), %status, limit, "response too large");
+                return Err(too_large());
+            }
+            Ok(Err(source)) => {
                 return Err(Error::Request {
-                    endpoint: display_endpoint(url),
-                    source: Box::new(e),
+                    endpoint: redact_url(url),
+                    source,
                 })
             }
             Ok(Ok(collected)) => collected.to_bytes(),
         };
-        tracing::trace!(endpoint = %Endpoint(url), %status, len = body.len(), "call answered");
+        tracing::trace!(endpoint = %RedactedUrl(url), %status, len = body.len(), "call answered");
         Ok(CallResponse {
             status,
             media,
@@ -442,7 +529,7 @@ impl Client {
     ) -> Result<Subscription<E>, Error> {
         let request = self.request(url, call, None)?;
         let response = self.send(url, request).await?;
-        let endpoint = display_endpoint(url);
+        let endpoint = redact_url(url);
         if response.status() != StatusCode::OK {
             return Err(error_from_response(&endpoint, response).await);
         }
@@ -518,6 +605,19 @@ mod tests {
             parse_url("not a url"),
             Err(Error::InvalidUrl { .. })
         ));
+        for port in ["m1:notaport", "m1:99999", "m1:-1", "[::1]:x"] {
+            let err = parse_url(&format!("http://{port}/x")).unwrap_err();
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{port}: {err:?}");
+        }
+        for ok in [
+            "http://m1:/x",
+            "http://[::1]:5050/x",
+            "http://[::1]/x",
+            #[cfg(feature = "tls")]
+            "https://m1",
+        ] {
+            assert!(parse_url(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]
@@ -536,8 +636,69 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_hide_user_info() {
-        let uri: Uri = "http://user:pw@m1:5050/api/v1/scheduler".parse().unwrap();
-        assert_eq!(display_endpoint(&uri), "http://m1:5050/api/v1/scheduler");
+    #[cfg(feature = "tls")]
+    fn redirects_never_leave_https_for_http() {
+        let secure = parse_url("https://m1:5050/api/v1/scheduler").unwrap();
+        let to = |l| resolve_location(&secure, l);
+        assert_eq!(
+            to("//m2:5051/api/v1/scheduler").unwrap().to_string(),
+            "https://m2:5051/api/v1/scheduler"
+        );
+        assert_eq!(
+            to("/master/api/v1/scheduler").unwrap().to_string(),
+            "https://m1:5050/master/api/v1/scheduler"
+        );
+        assert_eq!(to("https://m3:1/x").unwrap().to_string(), "https://m3:1/x");
+        for downgrade in ["http://m2:5051/api/v1/scheduler", "HTTP://m2:5051/x"] {
+            let err = to(downgrade).unwrap_err();
+            let Error::InsecureRedirect { ref from, ref to } = err else {
+                panic!("{downgrade}: {err:?}");
+            };
+            assert_eq!(from, "https://m1:5050/api/v1/scheduler");
+            assert!(to.starts_with("http://m2:5051/"), "{to}");
+            assert!(!err.is_retryable());
+        }
+        // An upgrade is fine.
+        let plain = parse_url("http://m1:5050/api/v1/scheduler").unwrap();
+        assert_eq!(
+            resolve_location(&plain, "https://m2:5051/x")
+                .unwrap()
+                .to_string(),
+            "https://m2:5051/x"
+        );
+        // Not a URL at all: still refused, as an invalid URL.
+        assert!(matches!(to("ftp://m2/x"), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(to("//"), Err(Error::InvalidUrl { .. })));
+    }
+
+    #[test]
+    #[cfg(feature = "tls")]
+    fn insecure_redirect_errors_hide_user_info() {
+        let secure = parse_url("https://fw:hunter2@m1:5050/api/v1/scheduler").unwrap();
+        let err = resolve_location(&secure, "http://fw:hunter2@m2:5050/x").unwrap_err();
+        assert!(matches!(err, Error::InsecureRedirect { .. }), "{err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2") && !text.contains("fw:"), "{text}");
+        assert!(text.contains("https://m1:5050/api/v1/scheduler"), "{text}");
+        assert!(text.contains("http://m2:5050/x"), "{text}");
+    }
+
+    #[test]
+    fn user_info_is_accepted_but_never_shown() {
+        let uri = parse_url("http://user:pw@m1:5050/api/v1/scheduler").unwrap();
+        assert_eq!(uri.host(), Some("m1"));
+        assert_eq!(redact_url(&uri), "http://m1:5050/api/v1/scheduler");
+        for bad in [
+            "ftp://user:hunter2@m1/x",
+            "http://user:hunter2@m1:notaport/x",
+            "user:hunter2@m1:5050",
+            "http://user:hunter2@/x",
+            "http://user:hunter2@m1:99999/x",
+        ] {
+            let err = parse_url(bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{bad}: {err:?}");
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("hunter2"), "{bad}: {text}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use http::StatusCode;
 use mesos_proto::codec::{DecodeError, EncodeError};
 use mesos_proto::recordio::RecordIoError;
 
-use crate::BoxError;
+use crate::{redact_url_str, BoxError};
 
 /// At most this many bytes of an error response body are read and kept as
 /// the error's message (the rest is discarded).
@@ -12,8 +12,10 @@ pub const DEFAULT_ERROR_BODY_LIMIT: usize = 4096;
 
 /// Everything that can go wrong between a client and a Mesos master or agent.
 ///
-/// Each variant names the endpoint (URL without credentials) and what was
-/// being done; the underlying cause, when there is one, is the
+/// Each variant names the endpoint and what was being done; every URL in an
+/// error (endpoint, location, redirect target) is shown without user-info
+/// (`user:password@`, see [`redact_url`](crate::redact_url)), in `Display`
+/// and in `Debug` alike; the underlying cause, when there is one, is the
 /// [`source`](std::error::Error::source). The predicates
 /// ([`is_retryable`](Error::is_retryable),
 /// [`is_subscription_lost`](Error::is_subscription_lost), ...) say what to do
@@ -24,7 +26,8 @@ pub enum Error {
     /// The endpoint URL is not usable (bad syntax, unsupported scheme, no host).
     #[error("invalid endpoint URL {url:?}: {reason}")]
     InvalidUrl {
-        /// The URL as given.
+        /// The URL as given, without user-info
+        /// ([`redact_url_str`](crate::redact_url_str)).
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -62,8 +65,20 @@ pub enum Error {
     Redirect {
         /// The endpoint that answered.
         endpoint: String,
-        /// The `Location` header (often scheme-relative: `//host:port/path`).
+        /// The `Location` header (often scheme-relative: `//host:port/path`),
+        /// without user-info ([`redact_url_str`](crate::redact_url_str)).
         location: String,
+    },
+    /// A redirect from an `https` URL to a plain `http` one, refused by
+    /// [`resolve_location`](crate::resolve_location): following it would
+    /// send the credentials and the calls in clear text. Retrying cannot
+    /// help; a master that redirects so is misconfigured.
+    #[error("refusing the redirect from {from} to {to}: it leaves https for plain http")]
+    InsecureRedirect {
+        /// The `https` URL that answered with the redirect, without user-info.
+        from: String,
+        /// The `http` URL it redirected to, without user-info.
+        to: String,
     },
     /// `400 Bad Request`: the master or agent refused the call; `message` is
     /// its explanation. Sending the same call again will fail the same way.
@@ -132,6 +147,18 @@ pub enum Error {
         #[source]
         source: RecordIoError,
     },
+    /// A success response's body is longer than the client's limit
+    /// ([`ClientBuilder::max_response_len`](crate::ClientBuilder::max_response_len)).
+    /// Reading stopped at the limit (or before the body when its
+    /// `Content-Length` announced more) and the connection was closed.
+    /// Sending the same call again will fail the same way.
+    #[error("the response from {endpoint} is larger than the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The endpoint.
+        endpoint: String,
+        /// The limit that was exceeded, in bytes.
+        limit: usize,
+    },
     /// The call could not be encoded.
     #[error("could not encode the call")]
     Encode(#[source] EncodeError),
@@ -197,19 +224,20 @@ impl Error {
     }
 
     /// Maps a non-success response to its error. `message` is the (already
-    /// truncated) body text.
+    /// truncated) body text. User-info in `endpoint` or `location` is left
+    /// out of the error.
     pub fn from_status(
         endpoint: &str,
         status: StatusCode,
         location: Option<&str>,
         message: String,
     ) -> Self {
-        let endpoint = endpoint.to_string();
+        let endpoint = redact_url_str(endpoint);
         match status {
             StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => match location {
                 Some(location) => Error::Redirect {
                     endpoint,
-                    location: location.to_string(),
+                    location: redact_url_str(location),
                 },
                 None => Error::Status {
                     endpoint,
@@ -268,6 +296,51 @@ mod tests {
         assert!(status(429).is_retryable());
         assert!(!status(404).is_retryable());
         assert_eq!(status(503).status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    }
+
+    #[test]
+    fn new_refusals_are_final() {
+        let too_large = Error::ResponseTooLarge {
+            endpoint: "http://m:5050/api/v1/scheduler".into(),
+            limit: 1024,
+        };
+        let insecure = Error::InsecureRedirect {
+            from: "https://m:5050/api/v1/scheduler".into(),
+            to: "http://m2:5050/api/v1/scheduler".into(),
+        };
+        for error in [too_large, insecure] {
+            assert!(!error.is_retryable(), "{error:?}");
+            assert!(!error.is_subscription_lost(), "{error:?}");
+            assert!(!error.is_auth() && error.status().is_none(), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn user_info_never_reaches_an_error() {
+        let error = Error::from_status(
+            "http://fw:hunter2@m:5050/api/v1/scheduler",
+            StatusCode::TEMPORARY_REDIRECT,
+            Some("//fw:hunter2@m2:5050/api/v1/scheduler"),
+            String::new(),
+        );
+        assert_eq!(
+            error.redirect_location(),
+            Some("//m2:5050/api/v1/scheduler")
+        );
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(
+                text.contains("m:5050") && text.contains("m2:5050"),
+                "{text}"
+            );
+        }
+        let error = Error::from_status(
+            "http://fw:hunter2@m:5050/x",
+            StatusCode::FORBIDDEN,
+            None,
+            "no".into(),
+        );
+        assert!(!format!("{error} {error:?}").contains("hunter2"));
     }
 
     #[test]

@@ -16,6 +16,18 @@
 //!
 //! Both drivers reconnect with the same jittered exponential [`Backoff`].
 //!
+//! # Transport safety
+//! - Every response body the client reads is bounded: a call's answer by
+//!   [`ClientBuilder::max_response_len`] (default
+//!   [`DEFAULT_MAX_RESPONSE_LEN`]), an error's text by
+//!   [`DEFAULT_ERROR_BODY_LIMIT`], each event of a subscription by
+//!   [`ClientBuilder::max_record_len`].
+//! - Credentials go only to the URLs the caller passes to the [`Client`];
+//!   [`resolve_location`] never turns an `https` URL into an `http` one
+//!   ([`Error::InsecureRedirect`]).
+//! - URLs in errors, logs and `Debug` output never show user-info
+//!   ([`redact_url`], [`RedactedUrl`]).
+//!
 //! Client and server share one implementation of the headers
 //! ([`headers`]), the media types and the RecordIO framing (from
 //! `mesos-proto`), so they cannot drift apart. The API meaning on top (stream
@@ -67,6 +79,7 @@ mod auth;
 mod backoff;
 mod error;
 pub mod headers;
+mod redact;
 
 #[cfg(feature = "client")]
 mod client;
@@ -78,11 +91,15 @@ pub mod server;
 pub use auth::{Credentials, Secret};
 pub use backoff::{Backoff, Jitter};
 #[cfg(feature = "client")]
-pub use client::{parse_url, resolve_location, CallResponse, Client, ClientBuilder, Subscription};
+pub use client::{
+    parse_url, resolve_location, CallResponse, Client, ClientBuilder, Subscription,
+    DEFAULT_MAX_RESPONSE_LEN,
+};
 pub use error::{error_chain, Error, DEFAULT_ERROR_BODY_LIMIT};
 #[cfg(feature = "client")]
 pub use events::EventStream;
 pub use mesos_proto::MediaType;
+pub use redact::{redact_url, redact_url_str, RedactedUrl};
 
 /// A boxed error, as carried in the `source` of transport errors.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -6,10 +6,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use http::StatusCode;
 use mesos_http::server::{self, Body};
-use mesos_http::{parse_url, Client, Error, MediaType};
+use mesos_http::{error_chain, parse_url, Client, Error, MediaType};
 use mesos_proto::v1::scheduler::{call, event, Call, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 fn heartbeat() -> Event {
@@ -294,4 +295,352 @@ async fn wrong_content_type_is_refused() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::ContentType { .. }), "{err:?}");
+}
+
+const MIB: usize = 1024 * 1024;
+
+/// A one-shot raw HTTP server answering `200 OK` with `headers` and then
+/// `body_len` bytes of body (in 64 KiB chunks of chunked encoding when
+/// `chunked`). It then waits for the client to close the connection, and
+/// reports how many body bytes it could write: fewer than `body_len` when the
+/// client went away mid-body.
+async fn streaming(
+    headers: &'static str,
+    body_len: usize,
+    chunked: bool,
+) -> (String, oneshot::Receiver<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (report, written) = oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut buf).await;
+        let mut sent = 0;
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{headers}\r\n");
+        if socket.write_all(head.as_bytes()).await.is_ok() {
+            let chunk = vec![b'x'; 64 * 1024];
+            while sent < body_len {
+                let data = &chunk[..chunk.len().min(body_len - sent)];
+                let written = if chunked {
+                    let mut framed = format!("{:x}\r\n", data.len()).into_bytes();
+                    framed.extend_from_slice(data);
+                    framed.extend_from_slice(b"\r\n");
+                    socket.write_all(&framed).await
+                } else {
+                    socket.write_all(data).await
+                };
+                if written.is_err() {
+                    break;
+                }
+                sent += data.len();
+            }
+            if sent == body_len && chunked {
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            }
+            // Wait for the client to close its end (or reset it).
+            while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+        }
+        let _ = report.send(sent);
+    });
+    (format!("http://{addr}/api/v1/scheduler"), written)
+}
+
+fn limited_client(max_response_len: usize) -> Client {
+    Client::builder()
+        .media_type(MediaType::Json)
+        .max_response_len(max_response_len)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_refused_without_reading_it_all() {
+    let total = 64 * MIB;
+    let (url, written) = streaming("Transfer-Encoding: chunked\r\n", total, true).await;
+    let client = limited_client(MIB);
+    let err = client
+        .call(&parse_url(&url).unwrap(), &subscribe_call(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit, ref endpoint } if limit == MIB && *endpoint == url),
+        "{err:?}"
+    );
+    assert!(
+        !err.is_retryable() && !err.is_subscription_lost(),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("the response from {url} is larger than the limit of 1048576 bytes")
+    );
+    // The client hung up at the limit: the server could not write the rest
+    // (at most the limit plus what the kernel's socket buffers hold).
+    drop(client);
+    let written = tokio::time::timeout(Duration::from_secs(30), written)
+        .await
+        .expect("the server notices the client went away")
+        .unwrap();
+    assert!(written < total, "the server wrote all {written} bytes");
+}
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_is_refused_before_the_body() {
+    // The server announces 64 MiB and sends none of it: a client that
+    // started reading would wait for the request timeout instead.
+    let (url, written) = streaming("Content-Length: 67108864\r\n", 0, false).await;
+    let client = Client::builder()
+        .max_response_len(MIB)
+        .request_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let err = client
+        .call(&parse_url(&url).unwrap(), &subscribe_call(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit, .. } if limit == MIB),
+        "{err:?}"
+    );
+    drop(client);
+    assert_eq!(written.await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_body_of_exactly_the_limit_is_read() {
+    for (headers, chunked) in [
+        ("Transfer-Encoding: chunked\r\n", true),
+        ("Content-Length: 1048576\r\n", false),
+    ] {
+        let (url, _written) = streaming(headers, MIB, chunked).await;
+        let answer = limited_client(MIB)
+            .call(&parse_url(&url).unwrap(), &subscribe_call(), None)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.body.len(), MIB, "{headers}");
+    }
+    // One byte less of limit refuses the same body.
+    let (url, _written) = streaming("Transfer-Encoding: chunked\r\n", MIB, true).await;
+    let err = limited_client(MIB - 1)
+        .call(&parse_url(&url).unwrap(), &subscribe_call(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err:?}");
+}
+
+#[test]
+fn the_default_response_limit_is_documented_and_shown() {
+    assert_eq!(mesos_http::DEFAULT_MAX_RESPONSE_LEN, 16 * MIB);
+    let client = Client::builder().build().unwrap();
+    assert!(
+        format!("{client:?}").contains("max_response_len: 16777216"),
+        "{client:?}"
+    );
+}
+
+/// Like [`scripted`], also handing back the request as the server read it.
+async fn scripted_capturing(response: Vec<u8>) -> (String, oneshot::Receiver<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (report, request) = oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = socket.read(&mut buf).await.unwrap_or(0);
+        let _ = report.send(buf[..n].to_vec());
+        let _ = socket.write_all(&response).await;
+        // Wait for the client to close its end.
+        while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+    });
+    (addr.to_string(), request)
+}
+
+#[tokio::test]
+async fn user_info_in_urls_is_never_sent_nor_shown() {
+    let (addr, request) = scripted_capturing(
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: //fw:hunter2@127.0.0.1:1/api/v1/scheduler\r\nContent-Length: 0\r\n\r\n".to_vec(),
+    )
+    .await;
+    let url = parse_url(&format!("http://fw:hunter2@{addr}/api/v1/scheduler")).unwrap();
+    let client = Client::builder()
+        .credentials(mesos_http::Credentials::basic("fw", "s3cret"))
+        .build()
+        .unwrap();
+    let err = client
+        .call(&url, &subscribe_call(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.redirect_location(),
+        Some("//127.0.0.1:1/api/v1/scheduler")
+    );
+    let texts = [
+        err.to_string(),
+        format!("{err:?}"),
+        error_chain(&err),
+        format!("{client:?}"),
+        mesos_http::redact_url(&url),
+        mesos_http::RedactedUrl(&url).to_string(),
+        format!("{:?}", mesos_http::RedactedUrl(&url)),
+    ];
+    for text in &texts {
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cret"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        err.to_string(),
+        format!("http://{addr}/api/v1/scheduler is not the leading master; redirected to //127.0.0.1:1/api/v1/scheduler")
+    );
+    // On the wire: the Authorization header of the configured credentials,
+    // but not the URL's user-info (neither in the request line nor in Host).
+    let request = String::from_utf8(request.await.unwrap()).unwrap();
+    assert!(!request.contains("hunter2"), "{request}");
+    assert!(
+        request.starts_with("POST /api/v1/scheduler HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains(&format!("host: {addr}\r\n")),
+        "{request}"
+    );
+    assert!(request.contains("authorization: Basic "), "{request}");
+
+    // Errors before any answer, and a subscription's Debug, hide it too.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed = listener.local_addr().unwrap();
+    drop(listener);
+    let refused = parse_url(&format!("http://fw:hunter2@{closed}/api/v1/scheduler")).unwrap();
+    let err = client
+        .call(&refused, &subscribe_call(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    let text = format!("{} {err:?}", error_chain(&err));
+    assert!(
+        !text.contains("hunter2") && text.contains(&closed.to_string()),
+        "{text}"
+    );
+
+    let (base, _shutdown) = start_server().await;
+    let base = base.replace("http://", "http://fw:hunter2@");
+    let subscription = Client::builder()
+        .build()
+        .unwrap()
+        .subscribe::<_, Event>(
+            &parse_url(&format!("{base}/subscribe")).unwrap(),
+            &subscribe_call(),
+        )
+        .await
+        .unwrap();
+    let text = format!("{subscription:?}");
+    assert!(
+        !text.contains("hunter2") && text.contains("/subscribe"),
+        "{text}"
+    );
+}
+
+/// An `https` master on loopback, with the test CA of `tests/data`.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    use super::*;
+
+    const CA: &[u8] = include_bytes!("data/ca.pem");
+    const CERT: &[u8] = include_bytes!("data/localhost.pem");
+    const KEY: &[u8] = include_bytes!("data/localhost.key");
+
+    /// A one-shot `https` server (a thread with rustls' blocking API) that
+    /// reads a request's head, answers `response` and waits for the client to
+    /// hang up; hands back the request head it read.
+    fn https_once(response: String) -> (String, oneshot::Receiver<String>) {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from_pem_slice(CERT).unwrap()],
+                PrivateKeyDer::from_pem_slice(KEY).unwrap(),
+            )
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (report, request) = oneshot::channel();
+        std::thread::spawn(move || {
+            let (socket, _) = listener.accept().unwrap();
+            let session = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let mut tls = rustls::StreamOwned::new(session, socket);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tls.read(&mut buf) {
+                    Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                    _ => return,
+                }
+            }
+            let _ = report.send(String::from_utf8_lossy(&head).into_owned());
+            if tls
+                .write_all(response.as_bytes())
+                .and_then(|()| tls.flush())
+                .is_ok()
+            {
+                while matches!(tls.read(&mut buf), Ok(n) if n > 0) {}
+            }
+        });
+        (format!("https://{addr}/api/v1/scheduler"), request)
+    }
+
+    fn tls_client() -> Client {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(CA).unwrap())
+            .unwrap();
+        Client::builder()
+            .tls_roots(roots)
+            .credentials(mesos_http::Credentials::basic("fw", "s3cret"))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_https_master_redirecting_to_http_is_refused() {
+        let (url, request) = https_once(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:1/api/v1/scheduler\r\nContent-Length: 0\r\n\r\n"
+                .to_string(),
+        );
+        let url = parse_url(&url).unwrap();
+        let err = tls_client()
+            .call(&url, &subscribe_call(), None)
+            .await
+            .unwrap_err();
+        // The credentials went to the https master the caller named...
+        let request = request.await.unwrap();
+        assert!(request.contains("authorization: Basic "), "{request}");
+        // ...whose redirect to plain http is refused, with a typed error.
+        let location = err.redirect_location().expect("a redirect");
+        let refused = mesos_http::resolve_location(&url, location).unwrap_err();
+        assert!(
+            matches!(
+                &refused,
+                Error::InsecureRedirect { from, to }
+                    if *from == url.to_string() && to == "http://127.0.0.1:1/api/v1/scheduler"
+            ),
+            "{refused:?}"
+        );
+        assert!(!refused.is_retryable());
+        // The scheme-relative form Mesos masters send stays on https.
+        let kept = mesos_http::resolve_location(&url, "//127.0.0.1:1/api/v1/scheduler").unwrap();
+        assert_eq!(kept.scheme_str(), Some("https"));
+    }
 }

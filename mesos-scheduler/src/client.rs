@@ -16,11 +16,22 @@ use crate::{calls, Error};
 
 /// The subscription calls are made on: which master, with which stream id,
 /// as which framework.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Session {
     pub(crate) url: Uri,
     pub(crate) stream_id: String,
     pub(crate) framework_id: FrameworkId,
+}
+
+/// The master's URL without user-info.
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("url", &mesos_http::RedactedUrl(&self.url))
+            .field("stream_id", &self.stream_id)
+            .field("framework_id", &self.framework_id)
+            .finish()
+    }
 }
 
 /// State shared by a connection and its clients.
@@ -260,5 +271,25 @@ impl SchedulerClient {
         self.shared.torn_down.store(true, Ordering::Release);
         self.shared.set_session(None);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_debug_hides_user_info() {
+        let session = Session {
+            url: mesos_http::parse_url("http://fw:hunter2@m1:5050/api/v1/scheduler").unwrap(),
+            stream_id: "s".into(),
+            framework_id: FrameworkId { value: "f".into() },
+        };
+        let text = format!("{session:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains(r#"url: "http://m1:5050/api/v1/scheduler""#),
+            "{text}"
+        );
     }
 }

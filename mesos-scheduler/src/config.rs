@@ -1,5 +1,6 @@
 //! How a scheduler connects: masters, framework, media type, timing.
 
+use std::fmt;
 use std::time::Duration;
 
 use http::Uri;
@@ -27,7 +28,10 @@ pub const SCHEDULER_API_PATH: &str = "/api/v1/scheduler";
 ///     .heartbeat_multiplier(5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the masters without user-info and never the credentials'
+/// secret.
+#[derive(Clone)]
 #[must_use]
 pub struct SchedulerConfig {
     pub(crate) masters: Vec<Uri>,
@@ -42,6 +46,41 @@ pub struct SchedulerConfig {
     pub(crate) implicit_acknowledgements: bool,
     pub(crate) max_redirects: u32,
     pub(crate) max_record_len: usize,
+}
+
+impl fmt::Debug for SchedulerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let SchedulerConfig {
+            masters,
+            framework,
+            media,
+            credentials,
+            heartbeat_multiplier,
+            default_heartbeat,
+            backoff_initial,
+            backoff_max,
+            request_timeout,
+            implicit_acknowledgements,
+            max_redirects,
+            max_record_len,
+        } = self;
+        let masters: Vec<_> = masters.iter().map(mesos_http::RedactedUrl).collect();
+        f.debug_struct("SchedulerConfig")
+            .field("masters", &masters)
+            .field("framework", framework)
+            .field("media", media)
+            .field("credentials", credentials)
+            .field("heartbeat_multiplier", heartbeat_multiplier)
+            .field("default_heartbeat", default_heartbeat)
+            .field("backoff_initial", backoff_initial)
+            .field("backoff_max", backoff_max)
+            .field("request_timeout", request_timeout)
+            .field("implicit_acknowledgements", implicit_acknowledgements)
+            .field("max_redirects", max_redirects)
+            .field("max_record_len", max_record_len)
+            .finish()
+    }
 }
 
 impl SchedulerConfig {
@@ -163,6 +202,28 @@ fn master_url(master: &str) -> Result<Uri, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_user_info_and_secrets() {
+        let config = SchedulerConfig::new(
+            ["http://fw:hunter2@m1:5050", "https://m2:5050"],
+            FrameworkInfo::default(),
+        )
+        .unwrap()
+        .credentials(Credentials::basic("fw", "s3cret"));
+        let text = format!("{config:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"masters: ["http://m1:5050/api/v1/scheduler", "https://m2:5050/api/v1/scheduler"]"#),
+            "{text}"
+        );
+        let err = SchedulerConfig::new(["ftp://fw:hunter2@m1:5050"], FrameworkInfo::default())
+            .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+    }
 
     #[test]
     fn master_urls_gain_the_api_path() {

@@ -210,7 +210,7 @@ impl Connection {
     /// refused the framework for good.
     async fn connect(&mut self, redirects: u32) -> Result<(), Error> {
         let call: Call = calls::subscribe(self.framework.clone());
-        tracing::debug!(master = %self.url, framework_id = ?self.framework.id, "subscribing");
+        tracing::debug!(master = %mesos_http::RedactedUrl(&self.url), framework_id = ?self.framework.id, "subscribing");
         match self
             .shared
             .http
@@ -219,7 +219,7 @@ impl Connection {
         {
             Ok(sub) => {
                 let Some(stream_id) = sub.stream_id else {
-                    tracing::warn!(master = %self.url, "SUBSCRIBE answered without Mesos-Stream-Id");
+                    tracing::warn!(master = %mesos_http::RedactedUrl(&self.url), "SUBSCRIBE answered without Mesos-Stream-Id");
                     self.retry_later(true);
                     return Ok(());
                 };
@@ -234,7 +234,7 @@ impl Connection {
                 let location = e.redirect_location().unwrap_or_default();
                 match mesos_http::resolve_location(&self.url, location) {
                     Ok(leader) => {
-                        tracing::info!(from = %self.url, to = %leader, "following the leading master");
+                        tracing::info!(from = %mesos_http::RedactedUrl(&self.url), to = %mesos_http::RedactedUrl(&leader), "following the leading master");
                         self.url = leader;
                         if redirects < self.max_redirects {
                             self.state = State::Connecting {
@@ -253,7 +253,7 @@ impl Connection {
                 Ok(())
             }
             Err(e) if e.is_retryable() => {
-                tracing::warn!(master = %self.url, error = %mesos_http::error_chain(&e), "subscribe failed; will retry");
+                tracing::warn!(master = %mesos_http::RedactedUrl(&self.url), error = %mesos_http::error_chain(&e), "subscribe failed; will retry");
                 self.retry_later(true);
                 Ok(())
             }
@@ -278,11 +278,11 @@ impl Connection {
     fn lose(&mut self, reason: String, was_subscribed: bool) -> Option<SchedulerEvent> {
         self.shared.set_session(None);
         if self.shared.is_torn_down() {
-            tracing::info!(master = %self.url, "framework torn down; subscription ended");
+            tracing::info!(master = %mesos_http::RedactedUrl(&self.url), "framework torn down; subscription ended");
             self.state = State::Done;
             return None;
         }
-        tracing::warn!(master = %self.url, %reason, "connection to the master lost");
+        tracing::warn!(master = %mesos_http::RedactedUrl(&self.url), %reason, "connection to the master lost");
         self.retry_later(false);
         was_subscribed.then_some(SchedulerEvent::Disconnected { reason })
     }
@@ -320,7 +320,7 @@ impl Connection {
                 if let State::Streaming { subscribed, .. } = &mut self.state {
                     *subscribed = true;
                 }
-                tracing::info!(framework_id = %framework_id.value, master = %self.url, "subscribed");
+                tracing::info!(framework_id = %framework_id.value, master = %mesos_http::RedactedUrl(&self.url), "subscribed");
             }
             SchedulerEvent::Error(message) => {
                 tracing::error!(%message, "the master reported an error; ending the subscription");
