@@ -409,7 +409,7 @@ pub(crate) async fn child(args: &Args) -> Result<serde_json::Value, String> {
     let delivered = driver
         .send_framework_message(Bytes::from(report.to_string()))
         .await;
-    driver.stop();
+    driver.stop().await;
     driver.join().await;
     delivered.map_err(|e| mesos_http::error_chain(&e))?;
     result.map(|_| report)

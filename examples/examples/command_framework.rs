@@ -84,7 +84,7 @@ impl Scheduler for CommandScheduler {
                     }
                     Err(e) => {
                         eprintln!("command_framework: invalid task {id}: {e}");
-                        driver.abort();
+                        driver.abort().await;
                         return;
                     }
                 }
@@ -118,7 +118,7 @@ impl Scheduler for CommandScheduler {
                     state.as_str_name(),
                     status.message()
                 );
-                driver.abort();
+                driver.abort().await;
             }
             _ => {}
         }

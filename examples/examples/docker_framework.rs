@@ -168,7 +168,7 @@ impl Scheduler for DockerScheduler {
                         status.message()
                     );
                     self.report();
-                    driver.abort();
+                    driver.abort().await;
                     return;
                 }
             }

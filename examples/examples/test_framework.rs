@@ -88,7 +88,7 @@ impl Scheduler for TestScheduler {
                 message = status.message(),
                 "aborting because a task did not finish"
             );
-            driver.abort();
+            driver.abort().await;
             return;
         }
         if self.tasks_finished == self.total_tasks {

@@ -271,11 +271,12 @@ impl Shared {
             self.config.terminal_ack_timeout,
             rx.wait_for(|s| s.updates_acknowledged >= s.updates_sent),
         )
-        .await;
-        if acknowledged.is_err() {
+        .await
+        .is_ok();
+        if !acknowledged {
             tracing::warn!("the terminal update was not acknowledged in time; stopping anyway");
         }
-        driver.stop();
+        driver.stop().await;
     }
 
     async fn inspect_until_started(&self) -> Result<ContainerState, crate::DockerError> {
@@ -644,7 +645,7 @@ impl Executor for DockerExecutor {
                     Some("Task killed before it was launched".into()),
                 );
                 self.shared.send(driver, update).await;
-                driver.stop();
+                driver.stop().await;
             }
             return;
         }

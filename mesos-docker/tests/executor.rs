@@ -36,11 +36,21 @@ fn docker_task(id: &str, command: CommandInfoBuilder, grace: Option<Duration>) -
     builder.build().unwrap()
 }
 
+/// How long the executor waits for its terminal update's acknowledgement
+/// in the tests that acknowledge every update: far longer than
+/// [`STOP_WAIT`], so a driver that missed the acknowledgement fails them.
+const ACKED_TERMINAL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a driver may take to stop once its terminal update was
+/// acknowledged.
+const STOP_WAIT: Duration = Duration::from_secs(20);
+
 /// A driver running a `DockerExecutor` for `container` against `agent`.
 fn start(
     agent: &FakeAgent,
     container: &str,
     sandbox: &TempDir,
+    terminal_ack_timeout: Duration,
 ) -> (ExecutorDriver, DockerExecutor) {
     let mut config = DockerExecutorConfig::new(
         Docker::default(),
@@ -48,7 +58,7 @@ fn start(
         sandbox.path().display().to_string(),
     );
     config.output = Output::Files(sandbox.path().to_path_buf());
-    config.terminal_ack_timeout = Duration::from_secs(10);
+    config.terminal_ack_timeout = terminal_ack_timeout;
     let executor = DockerExecutor::new(config);
     let handle = executor.handle();
     let driver = ExecutorDriver::new(executor, agent.config()).unwrap();
@@ -57,9 +67,9 @@ fn start(
 }
 
 async fn joined(driver: &ExecutorDriver) -> Status {
-    tokio::time::timeout(WAIT, driver.join())
+    tokio::time::timeout(STOP_WAIT, driver.join())
         .await
-        .expect("the driver did not stop")
+        .expect("the driver did not stop after its terminal update was acknowledged")
 }
 
 fn state(status: &TaskStatus) -> TaskState {
@@ -92,6 +102,10 @@ struct Scenario {
 impl Scenario {
     /// `None` (the test is skipped) without a Docker engine.
     async fn start() -> Option<Scenario> {
+        Self::with_terminal_ack_timeout(ACKED_TERMINAL_TIMEOUT).await
+    }
+
+    async fn with_terminal_ack_timeout(terminal_ack_timeout: Duration) -> Option<Scenario> {
         if !setup() {
             return None;
         }
@@ -99,7 +113,7 @@ impl Scenario {
         let sandbox = TempDir::new("mesos-docker-executor").unwrap();
         let container = testing::unique_name("mesos-rs-test-exec-");
         let guard = ContainerGuard::new([container.clone()]);
-        let (driver, executor) = start(&agent, &container, &sandbox);
+        let (driver, executor) = start(&agent, &container, &sandbox, terminal_ack_timeout);
         agent.next(call::Type::Subscribe).await;
         Some(Scenario {
             driver,
@@ -227,6 +241,35 @@ async fn kill_stops_the_container_with_the_grace_period_and_reports_killed() {
     );
     assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
     s.assert_ended().await;
+}
+
+#[tokio::test]
+async fn a_withheld_terminal_acknowledgement_delays_the_stop_until_its_timeout() {
+    let timeout = Duration::from_secs(2);
+    let Some(mut s) = Scenario::with_terminal_ack_timeout(timeout).await else {
+        return;
+    };
+
+    s.agent.launch(docker_task(
+        "task-unacked",
+        CommandInfoBuilder::shell("true"),
+        None,
+    ));
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskStarting);
+    assert_eq!(state(&s.agent.update().await), TaskState::TaskRunning);
+    let terminal = s.agent.update_unacknowledged().await;
+    let sent = Instant::now();
+    assert_eq!(state(&terminal), TaskState::TaskFinished);
+    assert_eq!(
+        tokio::time::timeout(WAIT, s.driver.join()).await.unwrap(),
+        Status::DriverStopped
+    );
+    let waited = sent.elapsed();
+    assert!(
+        waited >= timeout,
+        "stopped {waited:?} after an unacknowledged terminal update (timeout {timeout:?})"
+    );
+    assert_removed(&s.container).await;
 }
 
 #[tokio::test]

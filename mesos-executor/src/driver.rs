@@ -2,16 +2,17 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use mesos_http::{Backoff, Client, EventStream, Jitter};
+use mesos_http::{Backoff, CallbackEnd, Client, EventStream};
 use mesos_proto::v1::executor::{call, event, Event};
 use mesos_proto::v1::task_status::Source;
 use mesos_proto::v1::{AgentId, Status, TaskId, TaskState, TaskStatus};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -51,6 +52,11 @@ struct Inner {
     cancel: CancellationToken,
     status: watch::Sender<Status>,
     executor: Mutex<Option<Box<dyn Executor>>>,
+    /// Wakes the session when the agent said the subscription is stale.
+    resubscribe: Notify,
+    /// The driver's event loop task: calls from it (from a callback) never
+    /// wait for the loop to finish.
+    loop_task: OnceLock<tokio::task::Id>,
 }
 
 #[derive(Default)]
@@ -61,6 +67,12 @@ struct Shared {
     /// What `stop`/`abort` asked for.
     requested: Option<Status>,
     failure: Option<Arc<Error>>,
+    /// Counts subscriptions; an update refused on subscription `n` makes
+    /// only subscription `n` stale.
+    generation: u64,
+    /// The agent refused a call of the current subscription as if it did not
+    /// know it (e.g. `403` after an agent restart): subscribe again.
+    stale: bool,
 }
 
 impl fmt::Debug for ExecutorDriver {
@@ -82,16 +94,30 @@ enum End {
     Lost(String),
 }
 
-/// The first resubscription delay, before doubling (smaller when the cap is
-/// smaller).
+/// The first resubscription delay and the floor of every later one
+/// (smaller when the cap is smaller).
 const SUBSCRIPTION_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 
-/// Delays between (re)subscription attempts: attempt `n` waits a random
-/// duration in `[cap_n / 2, cap_n]` where `cap_n = min(max, 100ms × 2ⁿ)`.
-/// The jitter keeps many executors on one restarted agent from
-/// resubscribing in lockstep; `max` is `MESOS_SUBSCRIPTION_BACKOFF_MAX`.
+/// How long a subscription must have lasted for its loss to start the
+/// backoff over.
+const SUBSCRIPTION_STABLE_AFTER: Duration = Duration::from_secs(10);
+
+/// Delays between (re)subscription attempts, as [`Backoff`] describes:
+/// attempt `n` waits a random duration in `[max(100ms, cap_n / 2), cap_n]`
+/// where `cap_n = min(max, 100ms × 2ⁿ)`. The jitter keeps many executors on
+/// one restarted agent from resubscribing in lockstep; `max` is
+/// `MESOS_SUBSCRIPTION_BACKOFF_MAX`.
 fn subscription_backoff(max: Duration) -> Backoff {
-    Backoff::new(SUBSCRIPTION_BACKOFF_INITIAL.min(max), max).jitter(Jitter::Equal)
+    Backoff::new(SUBSCRIPTION_BACKOFF_INITIAL.min(max), max).stable_after(SUBSCRIPTION_STABLE_AFTER)
+}
+
+/// `now + after`, or a deadline decades away when that overflows (a
+/// `MESOS_RECOVERY_TIMEOUT` of a billion weeks means "never").
+fn deadline_after(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365 * 30)))
+        .unwrap_or(now)
 }
 
 /// A fresh random (version 4) UUID, as the 16 bytes Mesos expects.
@@ -132,6 +158,8 @@ impl ExecutorDriver {
                 cancel: CancellationToken::new(),
                 status: watch::Sender::new(Status::DriverNotStarted),
                 executor: Mutex::new(Some(Box::new(executor))),
+                resubscribe: Notify::new(),
+                loop_task: OnceLock::new(),
             }),
         })
     }
@@ -182,8 +210,26 @@ impl ExecutorDriver {
         };
         self.inner.status.send_replace(Status::DriverRunning);
         let driver = self.clone();
+        let event_loop = runtime.spawn(async move { driver.run_loop(executor).await });
+        // The supervisor: whatever ends the event loop (even a panic in the
+        // driver itself), the status leaves DRIVER_RUNNING and `join` returns.
+        let driver = self.clone();
         runtime.spawn(async move {
-            let status = driver.run_loop(executor).await;
+            let status = match event_loop.await {
+                Ok(status) => status,
+                Err(e) => {
+                    let message = if e.is_panic() {
+                        mesos_http::panic_message(e.into_panic().as_ref())
+                    } else {
+                        "the event loop was cancelled (runtime shutting down)".to_string()
+                    };
+                    driver.fail(Error::Panicked {
+                        during: "event loop",
+                        message,
+                    });
+                    Status::DriverAborted
+                }
+            };
             tracing::info!(status = status.as_str_name(), "executor driver finished");
             driver.inner.status.send_replace(status);
         });
@@ -203,24 +249,42 @@ impl ExecutorDriver {
 
     /// Stops the driver: the subscription is closed and the driver ends
     /// with [`Status::DriverStopped`] ([`Executor::shutdown`] is not called;
-    /// a callback in progress is dropped at its next `.await`). Returns the
-    /// status the driver is heading for, or the current one when it is not
-    /// running.
-    pub fn stop(&self) -> Status {
-        self.request(Status::DriverStopped)
+    /// a callback in progress is dropped at its next `.await`). Returns once
+    /// the driver has finished (every callback and every task of the driver
+    /// ended), with its final status; called from a callback, it returns at
+    /// once with the status the driver is heading for. When the driver is
+    /// not running, returns the current status.
+    pub async fn stop(&self) -> Status {
+        self.end_with(Status::DriverStopped).await
     }
 
     /// Like [`stop`](Self::stop), but the driver ends with
     /// [`Status::DriverAborted`].
-    pub fn abort(&self) -> Status {
-        self.request(Status::DriverAborted)
+    pub async fn abort(&self) -> Status {
+        self.end_with(Status::DriverAborted).await
     }
 
-    /// Waits until the driver has finished and returns its final status
-    /// (immediately [`Status::DriverNotStarted`] when it was never started).
-    /// Never await this from an [`Executor`] callback: the driver waits for
-    /// the callback.
+    async fn end_with(&self, status: Status) -> Status {
+        let heading = self.request(status);
+        if self.in_event_loop() {
+            return heading;
+        }
+        self.join().await
+    }
+
+    fn in_event_loop(&self) -> bool {
+        tokio::task::try_id().is_some_and(|id| self.inner.loop_task.get() == Some(&id))
+    }
+
+    /// Waits until the driver has finished (every callback and every task of
+    /// the driver ended) and returns its final status (immediately
+    /// [`Status::DriverNotStarted`] when it was never started). From an
+    /// [`Executor`] callback it cannot wait for itself: it returns the
+    /// current status at once.
     pub async fn join(&self) -> Status {
+        if self.in_event_loop() {
+            return self.status();
+        }
         let mut status = self.inner.status.subscribe();
         let result = status
             .wait_for(|s| *s != Status::DriverRunning)
@@ -272,7 +336,7 @@ impl ExecutorDriver {
         if status.executor_id.is_none() {
             status.executor_id = Some(self.inner.config.executor_id().clone());
         }
-        let subscribed = {
+        let (subscribed, generation) = {
             let mut shared = self.shared();
             if status.agent_id.is_none() {
                 // From the SUBSCRIBED agent_info (or MESOS_SLAVE_ID before it).
@@ -281,7 +345,7 @@ impl ExecutorDriver {
             shared.book.sent(call::Update {
                 status: status.clone(),
             });
-            shared.subscribed
+            (shared.subscribed, shared.generation)
         };
         let state = status.state().as_str_name();
         if !subscribed {
@@ -302,16 +366,25 @@ impl ExecutorDriver {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.is_retryable() => {
-                tracing::warn!(task_id, state, error = %chain(&e), "status update not delivered; it is resent on resubscription");
-                Ok(())
-            }
-            Err(e) => {
+            Err(e) if e.status() == Some(http::StatusCode::BAD_REQUEST) => {
+                // Malformed: resending it would only be refused again.
                 let id = TaskId {
                     value: task_id.clone(),
                 };
                 self.shared().book.refused(&id, &uuid);
                 Err(Error::Update { task_id, source: e })
+            }
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(task_id, state, error = %chain(&e), "status update not delivered; it is resent on resubscription");
+                Ok(())
+            }
+            Err(e) => {
+                // E.g. `403 Executor is not subscribed` after an agent
+                // restart: the agent does not know this subscription. Keep
+                // the update and subscribe again; it goes in the SUBSCRIBE.
+                tracing::warn!(task_id, state, error = %chain(&e), "the agent refused the update on this subscription; resubscribing to resend it");
+                self.mark_stale(generation);
+                Ok(())
             }
         }
     }
@@ -337,9 +410,28 @@ impl ExecutorDriver {
             .map_err(Error::Message)
     }
 
-    fn spawn_heartbeat(&self) {
+    /// The agent refused a call of subscription `generation` as unknown:
+    /// if that is still the current subscription, end it and subscribe
+    /// again.
+    fn mark_stale(&self, generation: u64) {
+        let mut shared = self.shared();
+        if shared.subscribed && shared.generation == generation {
+            shared.stale = true;
+            drop(shared);
+            self.inner.resubscribe.notify_one();
+        }
+    }
+
+    /// Sends a HEARTBEAT call in `tasks` (owned by the session, so it never
+    /// outlives the driver), unless the previous one is still in flight.
+    fn heartbeat(&self, tasks: &mut JoinSet<()>) {
+        while tasks.try_join_next().is_some() {}
+        if !tasks.is_empty() {
+            tracing::debug!("previous HEARTBEAT still in flight; skipping one");
+            return;
+        }
         let driver = self.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let call = connection::call(&driver.inner.config, call::Type::Heartbeat);
             if let Err(e) = driver
                 .inner
@@ -352,20 +444,30 @@ impl ExecutorDriver {
         });
     }
 
-    /// Runs `callback` unless stop/abort interrupts it. False when
-    /// interrupted.
-    async fn guarded(&self, callback: impl Future<Output = ()>) -> bool {
-        tokio::select! {
-            biased;
-            _ = self.inner.cancel.cancelled() => false,
-            _ = callback => !self.inner.cancel.is_cancelled(),
+    /// Runs the callback `during` names unless stop/abort interrupts it. A
+    /// panic in it aborts the driver with [`Error::Panicked`]. False when
+    /// interrupted (or panicked).
+    async fn guarded(&self, during: &'static str, callback: impl Future<Output = ()>) -> bool {
+        match mesos_http::run_callback(callback, self.inner.cancel.cancelled()).await {
+            CallbackEnd::Returned => !self.inner.cancel.is_cancelled(),
+            CallbackEnd::Interrupted => false,
+            CallbackEnd::Panicked(message) => {
+                tracing::error!(during, %message, "an executor callback panicked; aborting");
+                self.fail(Error::Panicked { during, message });
+                self.request(Status::DriverAborted);
+                false
+            }
         }
     }
 
     /// Calls `Executor::shutdown`, for at most the grace period.
     async fn shutdown_executor(&self, executor: &mut Box<dyn Executor>) {
         let grace = self.inner.config.shutdown_grace_period();
-        let finished = tokio::time::timeout(grace, self.guarded(executor.shutdown(self))).await;
+        let finished = tokio::time::timeout(
+            grace,
+            self.guarded("shutdown callback", executor.shutdown(self)),
+        )
+        .await;
         if finished.is_err() {
             tracing::warn!(
                 ?grace,
@@ -376,7 +478,7 @@ impl ExecutorDriver {
 
     fn fail(&self, error: Error) {
         tracing::error!(error = %chain(&error), "executor driver failed");
-        self.shared().failure = Some(Arc::new(error));
+        self.shared().failure.get_or_insert_with(|| Arc::new(error));
     }
 
     fn requested(&self) -> Option<Status> {
@@ -384,6 +486,7 @@ impl ExecutorDriver {
     }
 
     async fn run_loop(&self, mut executor: Box<dyn Executor>) -> Status {
+        let _ = self.inner.loop_task.set(tokio::task::id());
         let outcome = self.subscriptions(&mut executor).await;
         self.shared().subscribed = false;
         self.requested().unwrap_or(outcome)
@@ -393,7 +496,7 @@ impl ExecutorDriver {
         let config = &self.inner.config;
         let mut backoff = subscription_backoff(config.subscription_backoff_max());
         let mut registered = false;
-        let mut deadline = Instant::now() + config.recovery_timeout();
+        let mut deadline = deadline_after(config.recovery_timeout());
         loop {
             let payload = self.shared().book.subscribe();
             tracing::info!(
@@ -411,7 +514,8 @@ impl ExecutorDriver {
                 Err(AttemptError::Fatal(error)) => {
                     let message = chain(&error);
                     self.fail(error);
-                    self.guarded(executor.error(self, message)).await;
+                    self.guarded("error callback", executor.error(self, message))
+                        .await;
                     return Status::DriverAborted;
                 }
                 Err(AttemptError::Retry(error)) => {
@@ -427,27 +531,35 @@ impl ExecutorDriver {
                     }
                 }
             };
-            backoff.reset();
             let info = subscribed.info;
+            let since = Instant::now();
             {
                 let mut shared = self.shared();
                 shared.subscribed = true;
+                shared.stale = false;
+                shared.generation += 1;
                 if let Some(id) = info.agent_info.id.clone() {
                     shared.agent_id = Some(id);
                 }
             }
             tracing::info!(agent = %info.agent_info.hostname, reregistered = registered, "subscribed");
             let completed = if registered {
-                self.guarded(executor.reregistered(self, info.agent_info))
-                    .await
+                self.guarded(
+                    "reregistered callback",
+                    executor.reregistered(self, info.agent_info),
+                )
+                .await
             } else {
                 registered = true;
-                self.guarded(executor.registered(
-                    self,
-                    info.executor_info,
-                    info.framework_info,
-                    info.agent_info,
-                ))
+                self.guarded(
+                    "registered callback",
+                    executor.registered(
+                        self,
+                        info.executor_info,
+                        info.framework_info,
+                        info.agent_info,
+                    ),
+                )
                 .await
             };
             let end = if completed {
@@ -465,14 +577,18 @@ impl ExecutorDriver {
                         checkpoint = config.checkpoint(),
                         "disconnected from the agent"
                     );
-                    if !self.guarded(executor.disconnected(self)).await {
+                    backoff.session_ended(since.elapsed());
+                    if !self
+                        .guarded("disconnected callback", executor.disconnected(self))
+                        .await
+                    {
                         return Status::DriverStopped;
                     }
                     if !config.checkpoint() {
                         self.shutdown_executor(executor).await;
                         return Status::DriverStopped;
                     }
-                    deadline = Instant::now() + config.recovery_timeout();
+                    deadline = deadline_after(config.recovery_timeout());
                     let delay = backoff.next_delay();
                     tokio::select! {
                         _ = self.inner.cancel.cancelled() => return Status::DriverStopped,
@@ -500,7 +616,8 @@ impl ExecutorDriver {
         } else {
             let message = chain(&last);
             self.fail(last);
-            self.guarded(executor.error(self, message)).await;
+            self.guarded("error callback", executor.error(self, message))
+                .await;
             Status::DriverAborted
         }
     }
@@ -516,14 +633,35 @@ impl ExecutorDriver {
             .config
             .heartbeat_interval()
             .max(Duration::from_millis(10));
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
+        let mut heartbeat = tokio::time::interval_at(deadline_after(interval), interval);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut heartbeats = JoinSet::new();
+        let end = self
+            .deliver_events(executor, &mut events, &mut heartbeat, &mut heartbeats)
+            .await;
+        heartbeats.shutdown().await;
+        end
+    }
+
+    async fn deliver_events(
+        &self,
+        executor: &mut Box<dyn Executor>,
+        events: &mut EventStream<Event>,
+        heartbeat: &mut tokio::time::Interval,
+        heartbeats: &mut JoinSet<()>,
+    ) -> End {
         loop {
             let next = tokio::select! {
                 biased;
                 _ = self.inner.cancel.cancelled() => return End::Cancelled,
+                _ = self.inner.resubscribe.notified() => {
+                    if self.shared().stale {
+                        return End::Lost("the agent refused a call of this subscription".into());
+                    }
+                    continue;
+                }
                 _ = heartbeat.tick() => {
-                    self.spawn_heartbeat();
+                    self.heartbeat(heartbeats);
                     continue;
                 }
                 next = events.next() => next,
@@ -533,7 +671,8 @@ impl ExecutorDriver {
                 Some(Err(e @ mesos_http::Error::Decode { .. })) => {
                     let message = format!("undecodable event: {}", chain(&e));
                     tracing::warn!(message, "skipping event");
-                    self.guarded(executor.error(self, message)).await
+                    self.guarded("error callback", executor.error(self, message))
+                        .await
                 }
                 Some(Err(e)) => return End::Lost(chain(&e)),
                 Some(Ok(event)) => match self.dispatch(executor, event).await {
@@ -556,7 +695,11 @@ impl ExecutorDriver {
             event::Type::Launch => match event.launch {
                 Some(launch) => {
                     self.shared().book.launched(launch.task.clone());
-                    self.guarded(executor.launch_task(self, launch.task)).await
+                    self.guarded(
+                        "launch_task callback",
+                        executor.launch_task(self, launch.task),
+                    )
+                    .await
                 }
                 None => true,
             },
@@ -568,15 +711,21 @@ impl ExecutorDriver {
                             shared.book.launched(task.clone());
                         }
                     }
-                    self.guarded(executor.launch_group(self, group.task_group))
-                        .await
+                    self.guarded(
+                        "launch_group callback",
+                        executor.launch_group(self, group.task_group),
+                    )
+                    .await
                 }
                 None => true,
             },
             event::Type::Kill => match event.kill {
                 Some(kill) => {
-                    self.guarded(executor.kill_task(self, kill.task_id, kill.kill_policy))
-                        .await
+                    self.guarded(
+                        "kill_task callback",
+                        executor.kill_task(self, kill.task_id, kill.kill_policy),
+                    )
+                    .await
                 }
                 None => true,
             },
@@ -589,21 +738,28 @@ impl ExecutorDriver {
                             "acknowledgement of an unknown update"
                         );
                     }
-                    self.guarded(executor.acknowledged(self, ack.task_id, ack.uuid))
-                        .await
+                    self.guarded(
+                        "acknowledged callback",
+                        executor.acknowledged(self, ack.task_id, ack.uuid),
+                    )
+                    .await
                 }
                 None => true,
             },
             event::Type::Message => match event.message {
                 Some(message) => {
-                    self.guarded(executor.framework_message(self, message.data))
-                        .await
+                    self.guarded(
+                        "framework_message callback",
+                        executor.framework_message(self, message.data),
+                    )
+                    .await
                 }
                 None => true,
             },
             event::Type::Error => {
                 let message = event.error.map(|e| e.message).unwrap_or_default();
-                self.guarded(executor.error(self, message)).await
+                self.guarded("error callback", executor.error(self, message))
+                    .await
             }
             event::Type::Shutdown => {
                 tracing::info!("SHUTDOWN from the agent");

@@ -78,6 +78,15 @@ pub enum Error {
     /// `start` was called outside a tokio runtime.
     #[error("the executor driver must be started inside a tokio runtime")]
     NoRuntime,
+    /// An [`Executor`](crate::Executor) callback (or, for `"event loop"`,
+    /// the driver itself) panicked; the driver aborted.
+    #[error("the {during} panicked: {message}")]
+    Panicked {
+        /// Where: `"launch_task callback"`, ..., or `"event loop"`.
+        during: &'static str,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// `e` with its chain of sources, for logs and callback messages.

@@ -4,14 +4,17 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::StatusCode;
 use mesos_executor::{Error, ExecutorConfig, ExecutorDriver, Status};
 use mesos_http::MediaType;
 use mesos_proto::v1::executor::call;
 use mesos_proto::v1::task_status::Source;
-use mesos_proto::v1::{TaskState, TaskStatus};
+use mesos_proto::v1::{TaskId, TaskState, TaskStatus};
 use support::*;
 
 fn init_logs() {
@@ -25,6 +28,20 @@ async fn join(driver: &ExecutorDriver) -> Status {
     tokio::time::timeout(WAIT, driver.join())
         .await
         .expect("driver did not finish")
+}
+
+/// A checkpointing driver with a [`Recorder`] on `config`, subscribed to
+/// `agent` and registered.
+async fn registered_with_checkpointing(
+    agent: &mut FakeAgent,
+    config: mesos_executor::ExecutorConfigBuilder,
+) -> (ExecutorDriver, Callbacks) {
+    let (executor, mut seen) = Recorder::new();
+    let driver = ExecutorDriver::new(executor, config.checkpoint(true).build().unwrap()).unwrap();
+    driver.start();
+    agent.next(call::Type::Subscribe).await;
+    seen.until(|s| *s == Seen::Registered).await;
+    (driver, seen)
 }
 
 /// The UPDATE's status, checked for what the driver must fill in.
@@ -102,7 +119,7 @@ async fn launch_sends_running_then_finished_updates() {
         let message = agent.next(call::Type::Message).await;
         assert_eq!(message.message.unwrap().data, Bytes::from_static(b"back"));
 
-        driver.stop();
+        driver.stop().await;
         assert_eq!(join(&driver).await, Status::DriverStopped, "{media}");
         assert!(matches!(
             driver
@@ -159,7 +176,7 @@ async fn unacknowledged_updates_are_resent_on_resubscribe_until_acknowledged() {
     assert!(again.unacknowledged_tasks.is_empty(), "{again:?}");
     seen.until(|s| *s == Seen::Reregistered).await;
 
-    driver.stop();
+    driver.stop().await;
     assert_eq!(join(&driver).await, Status::DriverStopped);
 }
 
@@ -219,7 +236,7 @@ async fn agent_restart_is_survived_with_checkpointing() {
     seen.until(|s| *s == Seen::Reregistered).await;
     assert_eq!(driver.status(), Status::DriverRunning);
 
-    driver.stop();
+    driver.stop().await;
     assert_eq!(join(&driver).await, Status::DriverStopped);
 }
 
@@ -227,24 +244,172 @@ async fn agent_restart_is_survived_with_checkpointing() {
 async fn recovery_timeout_shuts_the_executor_down() {
     init_logs();
     let mut agent = FakeAgent::start(Mode::Agent).await;
-    let (executor, mut seen) = Recorder::new();
-    let config = agent
-        .config()
-        .checkpoint(true)
-        .recovery_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-    let driver = ExecutorDriver::new(executor, config).unwrap();
-    driver.start();
-    agent.next(call::Type::Subscribe).await;
-    agent.stop();
+    let recovery = Duration::from_millis(800);
+    let config = agent.config().recovery_timeout(recovery);
+    let (driver, mut seen) = registered_with_checkpointing(&mut agent, config).await;
+    // The agent is up but answers every SUBSCRIBE with 503 (recovering).
+    agent.answer_subscribe(Some((StatusCode::SERVICE_UNAVAILABLE, "recovering")));
+    let lost = Instant::now();
+    agent.drop_stream();
     seen.until(|s| *s == Seen::Disconnected).await;
     seen.until(|s| *s == Seen::Shutdown).await;
+    let elapsed = lost.elapsed();
     assert_eq!(join(&driver).await, Status::DriverStopped);
     assert!(matches!(
         driver.failure().as_deref(),
         Some(Error::RecoveryTimeout { .. })
     ));
+    assert!(
+        elapsed >= recovery,
+        "gave up after {elapsed:?}, before the recovery timeout of {recovery:?}"
+    );
+    let mut attempts = 0;
+    while let Ok(call) = agent.try_next_call() {
+        attempts += usize::from(call.r#type() == call::Type::Subscribe);
+    }
+    assert!(
+        attempts >= 2,
+        "only {attempts} SUBSCRIBE attempt(s) within the recovery timeout"
+    );
+}
+
+#[tokio::test]
+async fn an_update_refused_with_403_is_kept_and_resent_after_resubscribing() {
+    init_logs();
+    let mut agent = FakeAgent::start(Mode::Agent).await;
+    let config = agent.config();
+    let (driver, mut seen) = registered_with_checkpointing(&mut agent, config).await;
+
+    // After an agent restart, the agent may not know the subscription yet.
+    agent.answer_update(Some((StatusCode::FORBIDDEN, "Executor is not subscribed")));
+    agent.send(launch("t1"));
+    let refused = update_status(&agent.next(call::Type::Update).await);
+    agent.answer_update(None);
+
+    // The driver gives up the stale subscription and resubscribes with the
+    // refused update (and everything sent after it) still unacknowledged.
+    let resubscribe = agent.next(call::Type::Subscribe).await;
+    let resent: Vec<_> = resubscribe
+        .subscribe
+        .expect("payload")
+        .unacknowledged_updates
+        .into_iter()
+        .map(|u| u.status)
+        .collect();
+    assert!(resent.contains(&refused), "{refused:?} not in {resent:?}");
+    assert_eq!(resent[0], refused, "resent in the order sent");
+    seen.until(|s| *s == Seen::Reregistered).await;
+    assert_eq!(driver.status(), Status::DriverRunning);
+    assert_eq!(driver.stop().await, Status::DriverStopped);
+}
+
+#[tokio::test]
+async fn an_update_refused_with_400_is_reported_and_not_resent() {
+    init_logs();
+    let mut agent = FakeAgent::start(Mode::Agent).await;
+    let config = agent.config();
+    let (driver, _seen) = registered_with_checkpointing(&mut agent, config).await;
+
+    agent.answer_update(Some((StatusCode::BAD_REQUEST, "malformed")));
+    let task = TaskId { value: "t9".into() };
+    let err = driver
+        .send_status_update(status(&task, TaskState::TaskRunning))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Update { task_id, source } if task_id == "t9" && source.status() == Some(StatusCode::BAD_REQUEST)),
+        "{err:?}"
+    );
+    agent.answer_update(None);
+    agent.drop_stream();
+    let again = agent.next(call::Type::Subscribe).await.subscribe.unwrap();
+    assert!(again.unacknowledged_updates.is_empty(), "{again:?}");
+    assert_eq!(driver.stop().await, Status::DriverStopped);
+}
+
+/// An executor whose `launch_task` panics.
+struct PanicsOnLaunch;
+
+#[async_trait::async_trait]
+impl mesos_executor::Executor for PanicsOnLaunch {
+    async fn launch_task(&mut self, _driver: &ExecutorDriver, task: mesos_proto::v1::TaskInfo) {
+        panic!("cannot launch {}", task.task_id.value);
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_callback_aborts_the_driver_with_the_panic_as_failure() {
+    init_logs();
+    let mut agent = FakeAgent::start(Mode::Agent).await;
+    let driver = ExecutorDriver::new(PanicsOnLaunch, agent.config().build().unwrap()).unwrap();
+    let run = tokio::spawn({
+        let driver = driver.clone();
+        async move { driver.run().await }
+    });
+    agent.next(call::Type::Subscribe).await;
+    agent.send(launch("t1"));
+    let status = tokio::time::timeout(WAIT, run)
+        .await
+        .expect("run() returns")
+        .unwrap();
+    assert_eq!(status, Status::DriverAborted);
+    let failure = driver.failure().expect("a failure");
+    let Error::Panicked { during, message } = failure.as_ref() else {
+        panic!("{failure:?}")
+    };
+    assert_eq!(*during, "launch_task callback");
+    assert_eq!(message, "cannot launch t1");
+}
+
+/// An executor whose `launch_task` blocks until told to finish, and records
+/// when it ended (returned or was dropped).
+struct SlowLaunch {
+    entered: tokio::sync::mpsc::UnboundedSender<()>,
+    ended: Arc<AtomicBool>,
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl mesos_executor::Executor for SlowLaunch {
+    async fn launch_task(&mut self, _driver: &ExecutorDriver, _task: mesos_proto::v1::TaskInfo) {
+        let _ended = SetOnDrop(self.ended.clone());
+        let _ = self.entered.send(());
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::test]
+async fn stop_returns_only_after_the_running_callback_ended() {
+    init_logs();
+    let mut agent = FakeAgent::start(Mode::Agent).await;
+    let (entered, mut entered_rx) = tokio::sync::mpsc::unbounded_channel();
+    let ended = Arc::new(AtomicBool::new(false));
+    let executor = SlowLaunch {
+        entered,
+        ended: ended.clone(),
+    };
+    let driver = ExecutorDriver::new(executor, agent.config().build().unwrap()).unwrap();
+    driver.start();
+    agent.next(call::Type::Subscribe).await;
+    agent.send(launch("t1"));
+    tokio::time::timeout(WAIT, entered_rx.recv())
+        .await
+        .expect("launch_task entered");
+    let stopped = tokio::time::timeout(WAIT, driver.stop())
+        .await
+        .expect("stop() returns");
+    assert_eq!(stopped, Status::DriverStopped);
+    assert!(
+        ended.load(Ordering::SeqCst),
+        "stop() returned while launch_task was still running"
+    );
 }
 
 #[tokio::test]

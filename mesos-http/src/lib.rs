@@ -14,7 +14,8 @@
 //!   `mesos-local`: media type negotiation, call decoding and RecordIO
 //!   streaming responses.
 //!
-//! Both drivers reconnect with the same jittered exponential [`Backoff`].
+//! Both drivers reconnect by one policy, [`Backoff`]: exponential, capped,
+//! jittered with a floor, and reset only after a healthy session.
 //!
 //! # Transport safety
 //! - Every response body the client reads is bounded: a call's answer by
@@ -77,6 +78,7 @@
 
 mod auth;
 mod backoff;
+mod callback;
 mod error;
 pub mod headers;
 mod redact;
@@ -89,7 +91,8 @@ mod events;
 pub mod server;
 
 pub use auth::{Credentials, Secret};
-pub use backoff::{Backoff, Jitter};
+pub use backoff::Backoff;
+pub use callback::{panic_message, run_callback, CallbackEnd};
 #[cfg(feature = "client")]
 pub use client::{
     parse_url, resolve_location, CallResponse, Client, ClientBuilder, Subscription,

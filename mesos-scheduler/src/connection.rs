@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use futures::stream::{BoxStream, Stream, StreamExt};
 use http::Uri;
 use mesos_http::Backoff;
@@ -67,6 +69,7 @@ pub fn subscribe(config: SchedulerConfig) -> Result<(SchedulerClient, Subscripti
         http,
         session: RwLock::new(None),
         torn_down: AtomicBool::new(false),
+        pending_acks: Default::default(),
     });
     let connection = Connection::new(config, shared.clone());
     let stream = futures::stream::unfold(connection, |mut connection| async move {
@@ -102,12 +105,12 @@ enum State {
     /// Not subscribed; the next SUBSCRIBE goes out after `delay`.
     /// `redirects` counts the redirects followed in a row.
     Connecting { delay: Duration, redirects: u32 },
-    /// A SUBSCRIBE was answered; reading its events. `subscribed` turns true
-    /// at the SUBSCRIBED event (calls are possible from then on).
+    /// A SUBSCRIBE was answered; reading its events. `since` is set at the
+    /// SUBSCRIBED event (calls are possible from then on).
     Streaming {
         events: mesos_http::EventStream<Event>,
         stream_id: String,
-        subscribed: bool,
+        since: Option<Instant>,
     },
     /// The subscription ended for good.
     Done,
@@ -136,10 +139,13 @@ impl Connection {
             masters: config.masters,
             master_index: 0,
             shared,
-            backoff: Backoff::new(config.backoff_initial, config.backoff_max),
+            backoff: Backoff::new(config.backoff_initial, config.backoff_max)
+                .stable_after(config.default_heartbeat),
             max_redirects: config.max_redirects,
             heartbeat_multiplier: config.heartbeat_multiplier,
-            heartbeat_timeout: config.default_heartbeat * config.heartbeat_multiplier,
+            heartbeat_timeout: config
+                .default_heartbeat
+                .saturating_mul(config.heartbeat_multiplier),
             subscribed_before: false,
             state: State::Connecting {
                 delay: Duration::ZERO,
@@ -166,23 +172,23 @@ impl Connection {
                 State::Streaming {
                     events,
                     stream_id,
-                    subscribed,
+                    since,
                 } => {
                     let next = tokio::time::timeout(self.heartbeat_timeout, events.next()).await;
-                    let (stream_id, was_subscribed) = (stream_id.clone(), *subscribed);
+                    let (stream_id, subscribed_at) = (stream_id.clone(), *since);
                     match next {
                         Err(_) => {
                             let reason = format!(
                                 "no event from the master for {:?} ({} heartbeat intervals)",
                                 self.heartbeat_timeout, self.heartbeat_multiplier
                             );
-                            if let Some(lost) = self.lose(reason, was_subscribed) {
+                            if let Some(lost) = self.lose(reason, subscribed_at) {
                                 return Some(Ok(lost));
                             }
                         }
                         Ok(None) => {
                             let reason = "the master closed the event stream".to_string();
-                            if let Some(lost) = self.lose(reason, was_subscribed) {
+                            if let Some(lost) = self.lose(reason, subscribed_at) {
                                 return Some(Ok(lost));
                             }
                         }
@@ -191,12 +197,18 @@ impl Connection {
                         }
                         Ok(Some(Err(e))) => {
                             let reason = mesos_http::error_chain(&e);
-                            if let Some(lost) = self.lose(reason, was_subscribed) {
+                            if let Some(lost) = self.lose(reason, subscribed_at) {
                                 return Some(Ok(lost));
                             }
                         }
                         Ok(Some(Ok(event))) => {
                             if let Some(item) = self.on_event(event, stream_id) {
+                                if let Ok(SchedulerEvent::Subscribed { .. }) = &item {
+                                    let client = SchedulerClient {
+                                        shared: self.shared.clone(),
+                                    };
+                                    client.resend_pending_acks().await;
+                                }
                                 return Some(item);
                             }
                         }
@@ -226,7 +238,7 @@ impl Connection {
                 self.state = State::Streaming {
                     events: sub.events,
                     stream_id,
-                    subscribed: false,
+                    since: None,
                 };
                 Ok(())
             }
@@ -274,8 +286,10 @@ impl Connection {
     }
 
     /// The stream is gone: forget the session and reconnect. Yields
-    /// `Disconnected` only if the framework was subscribed on it.
-    fn lose(&mut self, reason: String, was_subscribed: bool) -> Option<SchedulerEvent> {
+    /// `Disconnected` only if the framework was subscribed on it (`since`
+    /// SUBSCRIBED arrived); the backoff starts over only if that session
+    /// was healthy (see [`Backoff::session_ended`]).
+    fn lose(&mut self, reason: String, since: Option<Instant>) -> Option<SchedulerEvent> {
         self.shared.set_session(None);
         if self.shared.is_torn_down() {
             tracing::info!(master = %mesos_http::RedactedUrl(&self.url), "framework torn down; subscription ended");
@@ -283,8 +297,11 @@ impl Connection {
             return None;
         }
         tracing::warn!(master = %mesos_http::RedactedUrl(&self.url), %reason, "connection to the master lost");
+        if let Some(since) = since {
+            self.backoff.session_ended(since.elapsed());
+        }
         self.retry_later(false);
-        was_subscribed.then_some(SchedulerEvent::Disconnected { reason })
+        since.map(|_| SchedulerEvent::Disconnected { reason })
     }
 
     fn on_event(
@@ -308,19 +325,24 @@ impl Connection {
             } => {
                 self.framework.id = Some(framework_id.clone());
                 if let Some(interval) = heartbeat_interval {
-                    self.heartbeat_timeout = *interval * self.heartbeat_multiplier;
+                    self.heartbeat_timeout = interval.saturating_mul(self.heartbeat_multiplier);
+                    self.backoff.set_stable_after(*interval);
                 }
                 self.shared.set_session(Some(Session {
                     url: self.url.clone(),
                     stream_id,
                     framework_id: framework_id.clone(),
                 }));
-                self.backoff.reset();
                 self.subscribed_before = true;
-                if let State::Streaming { subscribed, .. } = &mut self.state {
-                    *subscribed = true;
+                if let State::Streaming { since, .. } = &mut self.state {
+                    *since = Some(Instant::now());
                 }
                 tracing::info!(framework_id = %framework_id.value, master = %mesos_http::RedactedUrl(&self.url), "subscribed");
+            }
+            SchedulerEvent::Update(status) => {
+                self.shared
+                    .pending_acks
+                    .update_arrived(&status.task_id, status.uuid.as_ref());
             }
             SchedulerEvent::Error(message) => {
                 tracing::error!(%message, "the master reported an error; ending the subscription");

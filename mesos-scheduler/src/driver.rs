@@ -1,10 +1,11 @@
 //! `SchedulerDriver`: runs a [`Scheduler`] over a subscription.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use futures::StreamExt;
+use mesos_http::CallbackEnd;
 use mesos_proto::v1::{
     offer, AgentId, ExecutorId, Filters, FrameworkInfo, KillPolicy, OfferId, OperationStatus,
     Request, Status, TaskId, TaskInfo, TaskStatus,
@@ -21,9 +22,14 @@ use crate::{
 ///
 /// Cheap to clone (`Arc` inside), `Send + Sync`. The life cycle is the
 /// classic one, with the classic [`Status`] values: `start` →
-/// `DRIVER_RUNNING`; `stop` → `DRIVER_STOPPED`; `abort` (or an ERROR from
-/// the master) → `DRIVER_ABORTED`; `join` waits for either; `run` is `start`
-/// then `join`.
+/// `DRIVER_RUNNING`; `stop` → `DRIVER_STOPPED`; `abort` → `DRIVER_ABORTED`;
+/// `join` waits for either; `run` is `start` then `join`.
+///
+/// The driver always ends: an ERROR from the master, a subscription refused
+/// for good, or a panic in a callback (caught, never unwinding into your
+/// runtime) ends it as `DRIVER_ABORTED` with the cause in
+/// [`failure`](SchedulerDriver::failure). `stop`, `abort` and `join` return
+/// only once the event loop and every callback have finished.
 ///
 /// ```no_run
 /// use async_trait::async_trait;
@@ -58,8 +64,14 @@ struct Inner {
     client: SchedulerClient,
     implicit_acks: bool,
     status: watch::Sender<Status>,
+    /// True once the event loop and every callback have finished.
+    finished: watch::Sender<bool>,
     cancel: CancellationToken,
     pending: Mutex<Option<(Box<dyn Scheduler>, Subscription)>>,
+    failure: Mutex<Option<Arc<Error>>>,
+    /// The event loop's task: calls from it (from a callback) never wait
+    /// for the loop to finish.
+    loop_task: OnceLock<tokio::task::Id>,
 }
 
 impl fmt::Debug for SchedulerDriver {
@@ -71,6 +83,28 @@ impl fmt::Debug for SchedulerDriver {
     }
 }
 
+/// The callback an event is delivered to, for naming a panic.
+fn callback_name(event: &SchedulerEvent) -> &'static str {
+    match event {
+        SchedulerEvent::Subscribed {
+            resubscribed: false,
+            ..
+        } => "registered callback",
+        SchedulerEvent::Subscribed { .. } => "reregistered callback",
+        SchedulerEvent::Offers(_) => "resource_offers callback",
+        SchedulerEvent::InverseOffers(_) => "inverse_offers callback",
+        SchedulerEvent::Rescind(_) => "offer_rescinded callback",
+        SchedulerEvent::RescindInverseOffer(_) => "inverse_offer_rescinded callback",
+        SchedulerEvent::Update(_) => "status_update callback",
+        SchedulerEvent::OperationUpdate(_) => "operation_status_update callback",
+        SchedulerEvent::Message { .. } => "framework_message callback",
+        SchedulerEvent::Failure { .. } => "executor_lost/agent_lost callback",
+        SchedulerEvent::Error(_) => "error callback",
+        SchedulerEvent::Heartbeat => "heartbeat",
+        SchedulerEvent::Disconnected { .. } => "disconnected callback",
+    }
+}
+
 impl SchedulerDriver {
     /// A driver for `scheduler` with `config`; nothing connects until
     /// [`start`](Self::start).
@@ -78,13 +112,17 @@ impl SchedulerDriver {
         let implicit_acks = config.implicit_acknowledgements;
         let (client, subscription) = subscribe(config)?;
         let (status, _) = watch::channel(Status::DriverNotStarted);
+        let (finished, _) = watch::channel(false);
         Ok(SchedulerDriver {
             inner: Arc::new(Inner {
                 client,
                 implicit_acks,
                 status,
+                finished,
                 cancel: CancellationToken::new(),
                 pending: Mutex::new(Some((Box::new(scheduler), subscription))),
+                failure: Mutex::new(None),
+                loop_task: OnceLock::new(),
             }),
         })
     }
@@ -94,24 +132,56 @@ impl SchedulerDriver {
         *self.inner.status.borrow()
     }
 
+    /// Why the driver aborted, if it did for a reason of its own: a
+    /// callback panicked ([`Error::Panicked`]), the master sent an ERROR
+    /// ([`Error::Master`]) or refused the subscription for good
+    /// ([`Error::Subscribe`]). `None` after [`stop`](Self::stop) or
+    /// [`abort`](Self::abort).
+    pub fn failure(&self) -> Option<Arc<Error>> {
+        lock(&self.inner.failure).clone()
+    }
+
     /// The call client this driver uses (for code that holds no driver).
     pub fn client(&self) -> &SchedulerClient {
         &self.inner.client
     }
 
     /// Starts the event loop on the current tokio runtime. Returns
-    /// `DRIVER_RUNNING`, or the unchanged status if already started.
+    /// `DRIVER_RUNNING`, or the unchanged status if already started; outside
+    /// a runtime the driver aborts with [`Error::NoRuntime`].
     pub fn start(&self) -> Status {
-        let taken = match self.inner.pending.lock() {
-            Ok(mut guard) => guard.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        let Some((scheduler, subscription)) = taken else {
+        let Some((scheduler, subscription)) = lock(&self.inner.pending).take() else {
             return self.status();
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.fail(Error::NoRuntime);
+            self.inner.status.send_replace(Status::DriverAborted);
+            self.inner.finished.send_replace(true);
+            return Status::DriverAborted;
         };
         self.inner.status.send_replace(Status::DriverRunning);
         let driver = self.clone();
-        tokio::spawn(async move { driver.event_loop(scheduler, subscription).await });
+        let event_loop =
+            runtime.spawn(async move { driver.event_loop(scheduler, subscription).await });
+        // The supervisor: whatever ends the event loop (even a panic in the
+        // driver itself), the status leaves DRIVER_RUNNING and `join` returns.
+        let driver = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = event_loop.await {
+                let message = if e.is_panic() {
+                    mesos_http::panic_message(e.into_panic().as_ref())
+                } else {
+                    "the event loop was cancelled (runtime shutting down)".to_string()
+                };
+                tracing::error!(%message, "the scheduler driver's event loop failed");
+                driver.fail(Error::Panicked {
+                    during: "event loop",
+                    message,
+                });
+            }
+            driver.finish(Status::DriverAborted);
+            driver.inner.finished.send_replace(true);
+        });
         Status::DriverRunning
     }
 
@@ -119,7 +189,10 @@ impl SchedulerDriver {
     /// first (TEARDOWN: all its tasks are killed); with `true` it only
     /// disconnects, so a new driver with the same framework id can take over
     /// within the failover timeout. Returns `DRIVER_STOPPED` (or the status
-    /// if the driver was not running).
+    /// if the driver was not running) once the event loop and any callback
+    /// in progress have finished (a callback still running is dropped at
+    /// its next `.await`). Called from a callback, it returns at once and
+    /// the driver stops when the callback returns.
     pub async fn stop(&self, failover: bool) -> Status {
         let current = self.status();
         if current != Status::DriverRunning {
@@ -130,32 +203,35 @@ impl SchedulerDriver {
                 tracing::warn!(error = %e, "TEARDOWN failed while stopping");
             }
         }
-        self.inner.status.send_replace(Status::DriverStopped);
-        self.inner.cancel.cancel();
-        Status::DriverStopped
+        self.finish(Status::DriverStopped);
+        self.wait_finished().await;
+        self.status()
     }
 
-    /// Stops the event loop at once without tearing the framework down.
-    /// Returns `DRIVER_ABORTED` (or the status if not running).
-    pub fn abort(&self) -> Status {
+    /// Stops the event loop without tearing the framework down. Returns
+    /// `DRIVER_ABORTED` (or the status if not running) once the event loop
+    /// and any callback in progress have finished, like
+    /// [`stop`](Self::stop).
+    pub async fn abort(&self) -> Status {
         let current = self.status();
         if current != Status::DriverRunning {
             return current;
         }
-        self.inner.status.send_replace(Status::DriverAborted);
-        self.inner.cancel.cancel();
-        Status::DriverAborted
+        self.finish(Status::DriverAborted);
+        self.wait_finished().await;
+        self.status()
     }
 
-    /// Waits until the driver is stopped or aborted (returns at once if it
-    /// was never started). Do not await from a scheduler callback.
+    /// Waits until the driver is stopped or aborted and its event loop and
+    /// callbacks have finished (returns at once if it was never started).
+    /// From a callback it cannot wait for itself: it returns the current
+    /// status at once.
     pub async fn join(&self) -> Status {
-        let mut rx = self.inner.status.subscribe();
-        let result = rx
-            .wait_for(|s| !matches!(s, Status::DriverRunning))
-            .await
-            .map(|s| *s);
-        result.unwrap_or(Status::DriverAborted)
+        if self.status() == Status::DriverNotStarted {
+            return Status::DriverNotStarted;
+        }
+        self.wait_finished().await;
+        self.status()
     }
 
     /// `start` then `join`.
@@ -164,7 +240,37 @@ impl SchedulerDriver {
         self.join().await
     }
 
+    /// Leaves DRIVER_RUNNING for `status` (the first such request wins) and
+    /// tells the event loop to end.
+    fn finish(&self, status: Status) {
+        self.inner.status.send_if_modified(|current| {
+            let running = *current == Status::DriverRunning;
+            if running {
+                *current = status;
+            }
+            running
+        });
+        self.inner.cancel.cancel();
+    }
+
+    fn fail(&self, error: Error) {
+        lock(&self.inner.failure).get_or_insert_with(|| Arc::new(error));
+    }
+
+    fn in_event_loop(&self) -> bool {
+        tokio::task::try_id().is_some_and(|id| self.inner.loop_task.get() == Some(&id))
+    }
+
+    async fn wait_finished(&self) {
+        if self.in_event_loop() {
+            return;
+        }
+        let mut finished = self.inner.finished.subscribe();
+        let _ = finished.wait_for(|done| *done).await;
+    }
+
     async fn event_loop(self, mut scheduler: Box<dyn Scheduler>, mut events: Subscription) {
+        let _ = self.inner.loop_task.set(tokio::task::id());
         loop {
             let next = tokio::select! {
                 biased;
@@ -173,24 +279,55 @@ impl SchedulerDriver {
             };
             match next {
                 Some(Ok(event)) => {
-                    let fatal = matches!(event, SchedulerEvent::Error(_));
-                    self.dispatch(scheduler.as_mut(), event).await;
-                    if fatal {
-                        self.abort();
+                    let fatal = match &event {
+                        SchedulerEvent::Error(message) => Some(message.clone()),
+                        _ => None,
+                    };
+                    if !self.deliver(scheduler.as_mut(), event).await {
+                        break;
+                    }
+                    if let Some(message) = fatal {
+                        self.fail(Error::Master(message));
+                        self.finish(Status::DriverAborted);
                         break;
                     }
                 }
                 Some(Err(e)) => {
                     let message = mesos_http::error_chain(&e);
                     tracing::error!(error = %message, "subscription failed; aborting");
-                    scheduler.error(&self, message).await;
-                    self.abort();
+                    self.fail(e);
+                    self.deliver(scheduler.as_mut(), SchedulerEvent::Error(message))
+                        .await;
+                    self.finish(Status::DriverAborted);
                     break;
                 }
                 None => {
-                    self.abort();
+                    let end = if self.inner.client.shared.is_torn_down() {
+                        Status::DriverStopped
+                    } else {
+                        Status::DriverAborted
+                    };
+                    self.finish(end);
                     break;
                 }
+            }
+        }
+    }
+
+    /// Runs the callback for `event` unless the driver is stopped meanwhile;
+    /// a panic in it aborts the driver with [`Error::Panicked`]. False when
+    /// the loop must end.
+    async fn deliver(&self, scheduler: &mut dyn Scheduler, event: SchedulerEvent) -> bool {
+        let during = callback_name(&event);
+        let callback = self.dispatch(scheduler, event);
+        match mesos_http::run_callback(callback, self.inner.cancel.cancelled()).await {
+            CallbackEnd::Returned => !self.inner.cancel.is_cancelled(),
+            CallbackEnd::Interrupted => false,
+            CallbackEnd::Panicked(message) => {
+                tracing::error!(during, %message, "a scheduler callback panicked; aborting");
+                self.fail(Error::Panicked { during, message });
+                self.finish(Status::DriverAborted);
+                false
             }
         }
     }
@@ -408,4 +545,10 @@ impl SchedulerDriver {
     pub async fn update_framework(&self, framework: FrameworkInfo) -> Result<(), Error> {
         self.inner.client.update_framework(framework).await
     }
+}
+
+/// Locks `mutex`; a poisoned lock only means a panic elsewhere while it was
+/// held, and what it guards is consistent between statements.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }

@@ -32,9 +32,34 @@ pub enum Error {
     /// Mesos recommends aborting.
     #[error("the master reported an error: {0}")]
     Master(String),
+    /// A [`Scheduler`](crate::Scheduler) callback (or, for `"event loop"`,
+    /// the driver itself) panicked; the driver aborted.
+    #[error("the {during} panicked: {message}")]
+    Panicked {
+        /// Where: `"status_update callback"`, ..., or `"event loop"`.
+        during: &'static str,
+        /// The panic's message.
+        message: String,
+    },
+    /// `start` was called outside a tokio runtime.
+    #[error("the driver needs a tokio runtime (start it from within one)")]
+    NoRuntime,
 }
 
 impl Error {
+    /// True when the failure is about the connection, not the call: no
+    /// subscription right now ([`Error::NotSubscribed`]), or a call that
+    /// failed because the connection broke, the master is unavailable or
+    /// failing over, or no longer knows the stream. Such a call may succeed
+    /// after the next SUBSCRIBED.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::NotSubscribed => true,
+            Error::Call { source, .. } => source.is_retryable() || source.is_subscription_lost(),
+            _ => false,
+        }
+    }
+
     /// The transport error behind this one, if any.
     pub fn transport(&self) -> Option<&mesos_http::Error> {
         match self {

@@ -22,7 +22,9 @@ pub enum SchedulerEvent {
     Subscribed {
         /// The framework's id (assigned on first subscription).
         framework_id: FrameworkId,
-        /// The master's heartbeat interval.
+        /// The master's heartbeat interval, when it sent a usable one (see
+        /// [`heartbeat_interval`]); `None` means the configured default
+        /// applies.
         heartbeat_interval: Option<Duration>,
         /// The leading master.
         master_info: Option<MasterInfo>,
@@ -78,6 +80,60 @@ pub enum SchedulerEvent {
     },
 }
 
+/// The shortest heartbeat interval taken from a master; shorter ones are
+/// raised to it (a watchdog firing every few microseconds would only make
+/// the framework reconnect in a loop).
+pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The longest heartbeat interval taken from a master (Mesos's own is 15 s);
+/// a longer one is refused, as it would leave a dead connection undetected
+/// for hours.
+pub const MAX_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Why a master's `heartbeat_interval_seconds` was not used.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidHeartbeat {
+    /// NaN or infinite.
+    #[error("heartbeat_interval_seconds {0} is not a finite number")]
+    NotFinite(f64),
+    /// Zero or negative.
+    #[error("heartbeat_interval_seconds {0} is not positive")]
+    NotPositive(f64),
+    /// Longer than [`MAX_HEARTBEAT_INTERVAL`].
+    #[error("heartbeat_interval_seconds {0} exceeds the maximum of {max} s", max = MAX_HEARTBEAT_INTERVAL.as_secs())]
+    TooLong(f64),
+}
+
+/// Validates a master's `heartbeat_interval_seconds`: a finite, positive
+/// number of seconds up to [`MAX_HEARTBEAT_INTERVAL`]; values under
+/// [`MIN_HEARTBEAT_INTERVAL`] are raised to it. Never panics.
+///
+/// ```
+/// use std::time::Duration;
+/// use mesos_scheduler::{heartbeat_interval, InvalidHeartbeat};
+///
+/// assert_eq!(heartbeat_interval(15.0), Ok(Duration::from_secs(15)));
+/// assert_eq!(heartbeat_interval(1e20), Err(InvalidHeartbeat::TooLong(1e20)));
+/// assert!(matches!(heartbeat_interval(f64::NAN), Err(InvalidHeartbeat::NotFinite(_))));
+/// assert_eq!(heartbeat_interval(-5.0), Err(InvalidHeartbeat::NotPositive(-5.0)));
+/// ```
+pub fn heartbeat_interval(seconds: f64) -> Result<Duration, InvalidHeartbeat> {
+    if !seconds.is_finite() {
+        return Err(InvalidHeartbeat::NotFinite(seconds));
+    }
+    if seconds <= 0.0 {
+        return Err(InvalidHeartbeat::NotPositive(seconds));
+    }
+    if seconds > MAX_HEARTBEAT_INTERVAL.as_secs_f64() {
+        return Err(InvalidHeartbeat::TooLong(seconds));
+    }
+    // In range, so the conversion cannot fail; keep it checked anyway.
+    let interval =
+        Duration::try_from_secs_f64(seconds).map_err(|_| InvalidHeartbeat::TooLong(seconds))?;
+    Ok(interval.max(MIN_HEARTBEAT_INTERVAL))
+}
+
 impl SchedulerEvent {
     /// Converts a wire event. `None` for an event without its payload or of
     /// a type this SDK does not know (logged by the caller).
@@ -88,10 +144,13 @@ impl SchedulerEvent {
                 let s = event.subscribed?;
                 SchedulerEvent::Subscribed {
                     framework_id: s.framework_id,
-                    heartbeat_interval: s
-                        .heartbeat_interval_seconds
-                        .filter(|s| s.is_finite() && *s > 0.0)
-                        .map(Duration::from_secs_f64),
+                    heartbeat_interval: s.heartbeat_interval_seconds.and_then(|seconds| {
+                        heartbeat_interval(seconds)
+                            .inspect_err(|e| {
+                                tracing::warn!(error = %e, "ignoring the master's heartbeat interval; the configured default applies");
+                            })
+                            .ok()
+                    }),
                     master_info: s.master_info,
                     resubscribed,
                 }
@@ -134,6 +193,41 @@ impl SchedulerEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_heartbeat_intervals_are_refused_or_clamped() {
+        let subscribed = |seconds: f64| Event {
+            r#type: Some(event::Type::Subscribed as i32),
+            subscribed: Some(event::Subscribed {
+                framework_id: FrameworkId { value: "f".into() },
+                heartbeat_interval_seconds: Some(seconds),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let interval = |seconds: f64| match SchedulerEvent::from_wire(subscribed(seconds), false) {
+            Some(SchedulerEvent::Subscribed {
+                heartbeat_interval, ..
+            }) => heartbeat_interval,
+            other => panic!("{other:?}"),
+        };
+        for absurd in [
+            1e20,
+            f64::MAX,
+            18446744073709551615.0,
+            -5.0,
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            assert_eq!(interval(absurd), None, "{absurd}");
+        }
+        assert_eq!(interval(1e-300), Some(MIN_HEARTBEAT_INTERVAL));
+        assert_eq!(interval(3600.0), Some(MAX_HEARTBEAT_INTERVAL));
+        assert_eq!(interval(0.5), Some(Duration::from_millis(500)));
+    }
 
     #[test]
     fn payloads_become_variants() {

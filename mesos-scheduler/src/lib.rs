@@ -49,6 +49,7 @@
 //! # Ok(()) }
 //! ```
 
+mod acks;
 pub mod calls;
 mod client;
 mod config;
@@ -58,12 +59,16 @@ mod error;
 mod event;
 mod scheduler;
 
+pub use acks::MAX_PENDING_ACKNOWLEDGEMENTS;
 pub use client::SchedulerClient;
 pub use config::{SchedulerConfig, SCHEDULER_API_PATH};
 pub use connection::{subscribe, Subscription};
 pub use driver::SchedulerDriver;
 pub use error::Error;
-pub use event::SchedulerEvent;
-pub use mesos_http::{Backoff, Credentials, Jitter, MediaType};
+pub use event::{
+    heartbeat_interval, InvalidHeartbeat, SchedulerEvent, MAX_HEARTBEAT_INTERVAL,
+    MIN_HEARTBEAT_INTERVAL,
+};
+pub use mesos_http::{Backoff, Credentials, MediaType};
 pub use mesos_proto::v1::Status;
 pub use scheduler::Scheduler;

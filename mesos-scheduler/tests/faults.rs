@@ -76,11 +76,9 @@ async fn retries_after_503_and_tries_the_next_master() {
         None,
     )
     .await;
-    // A dead master first in the list: refused connections are retried too.
-    let dead = {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    // A dying master first in the list (accepts and closes every
+    // connection): it is tried in turn with the healthy one.
+    let (dead, dead_tries) = support::closing_master().await;
     let (_client, mut events) = subscribe(config(&[&dead, &master.url])).unwrap();
     let pending = tokio::spawn(async move { next(&mut events).await });
     let stream = master.next_stream().await;
@@ -96,6 +94,11 @@ async fn retries_after_503_and_tries_the_next_master() {
         subscribes += usize::from(received.call.r#type() == call::Type::Subscribe);
     }
     assert_eq!(subscribes, 3, "two 503s, then success");
+    assert_eq!(
+        dead_tries.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "the dying master is tried before each attempt on the other"
+    );
 }
 
 type Sink = tokio::sync::mpsc::UnboundedSender<bytes::Bytes>;

@@ -96,10 +96,15 @@ impl FakeAgent {
         }
     }
 
+    /// The next status update, not acknowledged.
+    pub async fn update_unacknowledged(&mut self) -> TaskStatus {
+        let call = self.next(call::Type::Update).await;
+        call.update.expect("update").status
+    }
+
     /// The next status update; acknowledged at once.
     pub async fn update(&mut self) -> TaskStatus {
-        let call = self.next(call::Type::Update).await;
-        let status = call.update.expect("update").status;
+        let status = self.update_unacknowledged().await;
         self.send(Event {
             r#type: Some(event::Type::Acknowledged as i32),
             acknowledged: Some(event::Acknowledged {

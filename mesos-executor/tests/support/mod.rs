@@ -41,6 +41,10 @@ pub enum Mode {
 #[derive(Default)]
 struct State {
     subscriber: Option<fmpsc::UnboundedSender<Event>>,
+    /// Answer SUBSCRIBE with this status instead of a stream.
+    subscribe_reply: Option<(StatusCode, &'static str)>,
+    /// Answer UPDATE with this status instead of 202.
+    update_reply: Option<(StatusCode, &'static str)>,
 }
 
 /// The fake agent: records every call, streams the events tests push.
@@ -112,6 +116,11 @@ impl FakeAgent {
             .expect("agent gone")
     }
 
+    /// A call already received, if any (never waits).
+    pub fn try_next_call(&mut self) -> Result<Call, mpsc::error::TryRecvError> {
+        self.calls.try_recv()
+    }
+
     /// The next call of type `kind` (others are skipped, e.g. HEARTBEATs).
     pub async fn next(&mut self, kind: call::Type) -> Call {
         loop {
@@ -127,6 +136,16 @@ impl FakeAgent {
         let state = self.state.lock().unwrap();
         let subscriber = state.subscriber.as_ref().expect("no subscriber");
         subscriber.unbounded_send(event).expect("subscriber gone");
+    }
+
+    /// From now on, answers SUBSCRIBE with `reply` (`None`: a stream again).
+    pub fn answer_subscribe(&self, reply: Option<(StatusCode, &'static str)>) {
+        self.state.lock().unwrap().subscribe_reply = reply;
+    }
+
+    /// From now on, answers UPDATE with `reply` (`None`: 202 again).
+    pub fn answer_update(&self, reply: Option<(StatusCode, &'static str)>) {
+        self.state.lock().unwrap().update_reply = reply;
     }
 
     /// Ends the current event stream cleanly (the agent closed it).
@@ -170,8 +189,18 @@ async fn handle(
     let kind = call.r#type();
     let executor_id = call.executor_id.clone();
     let _ = calls.send(call);
+    let (subscribe_reply, update_reply) = {
+        let state = state.lock().unwrap();
+        (state.subscribe_reply, state.update_reply)
+    };
+    if let (call::Type::Update, Some((status, message))) = (kind, update_reply) {
+        return server::text_response(status, message);
+    }
     if kind != call::Type::Subscribe {
         return server::empty_response(StatusCode::ACCEPTED);
+    }
+    if let Some((status, message)) = subscribe_reply {
+        return server::text_response(status, message);
     }
     match mode {
         Mode::Raw(content_type, body) => {

@@ -1,6 +1,8 @@
 //! A scripted fake master on loopback (the server half of mesos-http), for
 //! the fault paths a real master cannot produce on demand.
 
+#![allow(dead_code)]
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -34,12 +36,15 @@ pub enum Reply {
 pub struct Received {
     pub call: Call,
     pub stream_id: Option<String>,
+    /// When the master received it.
+    pub at: std::time::Instant,
 }
 
 pub struct FakeMaster {
     pub url: String,
     pub calls: mpsc::UnboundedReceiver<Received>,
     pub streams: mpsc::UnboundedReceiver<mpsc::UnboundedSender<Bytes>>,
+    call_status: Arc<Mutex<Option<(StatusCode, &'static str)>>>,
     shutdown: CancellationToken,
 }
 
@@ -63,8 +68,11 @@ impl FakeMaster {
         let (streams_tx, streams) = mpsc::unbounded_channel();
         let replies = Arc::new(Mutex::new(VecDeque::from(replies)));
         let shutdown = CancellationToken::new();
+        let call_status = Arc::new(Mutex::new(call_status));
+        let answer = call_status.clone();
         let handler = move |request, _peer| {
             let replies = replies.clone();
+            let call_status = *answer.lock().expect("lock");
             let calls_tx = calls_tx.clone();
             let streams_tx = streams_tx.clone();
             async move {
@@ -76,7 +84,11 @@ impl FakeMaster {
                 let stream_id = mesos_http::headers::stream_id(&parts.headers).map(str::to_string);
                 let is_subscribe =
                     call.r#type() == mesos_proto::v1::scheduler::call::Type::Subscribe;
-                let _ = calls_tx.send(Received { call, stream_id });
+                let _ = calls_tx.send(Received {
+                    call,
+                    stream_id,
+                    at: std::time::Instant::now(),
+                });
                 if !is_subscribe {
                     return match call_status {
                         Some((status, message)) => server::text_response(status, message),
@@ -106,8 +118,15 @@ impl FakeMaster {
             url,
             calls,
             streams,
+            call_status,
             shutdown,
         }
+    }
+
+    /// From now on, answers every call but SUBSCRIBE with `status` (`None`:
+    /// `202` again).
+    pub fn set_call_status(&self, status: Option<(StatusCode, &'static str)>) {
+        *self.call_status.lock().expect("lock") = status;
     }
 
     /// The next call received (within 10 s).
@@ -146,6 +165,22 @@ fn tokio_stream_from(mut rx: mpsc::UnboundedReceiver<Bytes>) -> impl futures::St
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
+/// A listener that accepts connections and closes them at once (a master
+/// that is up but dying), counting them. Returns its URL and the count.
+pub async fn closing_master() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (url, accepted)
+}
+
 /// One event, encoded and framed as a RecordIO record.
 pub fn record(media: MediaType, event: &Event) -> Bytes {
     let bytes = media.encode(event).expect("encodes");
@@ -163,6 +198,24 @@ pub fn subscribed(framework_id: &str, heartbeat_seconds: f64) -> Event {
             },
             heartbeat_interval_seconds: Some(heartbeat_seconds),
             master_info: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// An UPDATE event for `task` with `uuid`, from agent `a1`.
+pub fn update(task: &str, uuid: &'static [u8]) -> Event {
+    use mesos_proto::v1::{AgentId, TaskId, TaskState, TaskStatus};
+    Event {
+        r#type: Some(event::Type::Update as i32),
+        update: Some(event::Update {
+            status: TaskStatus {
+                task_id: TaskId { value: task.into() },
+                state: TaskState::TaskRunning as i32,
+                agent_id: Some(AgentId { value: "a1".into() }),
+                uuid: Some(Bytes::from_static(uuid)),
+                ..Default::default()
+            },
         }),
         ..Default::default()
     }

@@ -1,0 +1,126 @@
+//! Acknowledgements that could not be delivered (no subscription, a broken
+//! connection, a master failing over), kept and sent again after the next
+//! SUBSCRIBED while the update they acknowledge is still the task's latest.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use mesos_proto::v1::{AgentId, TaskId};
+
+/// How many undelivered acknowledgements are kept at most (one per task:
+/// only a task's latest update needs one). Past it, `acknowledge` reports
+/// the failure instead of keeping more.
+pub const MAX_PENDING_ACKNOWLEDGEMENTS: usize = 100_000;
+
+/// One undelivered acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PendingAck {
+    pub(crate) agent_id: AgentId,
+    pub(crate) uuid: Bytes,
+}
+
+/// Undelivered acknowledgements by task (bounded).
+#[derive(Debug, Default)]
+pub(crate) struct PendingAcks {
+    by_task: Mutex<HashMap<TaskId, PendingAck>>,
+}
+
+impl PendingAcks {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, PendingAck>> {
+        self.by_task
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Keeps `ack` for `task_id` (replacing an older one). False when full.
+    pub(crate) fn keep(&self, task_id: TaskId, ack: PendingAck) -> bool {
+        let mut map = self.map();
+        if map.len() >= MAX_PENDING_ACKNOWLEDGEMENTS && !map.contains_key(&task_id) {
+            return false;
+        }
+        map.insert(task_id, ack);
+        true
+    }
+
+    /// An update `uuid` for `task_id` arrived: a kept acknowledgement of an
+    /// older update of that task is no longer current.
+    pub(crate) fn update_arrived(&self, task_id: &TaskId, uuid: Option<&Bytes>) {
+        let mut map = self.map();
+        if map
+            .get(task_id)
+            .is_some_and(|pending| Some(&pending.uuid) != uuid)
+        {
+            map.remove(task_id);
+        }
+    }
+
+    /// Takes every kept acknowledgement (to send them again).
+    pub(crate) fn take_all(&self) -> Vec<(TaskId, PendingAck)> {
+        self.map().drain().collect()
+    }
+
+    /// Puts back an acknowledgement that failed again, unless a newer one
+    /// (or a newer update) replaced it meanwhile.
+    pub(crate) fn put_back(&self, task_id: TaskId, ack: PendingAck) {
+        let mut map = self.map();
+        if !map.contains_key(&task_id) && map.len() < MAX_PENDING_ACKNOWLEDGEMENTS {
+            map.insert(task_id, ack);
+        }
+    }
+
+    /// How many are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.map().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str) -> TaskId {
+        TaskId { value: id.into() }
+    }
+
+    fn ack(uuid: &'static [u8]) -> PendingAck {
+        PendingAck {
+            agent_id: AgentId { value: "a".into() },
+            uuid: Bytes::from_static(uuid),
+        }
+    }
+
+    #[test]
+    fn a_newer_update_supersedes_the_kept_acknowledgement() {
+        let acks = PendingAcks::default();
+        assert!(acks.keep(task("t1"), ack(b"u1")));
+        assert!(acks.keep(task("t2"), ack(b"u2")));
+        acks.update_arrived(&task("t1"), Some(&Bytes::from_static(b"u1")));
+        assert_eq!(acks.len(), 2, "the same update again: still current");
+        acks.update_arrived(&task("t1"), Some(&Bytes::from_static(b"u3")));
+        acks.update_arrived(&task("t2"), None);
+        assert_eq!(acks.len(), 0);
+    }
+
+    #[test]
+    fn put_back_never_overwrites_a_newer_one() {
+        let acks = PendingAcks::default();
+        acks.keep(task("t1"), ack(b"old"));
+        let taken = acks.take_all();
+        acks.keep(task("t1"), ack(b"new"));
+        for (task_id, pending) in taken {
+            acks.put_back(task_id, pending);
+        }
+        assert_eq!(acks.take_all(), vec![(task("t1"), ack(b"new"))]);
+    }
+
+    #[test]
+    fn bounded() {
+        let acks = PendingAcks::default();
+        for i in 0..MAX_PENDING_ACKNOWLEDGEMENTS {
+            assert!(acks.keep(task(&i.to_string()), ack(b"u")));
+        }
+        assert!(!acks.keep(task("one too many"), ack(b"u")));
+        assert!(acks.keep(task("0"), ack(b"v")), "replacing is fine");
+    }
+}
