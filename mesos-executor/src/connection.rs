@@ -84,7 +84,7 @@ pub(crate) async fn subscribe(
         Ok(Some(Err(e @ mesos_http::Error::Decode { .. }))) => {
             return Err(wrong(format!(
                 "the first event is not an executor event ({})",
-                crate::error::chain(&e)
+                mesos_http::error_chain(&e)
             )))
         }
         Ok(Some(Err(e))) => return Err(AttemptError::Retry(Error::Subscribe(e))),

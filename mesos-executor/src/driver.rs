@@ -17,9 +17,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{self, AttemptError};
-use crate::error::chain;
 use crate::updates::Unacknowledged;
 use crate::{Error, Executor, ExecutorConfig};
+use mesos_http::error_chain as chain;
 
 /// Drives an [`Executor`]: subscribes to the agent, turns events into
 /// callbacks, sends status updates and framework messages, and keeps every
@@ -70,8 +70,8 @@ struct Shared {
     /// Counts subscriptions; an update refused on subscription `n` makes
     /// only subscription `n` stale.
     generation: u64,
-    /// The agent refused a call of the current subscription as if it did not
-    /// know it (e.g. `403` after an agent restart): subscribe again.
+    /// An update of the current subscription was not delivered (e.g. `403`
+    /// after an agent restart, `503`, a broken connection): subscribe again.
     stale: bool,
 }
 
@@ -306,11 +306,14 @@ impl ExecutorDriver {
     /// when missing, then keeps the update until the agent acknowledges it
     /// (see [`Executor::acknowledged`]).
     ///
-    /// While disconnected (or if the POST fails because the connection
-    /// broke) the update is **not** an error: it is queued and sent again
-    /// in the next SUBSCRIBE. Errors: the driver is not running, the update
-    /// is invalid (`TASK_STAGING`, no task id), or the agent refused it
-    /// (then it is not kept).
+    /// While disconnected the update is **not** an error: it is queued and
+    /// sent in the next SUBSCRIBE. When the POST fails for any reason but a
+    /// `400` (a broken connection, `503`, `403` from an agent that restarted
+    /// and does not know this subscription), the update is kept and the
+    /// driver subscribes again at once, so the SUBSCRIBE carries it.
+    /// Errors: the driver is not running, the update is invalid
+    /// (`TASK_STAGING`, no task id), or the agent refused it as malformed
+    /// (`400`: then it is not kept, as resending could only fail again).
     pub async fn send_status_update(&self, mut status: TaskStatus) -> Result<(), Error> {
         let current = self.status();
         if current != Status::DriverRunning {
@@ -374,15 +377,14 @@ impl ExecutorDriver {
                 self.shared().book.refused(&id, &uuid);
                 Err(Error::Update { task_id, source: e })
             }
-            Err(e) if e.is_retryable() => {
-                tracing::warn!(task_id, state, error = %chain(&e), "status update not delivered; it is resent on resubscription");
-                Ok(())
-            }
             Err(e) => {
-                // E.g. `403 Executor is not subscribed` after an agent
-                // restart: the agent does not know this subscription. Keep
-                // the update and subscribe again; it goes in the SUBSCRIBE.
-                tracing::warn!(task_id, state, error = %chain(&e), "the agent refused the update on this subscription; resubscribing to resend it");
+                // Not delivered: a broken connection, an agent recovering
+                // (`503`), or one that does not know this subscription
+                // (`403 Executor is not subscribed` after a restart). Keep
+                // the update and subscribe again at once: the SUBSCRIBE
+                // carries it. (Waiting for the stream to break by itself
+                // could wait forever while the stream stays healthy.)
+                tracing::warn!(task_id, state, error = %chain(&e), "status update not delivered; resubscribing to resend it");
                 self.mark_stale(generation);
                 Ok(())
             }
@@ -410,9 +412,9 @@ impl ExecutorDriver {
             .map_err(Error::Message)
     }
 
-    /// The agent refused a call of subscription `generation` as unknown:
-    /// if that is still the current subscription, end it and subscribe
-    /// again.
+    /// An update sent on subscription `generation` was not delivered: if
+    /// that is still the current subscription, end it and subscribe again
+    /// (the SUBSCRIBE carries every unacknowledged update).
     fn mark_stale(&self, generation: u64) {
         let mut shared = self.shared();
         if shared.subscribed && shared.generation == generation {
@@ -656,7 +658,7 @@ impl ExecutorDriver {
                 _ = self.inner.cancel.cancelled() => return End::Cancelled,
                 _ = self.inner.resubscribe.notified() => {
                     if self.shared().stale {
-                        return End::Lost("the agent refused a call of this subscription".into());
+                        return End::Lost("a status update was not delivered on this subscription".into());
                     }
                     continue;
                 }

@@ -230,7 +230,7 @@ pub(crate) fn read<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<ExecutorC
         problems: vec![EnvProblem::Invalid {
             name: "MESOS_SLAVE_PID",
             value: None,
-            reason: crate::error::chain(&e),
+            reason: mesos_http::error_chain(&e),
         }],
     })
 }

@@ -88,15 +88,3 @@ pub enum Error {
         message: String,
     },
 }
-
-/// `e` with its chain of sources, for logs and callback messages.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}

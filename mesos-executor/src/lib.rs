@@ -109,14 +109,14 @@ pub async fn run_from_env(executor: impl Executor) -> Status {
     let driver = match ExecutorConfig::from_env().and_then(|c| ExecutorDriver::new(executor, c)) {
         Ok(driver) => driver,
         Err(e) => {
-            eprintln!("{}", error::chain(&e));
+            eprintln!("{}", mesos_http::error_chain(&e));
             std::process::exit(1);
         }
     };
     let status = driver.run().await;
     if status == Status::DriverAborted {
         if let Some(e) = driver.failure() {
-            eprintln!("executor driver aborted: {}", error::chain(&*e));
+            eprintln!("executor driver aborted: {}", mesos_http::error_chain(&*e));
             std::process::exit(1);
         }
     }

@@ -274,33 +274,40 @@ async fn recovery_timeout_shuts_the_executor_down() {
 }
 
 #[tokio::test]
-async fn an_update_refused_with_403_is_kept_and_resent_after_resubscribing() {
+async fn an_update_refused_with_403_or_503_is_kept_and_resent_after_resubscribing() {
     init_logs();
-    let mut agent = FakeAgent::start(Mode::Agent).await;
-    let config = agent.config();
-    let (driver, mut seen) = registered_with_checkpointing(&mut agent, config).await;
+    // 403: after an agent restart, the agent may not know the subscription
+    // yet; 503: the agent is recovering. Either way the stream stays open.
+    for refusal in [
+        (StatusCode::FORBIDDEN, "Executor is not subscribed"),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Agent has not finished recovery",
+        ),
+    ] {
+        let mut agent = FakeAgent::start(Mode::Agent).await;
+        let config = agent.config();
+        let (driver, mut seen) = registered_with_checkpointing(&mut agent, config).await;
+        agent.answer_update(Some(refusal));
+        agent.send(launch("t1"));
+        let refused = update_status(&agent.next(call::Type::Update).await);
+        agent.answer_update(None);
 
-    // After an agent restart, the agent may not know the subscription yet.
-    agent.answer_update(Some((StatusCode::FORBIDDEN, "Executor is not subscribed")));
-    agent.send(launch("t1"));
-    let refused = update_status(&agent.next(call::Type::Update).await);
-    agent.answer_update(None);
-
-    // The driver gives up the stale subscription and resubscribes with the
-    // refused update (and everything sent after it) still unacknowledged.
-    let resubscribe = agent.next(call::Type::Subscribe).await;
-    let resent: Vec<_> = resubscribe
-        .subscribe
-        .expect("payload")
-        .unacknowledged_updates
-        .into_iter()
-        .map(|u| u.status)
-        .collect();
-    assert!(resent.contains(&refused), "{refused:?} not in {resent:?}");
-    assert_eq!(resent[0], refused, "resent in the order sent");
-    seen.until(|s| *s == Seen::Reregistered).await;
-    assert_eq!(driver.status(), Status::DriverRunning);
-    assert_eq!(driver.stop().await, Status::DriverStopped);
+        // The driver gives up the subscription and resubscribes with the
+        // refused update (and everything sent after it) unacknowledged.
+        let resubscribe = agent.next(call::Type::Subscribe).await;
+        let resent: Vec<_> = resubscribe
+            .subscribe
+            .expect("payload")
+            .unacknowledged_updates
+            .into_iter()
+            .map(|u| u.status)
+            .collect();
+        assert_eq!(resent.first(), Some(&refused), "{refusal:?}: {resent:?}");
+        seen.until(|s| *s == Seen::Reregistered).await;
+        assert_eq!(driver.status(), Status::DriverRunning);
+        assert_eq!(driver.stop().await, Status::DriverStopped);
+    }
 }
 
 #[tokio::test]
