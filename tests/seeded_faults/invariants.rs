@@ -72,14 +72,31 @@ fn master_tasks(state: &Value) -> BTreeMap<String, MasterTask> {
     tasks
 }
 
+/// At most this many violations of one kind are reported per seed.
+const MAX_REPORTED: usize = 12;
+
+/// Keeps the first [`MAX_REPORTED`] of `found`, saying how many more.
+fn capped(mut found: Vec<String>) -> Vec<String> {
+    if found.len() > MAX_REPORTED {
+        let more = found.len() - MAX_REPORTED;
+        found.truncate(MAX_REPORTED);
+        found.push(format!("... and {more} more of the kind above"));
+    }
+    found
+}
+
 /// Checks every invariant: `(violations, notes)`.
 pub fn check(work: &Work, evidence: &Evidence) -> (Vec<String>, Vec<String>) {
     let mut violations = Vec::new();
     let mut notes = Vec::new();
-    terminal_states(work, evidence, &mut violations);
-    no_update_lost(work, evidence, &mut violations);
-    framework_id_kept(work, evidence, &mut violations);
-    let storm = storm_floor(&evidence.records, &evidence.driver_starts);
+    let mut found = Vec::new();
+    terminal_states(work, evidence, &mut found);
+    violations.extend(capped(std::mem::take(&mut found)));
+    no_update_lost(work, evidence, &mut found);
+    violations.extend(capped(std::mem::take(&mut found)));
+    framework_id_kept(work, evidence, &mut found);
+    violations.extend(capped(found));
+    let storm = capped(storm_floor(&evidence.records, &evidence.driver_starts));
     if STORM_FLOOR_ENFORCED {
         violations.extend(storm);
     } else {
@@ -142,7 +159,9 @@ fn terminal_states(work: &Work, evidence: &Evidence, out: &mut Vec<String>) {
         if task.state != expected {
             out.push(format!(
                 "task {id} ({:?}) ended {} instead of {expected}; its statuses at the master: {:?}",
-                spec.kind, task.state, task.statuses
+                spec.kind,
+                task.state,
+                crate::workload::collapse_runs(task.statuses.iter().cloned())
             ));
         }
     }

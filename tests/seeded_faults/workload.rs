@@ -233,23 +233,21 @@ impl Work {
             .collect()
     }
 
-    /// The updates of `task_id`, in order, as text (for reports).
+    /// The updates of `task_id`, in order, as text (for reports); runs of
+    /// one update are shown once with their count.
     pub fn history(&self, task_id: &str) -> Vec<String> {
-        self.updates
-            .iter()
-            .filter(|s| s.task_id == task_id)
-            .map(|s| {
-                format!(
-                    "{}{}{} (driver {})",
-                    s.state.as_str_name(),
-                    s.reason
-                        .map(|r| format!(" {}", r.as_str_name()))
-                        .unwrap_or_default(),
-                    if s.uuid.is_some() { "" } else { " no-uuid" },
-                    s.driver
-                )
-            })
-            .collect()
+        let shown = self.updates.iter().filter(|s| s.task_id == task_id).map(|s| {
+            format!(
+                "{}{}{} (driver {})",
+                s.state.as_str_name(),
+                s.reason
+                    .map(|r| format!(" {}", r.as_str_name()))
+                    .unwrap_or_default(),
+                if s.uuid.is_some() { "" } else { " no-uuid" },
+                s.driver
+            )
+        });
+        collapse_runs(shown)
     }
 
     /// The pids the updates named.
@@ -264,6 +262,20 @@ impl Work {
         self.uncertain.insert(spec.id.clone(), spec.clone());
         self.queue.push_back(Spec { id, ..spec });
     }
+}
+
+/// `a a a b` as `a ×3, b`.
+pub fn collapse_runs(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for item in items {
+        match runs.last_mut() {
+            Some((last, n)) if *last == item => *n += 1,
+            _ => runs.push((item, 1)),
+        }
+    }
+    runs.into_iter()
+        .map(|(item, n)| if n == 1 { item } else { format!("{item} ×{n}") })
+        .collect()
 }
 
 /// The shared work.

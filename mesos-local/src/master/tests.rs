@@ -683,6 +683,32 @@ async fn master_launch_runs_task_forwards_updates_and_acks() {
 }
 
 #[tokio::test]
+async fn master_resent_updates_do_not_pile_up_in_statuses() {
+    let mut h = start(Options::default()).await;
+    let mut s = h.subscribe(framework("resends")).await;
+    launch(&mut h, &mut s, "t1").await;
+    for _ in 0..3 {
+        h.update(0, &s.id, "t1", TaskState::TaskRunning);
+        assert_eq!(s.update().await.state(), TaskState::TaskRunning);
+    }
+    let statuses = |h: &Harness, list: &str| -> Vec<String> {
+        h.master.state_json()["frameworks"][0][list][0]["statuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["state"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(statuses(&h, "tasks"), ["TASK_RUNNING"]);
+    h.update(0, &s.id, "t1", TaskState::TaskFinished);
+    assert_eq!(s.update().await.state(), TaskState::TaskFinished);
+    assert_eq!(
+        statuses(&h, "completed_tasks"),
+        ["TASK_RUNNING", "TASK_FINISHED"]
+    );
+}
+
+#[tokio::test]
 async fn master_accept_remainder_is_reoffered_after_filter() {
     let mut h = start(Options::default()).await;
     let mut s = h.subscribe(framework("remainder")).await;
