@@ -69,7 +69,8 @@ pub struct ScheduleParams {
     /// Actions happen within `[0, window)`.
     pub window: Duration,
     /// How many actions (at least 2: one proxy fault and one cluster
-    /// action are always among them).
+    /// action are always among them), not counting the connection cuts
+    /// that follow each burst of SUBSCRIBE faults by [`BURST_TRIGGER`].
     pub actions: RangeInclusive<usize>,
     /// How many agents the cluster has.
     pub agents: usize,
@@ -112,6 +113,10 @@ impl fmt::Debug for Schedule {
         write!(f, "]")
     }
 }
+
+/// How long after a burst of SUBSCRIBE faults is armed the schedule cuts
+/// the master's connections, so that a resubscription meets it.
+pub const BURST_TRIGGER: Duration = Duration::from_millis(50);
 
 fn millis(rng: &mut fastrand::Rng, range: RangeInclusive<u64>) -> Duration {
     Duration::from_millis(rng.u64(range))
@@ -199,6 +204,22 @@ impl Schedule {
                 TimedAction { at, action }
             })
             .collect();
+        // A burst of 503s or 307s meets the resubscription it is meant
+        // for: connections are cut right after it is armed.
+        let bursts: Vec<TimedAction> = actions
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.action,
+                    Action::Proxy(Fault::SubscribeUnavailable(_) | Fault::SubscribeRedirect(_))
+                )
+            })
+            .map(|t| TimedAction {
+                at: t.at + BURST_TRIGGER,
+                action: Action::KillMasterConnections,
+            })
+            .collect();
+        actions.extend(bursts);
         actions.sort_by_key(|a| a.at);
         Schedule { seed, actions }
     }
@@ -236,9 +257,22 @@ mod tests {
         for seed in 0..50 {
             let a = Schedule::generate(seed, &params);
             assert_eq!(a, Schedule::generate(seed, &params));
-            assert!(params.actions.contains(&a.actions.len()));
+            let bursts = a
+                .actions
+                .iter()
+                .filter(|t| {
+                    matches!(
+                        t.action,
+                        Action::Proxy(Fault::SubscribeUnavailable(_) | Fault::SubscribeRedirect(_))
+                    )
+                })
+                .count();
+            assert!(params.actions.contains(&(a.actions.len() - bursts)));
             assert!(a.actions.windows(2).all(|w| w[0].at <= w[1].at));
-            assert!(a.actions.iter().all(|t| t.at < params.window));
+            assert!(a
+                .actions
+                .iter()
+                .all(|t| t.at < params.window + BURST_TRIGGER));
             assert!(a
                 .actions
                 .iter()

@@ -363,6 +363,22 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
             lock(&work).launched.len(),
         )
     };
+    if std::env::var_os("SEED").is_some() {
+        // Replaying one seed: show what happened on the wire.
+        let r = &evidence.records;
+        for s in &r.subscribes {
+            eprintln!(
+                "  SUBSCRIBE +{:.3}s {:?} ended {:?}",
+                s.at.as_secs_f64(),
+                s.outcome,
+                s.ended.map(|e| e.as_secs_f64())
+            );
+        }
+        for f in &r.faults {
+            eprintln!("  fault +{:.3}s {}", f.at.as_secs_f64(), f.what);
+        }
+        eprintln!("  driver starts {:?}", evidence.driver_starts);
+    }
     drivers.abort();
     let mut pids = lock(&work).pids();
     pid_files(&work_dir, &mut pids);

@@ -236,17 +236,21 @@ impl Work {
     /// The updates of `task_id`, in order, as text (for reports); runs of
     /// one update are shown once with their count.
     pub fn history(&self, task_id: &str) -> Vec<String> {
-        let shown = self.updates.iter().filter(|s| s.task_id == task_id).map(|s| {
-            format!(
-                "{}{}{} (driver {})",
-                s.state.as_str_name(),
-                s.reason
-                    .map(|r| format!(" {}", r.as_str_name()))
-                    .unwrap_or_default(),
-                if s.uuid.is_some() { "" } else { " no-uuid" },
-                s.driver
-            )
-        });
+        let shown = self
+            .updates
+            .iter()
+            .filter(|s| s.task_id == task_id)
+            .map(|s| {
+                format!(
+                    "{}{}{} (driver {})",
+                    s.state.as_str_name(),
+                    s.reason
+                        .map(|r| format!(" {}", r.as_str_name()))
+                        .unwrap_or_default(),
+                    if s.uuid.is_some() { "" } else { " no-uuid" },
+                    s.driver
+                )
+            });
         collapse_runs(shown)
     }
 
@@ -274,7 +278,13 @@ pub fn collapse_runs(items: impl Iterator<Item = String>) -> Vec<String> {
         }
     }
     runs.into_iter()
-        .map(|(item, n)| if n == 1 { item } else { format!("{item} ×{n}") })
+        .map(|(item, n)| {
+            if n == 1 {
+                item
+            } else {
+                format!("{item} ×{n}")
+            }
+        })
         .collect()
 }
 
