@@ -215,7 +215,12 @@ fn process_gone(pid: u32) -> bool {
 /// Runs `schedule` against the workload; `executor` is the test executor.
 pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
     let mut violations = Vec::new();
-    let cluster = LocalCluster::builder()
+    let mut builder = LocalCluster::builder();
+    if let Some(dir) = std::env::var_os("SEED_WORK_DIR") {
+        // Kept after the run, for the sandboxes' logs.
+        builder = builder.work_dir(PathBuf::from(dir).join(format!("seed-{}", schedule.seed)));
+    }
+    let cluster = builder
         .agents(2)
         .docker(false)
         .allocation_interval(Duration::from_millis(100))

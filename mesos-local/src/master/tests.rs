@@ -918,6 +918,32 @@ async fn master_kill_reaches_agent_and_unknown_task_is_lost() {
 }
 
 #[tokio::test]
+async fn master_kill_of_a_terminal_unacknowledged_task_is_not_lost() {
+    let mut h = start(Options::default()).await;
+    let mut s = h.subscribe(framework("kill-terminal")).await;
+    let agent = launch(&mut h, &mut s, "t1").await;
+    let uuid = h.update(0, &s.id, "t1", TaskState::TaskKilled);
+    assert_eq!(s.update().await.state(), TaskState::TaskKilled);
+    // A KILL that crossed the terminal update: no contradicting TASK_LOST.
+    s.ok(calls::kill(TaskId { value: "t1".into() }, None, None))
+        .await;
+    s.none_of(EventType::Update, Duration::from_millis(300))
+        .await;
+    // Once acknowledged the task is gone: a KILL is answered "unknown".
+    s.ok(calls::acknowledge(
+        agent,
+        TaskId { value: "t1".into() },
+        uuid,
+    ))
+    .await;
+    s.ok(calls::kill(TaskId { value: "t1".into() }, None, None))
+        .await;
+    let status = s.update().await;
+    assert_eq!(status.state(), TaskState::TaskLost);
+    assert_eq!(status.reason(), Reason::Reconciliation);
+}
+
+#[tokio::test]
 async fn master_reconcile_explicit_implicit_unknown() {
     let mut h = start(Options::default()).await;
     let mut s = h.subscribe(framework("reconcile")).await;
