@@ -378,6 +378,21 @@ impl LocalCluster {
         Ok(())
     }
 
+    /// How many status updates each agent (in order) holds that no
+    /// framework has acknowledged yet: sent and awaiting an ACKNOWLEDGE, or
+    /// queued behind such an update (the agent resends them until
+    /// acknowledged). All zeros once frameworks have acknowledged every
+    /// update (what a test checks to know that no update is left
+    /// unacknowledged). Updates of frameworks shut down on the agent are
+    /// dropped and not counted. The value is published by each agent after
+    /// every step of its event loop, so it may lag by one message.
+    pub fn unacknowledged_updates(&self) -> Vec<usize> {
+        self.agents
+            .iter()
+            .map(Agent::unacknowledged_updates)
+            .collect()
+    }
+
     /// Cuts every scheduler connection (frameworks must resubscribe).
     pub fn kill_master_connections(&self) {
         self.master.kill_connections();

@@ -187,6 +187,8 @@ struct Fw {
     updates: Vec<TaskStatus>,
     offers: Vec<Offer>,
     log: Vec<String>,
+    /// Whether updates are acknowledged as they come (default: yes).
+    acknowledge: bool,
 }
 
 impl Fw {
@@ -221,6 +223,7 @@ impl Fw {
             updates: Vec::new(),
             offers: Vec::new(),
             log: Vec::new(),
+            acknowledge: true,
         }
     }
 
@@ -257,7 +260,7 @@ impl Fw {
         match event {
             SchedulerEvent::Update(status) => {
                 self.updates.push(status.clone());
-                if status.uuid.is_some() {
+                if status.uuid.is_some() && self.acknowledge {
                     self.client
                         .acknowledge(status)
                         .await
@@ -445,6 +448,7 @@ async fn command_tasks_spread_over_agents_and_acknowledged_updates_stop() {
         |e| matches!(e, SchedulerEvent::Update(_)),
     )
     .await;
+    assert_eq!(cluster.unacknowledged_updates(), [0, 0]);
     for task in &all {
         assert_eq!(
             fw.states_of(task),
@@ -516,6 +520,41 @@ async fn test_executor_tasks_finish_on_two_agents() {
         !fw.log.iter().any(|e| e.starts_with("Failure")),
         "no executor failed: {:#?}",
         fw.log
+    );
+}
+
+#[tokio::test]
+async fn unacknowledged_updates_are_counted_until_acknowledged() {
+    let cluster = start(builder(1)).await;
+    let agent = cluster.agent_ids().remove(0);
+    let mut fw = Fw::subscribe(cluster.master_url(), framework("unacked")).await;
+    fw.acknowledge = false;
+    let offer = fw.take_offer_of(&agent).await;
+    fw.launch(
+        &offer,
+        vec![command_task(
+            "unacked", &offer, TASK_CPUS, TASK_MEM, "exit 0",
+        )],
+    )
+    .await;
+    // Only the head of the task's stream is sent (and resent) until it is
+    // acknowledged; the others queue behind it.
+    let starting = fw
+        .wait_state("unacked", TaskState::TaskStarting, SOON)
+        .await;
+    assert!(
+        eventually(SOON, || cluster.unacknowledged_updates() == [3]).await,
+        "STARTING, RUNNING and FINISHED unacknowledged: {:?}",
+        cluster.unacknowledged_updates()
+    );
+    fw.acknowledge = true;
+    fw.client.acknowledge(&starting).await.expect("ACKNOWLEDGE");
+    fw.wait_state("unacked", TaskState::TaskFinished, SOON)
+        .await;
+    assert!(
+        eventually(SOON, || cluster.unacknowledged_updates() == [0]).await,
+        "all acknowledged: {:?}",
+        cluster.unacknowledged_updates()
     );
 }
 

@@ -5,8 +5,12 @@
 //! which builds the `mesos-examples` examples once per test process with the
 //! same cargo and target directory as the tests themselves. Tests that run
 //! our executors under a real Mesos agent launch them with the minimal
-//! scheduler of [`scheduler`].
+//! scheduler of [`scheduler`]. End-to-end runs under injected faults put a
+//! [`fault_proxy::FaultProxy`] between a driver and `mesos-local`, driven by
+//! the seeded [`schedule`]s.
 
+pub mod fault_proxy;
+pub mod schedule;
 pub mod scheduler;
 
 use std::collections::HashMap;

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -299,6 +300,9 @@ pub(crate) struct AgentState {
     input: mpsc::UnboundedSender<Input>,
     registry: Arc<Registry>,
     updates: StatusUpdateManager,
+    /// [`StatusUpdateManager::pending_total`], published after every step
+    /// for [`Agent::unacknowledged_updates`](super::Agent::unacknowledged_updates).
+    unacknowledged: Arc<AtomicUsize>,
     frameworks: HashMap<String, Framework>,
     stopped: bool,
 }
@@ -310,6 +314,7 @@ impl AgentState {
         input: mpsc::UnboundedSender<Input>,
         registry: Arc<Registry>,
         status_update_retry: Duration,
+        unacknowledged: Arc<AtomicUsize>,
     ) -> Self {
         AgentState {
             id,
@@ -317,6 +322,7 @@ impl AgentState {
             input,
             registry,
             updates: StatusUpdateManager::new(status_update_retry),
+            unacknowledged,
             frameworks: HashMap::new(),
             stopped: false,
         }
@@ -346,6 +352,8 @@ impl AgentState {
                     }
                 }
             }
+            self.unacknowledged
+                .store(self.updates.pending_total(), Ordering::Relaxed);
         }
         tracing::info!(agent_id, "agent shutting down; killing its containers");
         self.registry.kill_all();

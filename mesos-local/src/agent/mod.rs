@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,6 +74,7 @@ pub(crate) struct Agent {
     http: Arc<http::HttpContext>,
     input: mpsc::UnboundedSender<Input>,
     registry: Arc<Registry>,
+    unacknowledged: Arc<AtomicUsize>,
     shutdown: CancellationToken,
     server: Mutex<Option<Server>>,
 }
@@ -106,6 +108,7 @@ impl Agent {
         let (to_agent, from_master) = mpsc::unbounded_channel();
         let (input, inputs) = mpsc::unbounded_channel();
         let registry = Arc::new(Registry::default());
+        let unacknowledged = Arc::new(AtomicUsize::new(0));
         let state = AgentState::new(
             Identity {
                 info: info.clone(),
@@ -121,6 +124,7 @@ impl Agent {
             input.clone(),
             registry.clone(),
             config.status_update_retry,
+            unacknowledged.clone(),
         );
         // The agent's own token: dropping the handle ends its task.
         let shutdown = shutdown.child_token();
@@ -139,6 +143,7 @@ impl Agent {
             http,
             input,
             registry,
+            unacknowledged,
             shutdown,
             server: Mutex::new(None),
         };
@@ -233,6 +238,12 @@ impl Agent {
         }
         tracing::info!(pid = self.link.pid, "agent restarted");
         Ok(())
+    }
+
+    /// How many status updates the agent holds that the framework has not
+    /// acknowledged yet (in flight or queued), as of its last step.
+    pub(crate) fn unacknowledged_updates(&self) -> usize {
+        self.unacknowledged.load(Ordering::Relaxed)
     }
 
     /// Kills every process the agent started, at once (used on drop).

@@ -216,6 +216,12 @@ impl StatusUpdateManager {
         self.streams.retain(|k, _| k.0 != framework_id);
     }
 
+    /// How many updates of all streams are not acknowledged yet (sent or
+    /// queued behind the head).
+    pub(crate) fn pending_total(&self) -> usize {
+        self.streams.values().map(|s| s.pending.len()).sum()
+    }
+
     /// Whether a task has updates not yet acknowledged.
     #[cfg(test)]
     pub(crate) fn pending(&self, framework_id: &str, task_id: &str) -> usize {
@@ -254,6 +260,7 @@ mod tests {
         assert_eq!(m.update("f", finished.clone(), t0), Accepted::New(None));
         assert_eq!(m.update("f", running.clone(), t0), Accepted::Duplicate);
         assert_eq!(m.pending("f", "t"), 2);
+        assert_eq!(m.pending_total(), 2);
 
         assert!(m.due(t0 + Duration::from_secs(5)).is_empty());
         let due = m.due(t0 + retry);
@@ -284,6 +291,7 @@ mod tests {
         let ack = m.acknowledge("f", "t", &[2; 16], t0).unwrap();
         assert!(ack.finished);
         assert_eq!(m.pending("f", "t"), 0);
+        assert_eq!(m.pending_total(), 0);
         assert!(m.acknowledge("f", "t", &[2; 16], t0).is_none());
     }
 

@@ -45,6 +45,12 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 task.state = state_now;
                 let mut kept = status.clone();
                 kept.data = None;
+                // As the real master (`Master::updateTask`): an update of
+                // the state the task is already in (a resend, say)
+                // replaces the latest status instead of piling up.
+                if task.statuses.last().is_some_and(|l| l.state == kept.state) {
+                    task.statuses.pop();
+                }
                 task.statuses.push(kept);
                 if is_terminal(state_now) {
                     if let Some(task) = framework.holdings.remove_task(&task_id) {

@@ -922,6 +922,17 @@ fn kill_task(state: &State, framework_id: &str, kill: call::Kill) {
                 },
             );
         }
+        // Terminal, but its terminal update not acknowledged yet: the real
+        // master still holds the task and forwards the kill, which the
+        // agent ignores. Nothing to do: the framework gets (and is resent)
+        // the terminal update; "Task is unknown" would contradict it.
+        None if framework
+            .completed_tasks
+            .get(&kill.task_id.value)
+            .is_some_and(|t| !t.terminal_acked) =>
+        {
+            tracing::info!(%framework_id, task_id = %kill.task_id.value, "kill of a task already terminal; ignored");
+        }
         None => {
             framework.send_update(unknown_task_status(
                 state,

@@ -683,6 +683,32 @@ async fn master_launch_runs_task_forwards_updates_and_acks() {
 }
 
 #[tokio::test]
+async fn master_resent_updates_do_not_pile_up_in_statuses() {
+    let mut h = start(Options::default()).await;
+    let mut s = h.subscribe(framework("resends")).await;
+    launch(&mut h, &mut s, "t1").await;
+    for _ in 0..3 {
+        h.update(0, &s.id, "t1", TaskState::TaskRunning);
+        assert_eq!(s.update().await.state(), TaskState::TaskRunning);
+    }
+    let statuses = |h: &Harness, list: &str| -> Vec<String> {
+        h.master.state_json()["frameworks"][0][list][0]["statuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["state"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(statuses(&h, "tasks"), ["TASK_RUNNING"]);
+    h.update(0, &s.id, "t1", TaskState::TaskFinished);
+    assert_eq!(s.update().await.state(), TaskState::TaskFinished);
+    assert_eq!(
+        statuses(&h, "completed_tasks"),
+        ["TASK_RUNNING", "TASK_FINISHED"]
+    );
+}
+
+#[tokio::test]
 async fn master_accept_remainder_is_reoffered_after_filter() {
     let mut h = start(Options::default()).await;
     let mut s = h.subscribe(framework("remainder")).await;
@@ -889,6 +915,32 @@ async fn master_kill_reaches_agent_and_unknown_task_is_lost() {
         status.message.as_deref(),
         Some("Reconciliation: Task is unknown")
     );
+}
+
+#[tokio::test]
+async fn master_kill_of_a_terminal_unacknowledged_task_is_not_lost() {
+    let mut h = start(Options::default()).await;
+    let mut s = h.subscribe(framework("kill-terminal")).await;
+    let agent = launch(&mut h, &mut s, "t1").await;
+    let uuid = h.update(0, &s.id, "t1", TaskState::TaskKilled);
+    assert_eq!(s.update().await.state(), TaskState::TaskKilled);
+    // A KILL that crossed the terminal update: no contradicting TASK_LOST.
+    s.ok(calls::kill(TaskId { value: "t1".into() }, None, None))
+        .await;
+    s.none_of(EventType::Update, Duration::from_millis(300))
+        .await;
+    // Once acknowledged the task is gone: a KILL is answered "unknown".
+    s.ok(calls::acknowledge(
+        agent,
+        TaskId { value: "t1".into() },
+        uuid,
+    ))
+    .await;
+    s.ok(calls::kill(TaskId { value: "t1".into() }, None, None))
+        .await;
+    let status = s.update().await;
+    assert_eq!(status.state(), TaskState::TaskLost);
+    assert_eq!(status.reason(), Reason::Reconciliation);
 }
 
 #[tokio::test]

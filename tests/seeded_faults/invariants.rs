@@ -1,0 +1,313 @@
+//! The invariants every seed must keep, checked on the framework's own
+//! record ([`Work`]), what the proxy saw ([`Records`]) and the master's
+//! `/master/state`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use mesos_test_support::fault_proxy::{Records, SubscribeOutcome};
+use serde_json::Value;
+
+use crate::workload::Work;
+
+/// TODO(issue 12): flip to `true` once the driver's reconnection backoff
+/// has its floor (0.5 s, being merged on main). Until then a SUBSCRIBE
+/// retried sooner than [`STORM_FLOOR`] is reported as a note, not a
+/// violation.
+pub const STORM_FLOOR_ENFORCED: bool = false;
+
+/// The least time between two SUBSCRIBE retries after a failure, once the
+/// first retry is done.
+pub const STORM_FLOOR: Duration = Duration::from_millis(400);
+
+/// The most calls (SUBSCRIBE included) the proxy may see within any one
+/// second.
+pub const MAX_CALLS_PER_SECOND: usize = 60;
+
+/// What the run left behind, besides the framework's [`Work`].
+#[derive(Debug)]
+pub struct Evidence {
+    /// `/master/state` at the end.
+    pub state: Value,
+    /// What the scheduler-side proxy saw.
+    pub records: Records,
+    /// Each agent's unacknowledged updates at the end.
+    pub unacknowledged: Vec<usize>,
+    /// When each driver started, from the proxy's epoch.
+    pub driver_starts: Vec<Duration>,
+}
+
+/// A task as the master knows it.
+struct MasterTask {
+    state: String,
+    statuses: Vec<String>,
+}
+
+fn master_tasks(state: &Value) -> BTreeMap<String, MasterTask> {
+    let mut tasks = BTreeMap::new();
+    for frameworks in ["frameworks", "completed_frameworks"] {
+        for framework in state[frameworks].as_array().into_iter().flatten() {
+            for list in ["tasks", "completed_tasks"] {
+                for task in framework[list].as_array().into_iter().flatten() {
+                    let Some(id) = task["id"].as_str() else {
+                        continue;
+                    };
+                    let statuses = task["statuses"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s["state"].as_str().map(str::to_string))
+                        .collect();
+                    tasks.insert(
+                        id.to_string(),
+                        MasterTask {
+                            state: task["state"].as_str().unwrap_or("?").to_string(),
+                            statuses,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    tasks
+}
+
+/// At most this many violations of one kind are reported per seed.
+const MAX_REPORTED: usize = 12;
+
+/// Keeps the first [`MAX_REPORTED`] of `found`, saying how many more.
+fn capped(mut found: Vec<String>) -> Vec<String> {
+    if found.len() > MAX_REPORTED {
+        let more = found.len() - MAX_REPORTED;
+        found.truncate(MAX_REPORTED);
+        found.push(format!("... and {more} more of the kind above"));
+    }
+    found
+}
+
+/// Checks every invariant: `(violations, notes)`.
+pub fn check(work: &Work, evidence: &Evidence) -> (Vec<String>, Vec<String>) {
+    let mut violations = Vec::new();
+    let mut notes = Vec::new();
+    let mut found = Vec::new();
+    terminal_states(work, evidence, &mut found);
+    violations.extend(capped(std::mem::take(&mut found)));
+    no_update_lost(work, evidence, &mut found);
+    violations.extend(capped(std::mem::take(&mut found)));
+    framework_id_kept(work, evidence, &mut found);
+    violations.extend(capped(found));
+    let storm = capped(storm_floor(&evidence.records, &evidence.driver_starts));
+    if STORM_FLOOR_ENFORCED {
+        violations.extend(storm);
+    } else {
+        notes.extend(storm.into_iter().map(|s| format!("[not enforced] {s}")));
+    }
+    let busiest = evidence.records.max_calls_within(Duration::from_secs(1));
+    if busiest > MAX_CALLS_PER_SECOND {
+        violations.push(format!(
+            "call storm: {busiest} calls within one second (at most {MAX_CALLS_PER_SECOND})"
+        ));
+    }
+    if !work.errors.is_empty() {
+        violations.push(format!("the drivers reported errors: {:?}", work.errors));
+    }
+    (violations, notes)
+}
+
+/// Every launched task reaches exactly one terminal state at the
+/// framework, the master's, which is the one its kind must end in.
+fn terminal_states(work: &Work, evidence: &Evidence, out: &mut Vec<String>) {
+    let master = master_tasks(&evidence.state);
+    for (id, spec) in work.launched.iter().chain(&work.uncertain) {
+        let seen = work.terminal_states(id);
+        let Some(task) = master.get(id) else {
+            if work.launched.contains_key(id) {
+                out.push(format!(
+                    "task {id}: ACCEPT answered 202 but the master does not know it"
+                ));
+            } else if !seen.is_empty() {
+                out.push(format!(
+                    "task {id}: never launched, yet the framework got {seen:?}"
+                ));
+            }
+            continue;
+        };
+        let names: BTreeSet<&str> = seen.iter().map(|s| s.as_str_name()).collect();
+        match names.len() {
+            0 => out.push(format!(
+                "task {id}: no terminal state at the framework (the master says {}); it got {:?}",
+                task.state,
+                work.history(id)
+            )),
+            1 => {
+                let only = names.first().copied().unwrap_or_default();
+                if only != task.state {
+                    out.push(format!(
+                        "task {id}: the framework saw {only}, the master says {}; it got {:?}",
+                        task.state,
+                        work.history(id)
+                    ));
+                }
+            }
+            _ => out.push(format!(
+                "task {id}: several terminal states at the framework: {:?} (the master says {})",
+                work.history(id),
+                task.state
+            )),
+        }
+        let expected = spec.kind.expected().as_str_name();
+        if task.state != expected {
+            out.push(format!(
+                "task {id} ({:?}) ended {} instead of {expected}; its statuses at the master: {:?}",
+                spec.kind,
+                task.state,
+                crate::workload::collapse_runs(task.statuses.iter().cloned())
+            ));
+        }
+    }
+    for id in master.keys() {
+        if work.spec(id).is_none() {
+            out.push(format!(
+                "task {id} at the master was never launched by the framework"
+            ));
+        }
+    }
+}
+
+/// No status update lost: nothing is left unacknowledged at the agents,
+/// every update the framework got from an agent (with a uuid) was
+/// acknowledged (202 at the proxy), and every acknowledgement names an
+/// update the proxy relayed.
+fn no_update_lost(work: &Work, evidence: &Evidence, out: &mut Vec<String>) {
+    if evidence.unacknowledged.iter().any(|&n| n > 0) {
+        out.push(format!(
+            "status updates left unacknowledged at the agents: {:?}",
+            evidence.unacknowledged
+        ));
+    }
+    let records = &evidence.records;
+    let acked: BTreeSet<(&str, &[u8])> = records
+        .acks
+        .iter()
+        .filter(|a| a.status == Some(202))
+        .map(|a| (a.task_id.as_str(), a.uuid.as_ref()))
+        .collect();
+    let relayed: BTreeSet<(&str, &[u8])> = records
+        .updates
+        .iter()
+        .filter(|u| u.copies > 0)
+        .filter_map(|u| Some((u.status.task_id.as_str(), u.status.uuid.as_deref()?)))
+        .collect();
+    for seen in &work.updates {
+        let Some(uuid) = seen.uuid.as_deref() else {
+            continue;
+        };
+        if !acked.contains(&(seen.task_id.as_str(), uuid)) {
+            out.push(format!(
+                "task {}: its {} update (driver {}) was never acknowledged",
+                seen.task_id,
+                seen.state.as_str_name(),
+                seen.driver
+            ));
+        }
+    }
+    for ack in &records.acks {
+        if !relayed.contains(&(ack.task_id.as_str(), ack.uuid.as_ref())) {
+            out.push(format!(
+                "task {}: ACKNOWLEDGE of an update the proxy never relayed",
+                ack.task_id
+            ));
+        }
+    }
+}
+
+/// One framework id throughout: every driver registered with it, every
+/// SUBSCRIBED carried it, every resubscription asked for it, and the
+/// master knows exactly that framework, still active.
+fn framework_id_kept(work: &Work, evidence: &Evidence, out: &mut Vec<String>) {
+    let Some(id) = work.registrations.first() else {
+        out.push("the framework never registered".into());
+        return;
+    };
+    let distinct: BTreeSet<&String> = work.registrations.iter().collect();
+    if distinct.len() > 1 {
+        out.push(format!(
+            "drivers registered with several framework ids: {distinct:?}"
+        ));
+    }
+    let subscribed: BTreeSet<&str> = evidence.records.subscribed_ids().into_iter().collect();
+    if subscribed.len() != 1 || !subscribed.contains(id.as_str()) {
+        out.push(format!(
+            "SUBSCRIBED carried framework ids {subscribed:?}, expected only {id}"
+        ));
+    }
+    let first = evidence
+        .records
+        .subscribes
+        .iter()
+        .position(|s| s.subscribed());
+    for s in evidence
+        .records
+        .subscribes
+        .iter()
+        .skip(first.map_or(usize::MAX, |i| i + 1))
+    {
+        if s.framework_id.as_deref() != Some(id.as_str()) {
+            out.push(format!(
+                "a SUBSCRIBE at +{:.3}s asked for framework {:?} instead of {id}",
+                s.at.as_secs_f64(),
+                s.framework_id
+            ));
+        }
+    }
+    let ids = |key: &str| -> Vec<String> {
+        evidence.state[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (active, completed) = (ids("frameworks"), ids("completed_frameworks"));
+    if active != [id.clone()] || !completed.is_empty() {
+        out.push(format!(
+            "the master knows frameworks {active:?} (completed {completed:?}), expected only {id}"
+        ));
+    }
+}
+
+/// SUBSCRIBE retries keep a floor after a failure once the first retry is
+/// done: for consecutive attempts `p`, `q` of one driver where `p` failed
+/// (no SUBSCRIBED) and was itself a retry, `q` comes at least
+/// [`STORM_FLOOR`] after `p`. Exempt: the attempt after a subscription
+/// (the first retry after a lost stream), after a `307` (following the
+/// leader at once is the protocol), and the first retry of a new driver.
+fn storm_floor(records: &Records, driver_starts: &[Duration]) -> Vec<String> {
+    let mut found = Vec::new();
+    let attempts = &records.subscribes;
+    let driver_between =
+        |from: Duration, to: Duration| driver_starts.iter().any(|&s| s > from && s <= to);
+    for i in 1..attempts.len() {
+        let (p, q) = (&attempts[i - 1], &attempts[i]);
+        if driver_between(p.at, q.at) {
+            continue;
+        }
+        let p_is_retry = i >= 2 && !driver_between(attempts[i - 2].at, p.at);
+        let exempt = match &p.outcome {
+            SubscribeOutcome::Subscribed(_) | SubscribeOutcome::Redirected => true,
+            _ => !p_is_retry,
+        };
+        let gap = q.at.saturating_sub(p.at);
+        if !exempt && gap < STORM_FLOOR {
+            found.push(format!(
+                "SUBSCRIBE storm: +{:.3}s came {:.0} ms after a failed retry at +{:.3}s ({:?}); floor {:?}",
+                q.at.as_secs_f64(),
+                gap.as_secs_f64() * 1000.0,
+                p.at.as_secs_f64(),
+                p.outcome,
+                STORM_FLOOR
+            ));
+        }
+    }
+    found
+}
