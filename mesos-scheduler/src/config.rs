@@ -46,6 +46,7 @@ pub struct SchedulerConfig {
     pub(crate) implicit_acknowledgements: bool,
     pub(crate) max_redirects: u32,
     pub(crate) max_record_len: usize,
+    pub(crate) stop_grace_period: Duration,
 }
 
 impl fmt::Debug for SchedulerConfig {
@@ -64,6 +65,7 @@ impl fmt::Debug for SchedulerConfig {
             implicit_acknowledgements,
             max_redirects,
             max_record_len,
+            stop_grace_period,
         } = self;
         let masters: Vec<_> = masters.iter().map(mesos_http::RedactedUrl).collect();
         f.debug_struct("SchedulerConfig")
@@ -79,6 +81,7 @@ impl fmt::Debug for SchedulerConfig {
             .field("implicit_acknowledgements", implicit_acknowledgements)
             .field("max_redirects", max_redirects)
             .field("max_record_len", max_record_len)
+            .field("stop_grace_period", stop_grace_period)
             .finish()
     }
 }
@@ -114,6 +117,7 @@ impl SchedulerConfig {
             implicit_acknowledgements: true,
             max_redirects: 5,
             max_record_len: mesos_proto::recordio::DEFAULT_MAX_RECORD_LEN,
+            stop_grace_period: Duration::from_secs(5),
         })
     }
 
@@ -143,8 +147,10 @@ impl SchedulerConfig {
         self
     }
 
-    /// Bounds of the jittered exponential backoff between reconnection
-    /// attempts. Default: 500 ms growing to 15 s.
+    /// Bounds of the backoff between reconnection attempts (see
+    /// [`Backoff`](crate::Backoff)): `initial` is the first delay and the
+    /// floor no retry goes under; the ceiling doubles up to `max`. Default:
+    /// 500 ms growing to 15 s, as the Mesos documentation recommends.
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.backoff_initial = initial;
         self.backoff_max = max;
@@ -179,6 +185,16 @@ impl SchedulerConfig {
     /// connection (and a reconnection follows). Default: 8 MiB.
     pub fn max_record_len(mut self, len: usize) -> Self {
         self.max_record_len = len;
+        self
+    }
+
+    /// How long [`stop`](crate::SchedulerDriver::stop) and
+    /// [`abort`](crate::SchedulerDriver::abort) let a callback in progress
+    /// finish (say, an ACCEPT it is awaiting) before dropping it at its
+    /// next `.await`, so that stopping never hangs on a callback that waits
+    /// forever. Default: 5 s.
+    pub fn stop_grace_period(mut self, grace: Duration) -> Self {
+        self.stop_grace_period = grace;
         self
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -63,6 +64,7 @@ pub struct SchedulerDriver {
 struct Inner {
     client: SchedulerClient,
     implicit_acks: bool,
+    stop_grace_period: Duration,
     status: watch::Sender<Status>,
     /// True once the event loop and every callback have finished.
     finished: watch::Sender<bool>,
@@ -110,6 +112,7 @@ impl SchedulerDriver {
     /// [`start`](Self::start).
     pub fn new(scheduler: impl Scheduler, config: SchedulerConfig) -> Result<Self, Error> {
         let implicit_acks = config.implicit_acknowledgements;
+        let stop_grace_period = config.stop_grace_period;
         let (client, subscription) = subscribe(config)?;
         let (status, _) = watch::channel(Status::DriverNotStarted);
         let (finished, _) = watch::channel(false);
@@ -117,6 +120,7 @@ impl SchedulerDriver {
             inner: Arc::new(Inner {
                 client,
                 implicit_acks,
+                stop_grace_period,
                 status,
                 finished,
                 cancel: CancellationToken::new(),
@@ -190,7 +194,8 @@ impl SchedulerDriver {
     /// disconnects, so a new driver with the same framework id can take over
     /// within the failover timeout. Returns `DRIVER_STOPPED` (or the status
     /// if the driver was not running) once the event loop and any callback
-    /// in progress have finished (a callback still running is dropped at
+    /// in progress have finished (a callback still running after the
+    /// [stop grace period](SchedulerConfig::stop_grace_period) is dropped at
     /// its next `.await`). Called from a callback, it returns at once and
     /// the driver stops when the callback returns.
     pub async fn stop(&self, failover: bool) -> Status {
@@ -314,13 +319,17 @@ impl SchedulerDriver {
         }
     }
 
-    /// Runs the callback for `event` unless the driver is stopped meanwhile;
-    /// a panic in it aborts the driver with [`Error::Panicked`]. False when
-    /// the loop must end.
+    /// Runs the callback for `event`; once the driver is stopped, it has the
+    /// stop grace period left to finish. A panic in it aborts the driver
+    /// with [`Error::Panicked`]. False when the loop must end.
     async fn deliver(&self, scheduler: &mut dyn Scheduler, event: SchedulerEvent) -> bool {
         let during = callback_name(&event);
         let callback = self.dispatch(scheduler, event);
-        match mesos_http::run_callback(callback, self.inner.cancel.cancelled()).await {
+        let interrupt = async {
+            self.inner.cancel.cancelled().await;
+            tokio::time::sleep(self.inner.stop_grace_period).await;
+        };
+        match mesos_http::run_callback(callback, interrupt).await {
             CallbackEnd::Returned => !self.inner.cancel.is_cancelled(),
             CallbackEnd::Interrupted => false,
             CallbackEnd::Panicked(message) => {

@@ -241,7 +241,8 @@ async fn stop_returns_only_after_the_running_callback_ended() {
             ended: ended.clone(),
             blocking,
         };
-        let driver = SchedulerDriver::new(scheduler, config(&master)).unwrap();
+        let cfg = config(&master).stop_grace_period(Duration::from_millis(100));
+        let driver = SchedulerDriver::new(scheduler, cfg).unwrap();
         driver.start();
         let stream = master.next_stream().await;
         stream

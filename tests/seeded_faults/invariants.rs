@@ -10,11 +10,10 @@ use serde_json::Value;
 
 use crate::workload::Work;
 
-/// TODO(issue 12): flip to `true` once the driver's reconnection backoff
-/// has its floor (0.5 s, being merged on main). Until then a SUBSCRIBE
-/// retried sooner than [`STORM_FLOOR`] is reported as a note, not a
-/// violation.
-pub const STORM_FLOOR_ENFORCED: bool = false;
+/// Whether a SUBSCRIBE retried sooner than [`STORM_FLOOR`] is a violation
+/// (it is: the driver's backoff never goes under its floor, 0.5 s here);
+/// `false` only reports it as a note, for investigating a driver change.
+pub const STORM_FLOOR_ENFORCED: bool = true;
 
 /// The least time between two SUBSCRIBE retries after a failure, once the
 /// first retry is done.

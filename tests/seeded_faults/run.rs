@@ -88,14 +88,14 @@ impl Drivers {
     }
 
     /// Aborts the current driver (the framework "process" dies).
-    fn abort(&self) {
-        if let Some(driver) = self
+    async fn abort(&self) {
+        let driver = self
             .current
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            driver.abort();
+            .take();
+        if let Some(driver) = driver {
+            driver.abort().await;
         }
     }
 
@@ -167,7 +167,7 @@ async fn apply_schedule(
                     ));
                     continue;
                 };
-                drivers.abort();
+                drivers.abort().await;
                 let drivers = drivers.clone();
                 later.push(tokio::spawn(async move {
                     tokio::time::sleep(down_for).await;
@@ -384,7 +384,7 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
         }
         eprintln!("  driver starts {:?}", evidence.driver_starts);
     }
-    drivers.abort();
+    drivers.abort().await;
     let mut pids = lock(&work).pids();
     pid_files(&work_dir, &mut pids);
     let (mut found, notes) = invariants::check(&lock(&work), &evidence);

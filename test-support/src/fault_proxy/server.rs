@@ -190,39 +190,38 @@ async fn call(
                 "injected: unavailable",
             ))
         }
-        CallAction::Forward => match forward(&shared, upstream).await {
+        CallAction::Forward | CallAction::Stall(_) => match forward(&shared, upstream).await {
             Ok(response) => passthrough(response).await,
             Err(e) => Err(e),
         },
-        CallAction::Stall(delay) => {
-            shared.note_fault(format!("stalled {} by {delay:?}", info.name));
-            let forwarded = forward(&shared, upstream).await;
-            tokio::select! {
-                _ = shared.shutdown.cancelled() => {}
-                _ = tokio::time::sleep(delay) => {}
-            }
-            match forwarded {
-                Ok(response) => passthrough(response).await,
-                Err(e) => Err(e),
-            }
-        }
     };
+    // Recorded as the upstream answered: a stalled answer may never reach
+    // a client that gives up (or dies) meanwhile, but the call took effect.
     let status = result.as_ref().ok().map(|r| r.status().as_u16());
-    let mut records = shared.records();
-    records.calls.push(CallSeen {
-        at,
-        name: info.name,
-        status,
-        injected: action != CallAction::Forward,
-        update: info.update.clone(),
-    });
-    if let Some((task_id, uuid)) = info.ack {
-        records.acks.push(AckSeen {
+    {
+        let mut records = shared.records();
+        records.calls.push(CallSeen {
             at,
-            task_id,
-            uuid,
+            name: info.name,
             status,
+            injected: action != CallAction::Forward,
+            update: info.update.clone(),
         });
+        if let Some((task_id, uuid)) = info.ack {
+            records.acks.push(AckSeen {
+                at,
+                task_id,
+                uuid,
+                status,
+            });
+        }
+    }
+    if let CallAction::Stall(delay) = action {
+        shared.note_fault(format!("stalled {} by {delay:?}", info.name));
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => {}
+            _ = tokio::time::sleep(delay) => {}
+        }
     }
     result
 }
