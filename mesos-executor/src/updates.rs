@@ -7,22 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use mesos_proto::v1::executor::call;
-use mesos_proto::v1::{TaskId, TaskInfo, TaskState};
-
-/// True for the states after which a task never changes again.
-pub(crate) fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
-}
+use mesos_proto::v1::{TaskId, TaskInfo};
 
 /// Unacknowledged tasks and updates, in the order they were launched/sent.
 #[derive(Debug, Default)]
@@ -63,7 +48,7 @@ impl Unacknowledged {
         let Some(update) = self.take(task_id, uuid) else {
             return false;
         };
-        if is_terminal(update.status.state()) {
+        if update.status.state().is_terminal() {
             self.tasks.retain(|t| t.task_id != *task_id);
         }
         true
@@ -89,7 +74,7 @@ impl Unacknowledged {
 
 #[cfg(test)]
 mod tests {
-    use mesos_proto::v1::TaskStatus;
+    use mesos_proto::v1::{TaskState, TaskStatus};
 
     use super::*;
 

@@ -121,20 +121,6 @@ fn test_executor() -> PathBuf {
     mesos_test_support::example_binary("test_executor")
 }
 
-fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
-}
-
 fn is_reconciliation(status: &TaskStatus) -> bool {
     status.reason() == task_status::Reason::Reconciliation
 }
@@ -360,7 +346,7 @@ impl Fw {
                 return Some(s.clone());
             }
             assert!(
-                !is_terminal(s.state()),
+                !s.state().is_terminal(),
                 "{task} ended in {:?} ({:?}) while waiting for {state:?}",
                 s.state(),
                 s.message

@@ -88,6 +88,7 @@ pub mod codec;
 pub mod duration;
 pub mod recordio;
 pub mod resources;
+mod task_state;
 
 pub use builders::BuildError;
 pub use resources::Resources;

@@ -10,7 +10,7 @@ use mesos_proto::builders::filters;
 use mesos_proto::v1::{FrameworkId, FrameworkInfo, MasterInfo, Offer, TaskState, TaskStatus};
 use mesos_scheduler::{Scheduler, SchedulerDriver, Status};
 
-use crate::harness::{command_task, fits_task, is_terminal, Target, SHORT_REFUSE};
+use crate::harness::{command_task, fits_task, Target, SHORT_REFUSE};
 
 crate::conformance!(driver_runs_a_task_and_stops);
 
@@ -64,7 +64,7 @@ impl Scheduler for OneTask {
     async fn status_update(&mut self, driver: &SchedulerDriver, status: TaskStatus) {
         let state = status.state();
         self.record.lock().unwrap().states.push(state);
-        if is_terminal(state) {
+        if state.is_terminal() {
             let stopped = driver.stop(false).await;
             self.record.lock().unwrap().stopped_with = Some(stopped);
         }

@@ -174,25 +174,9 @@ pub fn lifecycle_rank(state: TaskState) -> u8 {
         TaskState::TaskStarting => 1,
         TaskState::TaskRunning => 2,
         TaskState::TaskKilling => 3,
-        _ if is_terminal(state) => 4,
+        _ if state.is_terminal() => 4,
         _ => 5,
     }
-}
-
-/// Whether `state` is terminal.
-pub fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-            | TaskState::TaskUnknown
-    )
 }
 
 /// What happens with offers the scenario is not waiting for.
@@ -426,7 +410,7 @@ impl Framework {
             SchedulerEvent::Update(s) if &s.task_id == task => {
                 if s.state() == state {
                     Some(s.clone())
-                } else if is_terminal(s.state()) {
+                } else if s.state().is_terminal() {
                     panic!(
                         "{} ended in {:?} while waiting for {state:?}: {s:?}",
                         task.value,

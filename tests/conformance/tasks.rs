@@ -6,7 +6,7 @@ use std::time::Duration;
 use mesos_proto::v1::{task_status, TaskState};
 use mesos_scheduler::SchedulerEvent;
 
-use crate::harness::{command_task, is_terminal, lifecycle_rank, Framework, Target};
+use crate::harness::{command_task, lifecycle_rank, Framework, Target};
 
 crate::conformance!(command_task_runs_to_finished, long_task_is_killed);
 
@@ -20,7 +20,7 @@ async fn command_task_runs_to_finished(target: Target) {
 
     let last = framework
         .wait_for(Duration::from_secs(30), "a terminal update", |e| match e {
-            SchedulerEvent::Update(s) if s.task_id == task_id && is_terminal(s.state()) => {
+            SchedulerEvent::Update(s) if s.task_id == task_id && s.state().is_terminal() => {
                 Some(s.clone())
             }
             _ => None,

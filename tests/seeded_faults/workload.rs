@@ -111,20 +111,6 @@ pub struct Work {
     relaunches: usize,
 }
 
-fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
-}
-
 impl Work {
     /// The workload every seed runs, released in waves over the fault
     /// window from `start` (so faults meet traffic throughout).
@@ -194,7 +180,7 @@ impl Work {
     pub fn terminal_states(&self, task_id: &str) -> BTreeSet<TaskState> {
         self.updates
             .iter()
-            .filter(|s| s.task_id == task_id && is_terminal(s.state))
+            .filter(|s| s.task_id == task_id && s.state.is_terminal())
             .map(|s| s.state)
             .collect()
     }
