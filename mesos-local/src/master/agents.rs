@@ -43,9 +43,7 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
             let task_id = status.task_id.value.clone();
             if let Some(task) = framework.holdings.task_mut(&task_id) {
                 task.state = state_now;
-                let mut kept = status.clone();
-                kept.data = None;
-                task.statuses.push(kept);
+                task.push_status(status.clone());
                 if is_terminal(state_now) {
                     if let Some(task) = framework.holdings.remove_task(&task_id) {
                         framework.completed_tasks.push(task);
@@ -178,7 +176,7 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
                 format!("Agent {} removed", agent_id.value),
             );
             task.state = state_lost;
-            task.statuses.push(status.clone());
+            task.push_status(status.clone());
             task.terminal_acked = true;
             framework.completed_tasks.push(task);
             framework.send_update(status);

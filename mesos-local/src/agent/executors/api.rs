@@ -3,11 +3,11 @@
 
 use std::collections::HashSet;
 
+use crate::queue::{self, EventReceiver};
 use bytes::Bytes;
 use http::StatusCode;
 use mesos_proto::v1::executor::{call, Event};
 use mesos_proto::v1::{FrameworkId, TaskState, TaskStatus};
-use tokio::sync::mpsc;
 
 use crate::protocol::FromAgent;
 
@@ -42,8 +42,9 @@ impl AgentState {
         framework_id: &str,
         executor_id: &str,
         subscribe: call::Subscribe,
-    ) -> Result<mpsc::UnboundedReceiver<Event>, Rejection> {
+    ) -> Result<EventReceiver<Event>, Rejection> {
         let agent_info = self.id.info.clone();
+        let max_queued = self.id.max_queued_events;
         let framework = self
             .frameworks
             .get_mut(framework_id)
@@ -54,7 +55,7 @@ impl AgentState {
             .get_mut(executor_id)
             .filter(|e| matches!(e.kind, Kind::Custom))
             .ok_or_else(|| Rejection::bad_request("Executor cannot be found"))?;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = queue::channel(max_queued);
         let resubscribe = executor.state != ExecState::Registering;
         tracing::info!(
             framework_id,

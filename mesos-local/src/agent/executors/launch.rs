@@ -97,6 +97,7 @@ impl AgentState {
             state: ExecState::Registering,
             container: None,
             stream: None,
+            max_queued: self.id.max_queued_events,
             queued: Vec::new(),
             tasks: HashMap::new(),
             infos: HashMap::new(),

@@ -31,6 +31,7 @@ use super::status_updates::{is_terminal, StatusUpdateManager};
 use crate::containerizer::command::CommandControl;
 use crate::containerizer::{Container, ContainerExit, Containerizer, TaskBehavior};
 use crate::protocol::{FromAgent, ToAgent};
+use crate::queue::{EventReceiver, EventSender, SendError};
 
 mod api;
 mod launch;
@@ -67,7 +68,7 @@ pub(crate) enum Input {
         framework_id: FrameworkId,
         executor_id: ExecutorId,
         subscribe: call::Subscribe,
-        reply: Reply<mpsc::UnboundedReceiver<Event>>,
+        reply: Reply<EventReceiver<Event>>,
     },
     Update {
         framework_id: FrameworkId,
@@ -126,6 +127,8 @@ pub(crate) struct Identity {
     pub(crate) work_dir: PathBuf,
     pub(crate) containerizer: Arc<dyn Containerizer>,
     pub(crate) executor_shutdown_grace: Duration,
+    /// Bound of each executor stream's queue.
+    pub(crate) max_queued_events: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +170,9 @@ struct Executor {
     kind: Kind,
     state: ExecState,
     container: Option<Arc<dyn Container>>,
-    stream: Option<mpsc::UnboundedSender<Event>>,
+    stream: Option<EventSender<Event>>,
+    /// Bound of its stream's queue and of `deferred`.
+    max_queued: usize,
     queued: Vec<Launch>,
     tasks: HashMap<String, TaskEntry>,
     /// Task infos of delivered tasks (to requeue on resubscription).
@@ -181,16 +186,36 @@ impl Executor {
         let Some(stream) = &self.stream else {
             return false;
         };
-        if stream.send(event).is_err() {
-            self.stream = None;
-            return false;
+        match stream.send(event) {
+            Ok(()) => true,
+            Err(SendError::Overflow { capacity }) => {
+                tracing::warn!(
+                    executor_id = self.info.executor_id.value,
+                    queued = capacity,
+                    "executor is not reading its event stream; closing the stream and dropping its queue"
+                );
+                self.stream = None;
+                false
+            }
+            Err(SendError::Ended(_)) => {
+                self.stream = None;
+                false
+            }
         }
-        true
     }
 
-    /// Sends now, or once the executor (re)subscribes.
+    /// Sends now, or once the executor (re)subscribes (at most
+    /// `max_queued` events wait; later ones are dropped).
     fn send_or_defer(&mut self, event: Event) {
         if self.state == ExecState::Registering || !self.send(event.clone()) {
+            if self.deferred.len() >= self.max_queued {
+                tracing::warn!(
+                    executor_id = self.info.executor_id.value,
+                    deferred = self.deferred.len(),
+                    "too many events waiting for the executor to subscribe; event dropped"
+                );
+                return;
+            }
             self.deferred.push(event);
         }
     }

@@ -63,6 +63,8 @@ async fn harness(containerizer: Arc<dyn Containerizer>, retry: Duration) -> Harn
         containerizer,
         status_update_retry: retry,
         executor_shutdown_grace: Duration::from_secs(2),
+        limits: mesos_http::server::ServerLimits::default(),
+        max_queued_events: crate::queue::DEFAULT_MAX_QUEUED_EVENTS,
     };
     let (tx, from_agent) = mpsc::unbounded_channel();
     let token = CancellationToken::new();

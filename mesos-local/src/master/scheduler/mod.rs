@@ -13,12 +13,12 @@ use mesos_proto::v1::scheduler::call::Type as CallType;
 use mesos_proto::v1::scheduler::{event, Call, Event};
 use mesos_proto::v1::task_status::Reason;
 use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::master::ids::{self, master_status};
-use crate::master::state::{Connection, Effects, Framework, State, Watch};
+use crate::master::state::{Connection, Effects, FailoverTimer, Framework, State, Watch};
 use crate::protocol::ToAgent;
+use crate::queue::{self, EventReceiver};
 
 mod launch;
 mod offers;
@@ -35,6 +35,50 @@ pub(crate) const FAILOVER_GRACE: Duration = Duration::from_secs(600);
 /// How many completed frameworks the state keeps (`--max_completed_frameworks`).
 const MAX_COMPLETED_FRAMEWORKS: usize = 50;
 
+/// The longest failover timer actually armed (about 31 years): longer
+/// valid timeouts wait this long.
+const MAX_FAILOVER_TIMER_SECS: f64 = 1e9;
+
+/// Whether the real master takes this `failover_timeout`: its
+/// `Duration::create` refuses what does not fit in int64 nanoseconds.
+fn valid_failover_timeout(seconds: f64) -> bool {
+    const MAX_NANOS: f64 = 9.223_372_036_854_775e18;
+    !seconds.is_nan() && (seconds * 1e9).abs() <= MAX_NANOS
+}
+
+/// A double as C++ `operator<<` prints it (`%g`, 6 significant digits):
+/// `1e+10`, `9.5e+09`, `inf`.
+fn cpp_double(value: f64) -> String {
+    if !value.is_finite() {
+        return if value.is_nan() {
+            "nan".to_string()
+        } else if value > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        };
+    }
+    let scientific = format!("{value:.5e}");
+    let Some((mantissa, exponent)) = scientific.split_once('e') else {
+        return scientific;
+    };
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-5..6).contains(&exponent) {
+        let fixed = format!("{value:.*}", usize::try_from(5 - exponent).unwrap_or(0));
+        return trim_zeros(&fixed).to_string();
+    }
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("{}e{sign}{:02}", trim_zeros(mantissa), exponent.abs())
+}
+
+fn trim_zeros(number: &str) -> &str {
+    if number.contains('.') {
+        number.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        number
+    }
+}
+
 /// The answer to a non-SUBSCRIBE call.
 #[derive(Debug)]
 pub(crate) enum Reply {
@@ -50,8 +94,7 @@ pub(crate) enum Reply {
 #[derive(Debug)]
 pub(crate) struct NewStream {
     pub(crate) stream_id: String,
-    pub(crate) rx: mpsc::UnboundedReceiver<Event>,
-    pub(crate) token: CancellationToken,
+    pub(crate) rx: EventReceiver<Event>,
 }
 
 fn heartbeat() -> Event {
@@ -75,14 +118,26 @@ fn error_event(message: &str) -> Event {
 pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewStream {
     let subscribe = call.subscribe.unwrap_or_default();
     let mut info = subscribe.framework_info;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let token = CancellationToken::new();
+    let (tx, rx) = queue::channel(state.max_queued_events);
     let stream_id = uuid::Uuid::new_v4().to_string();
     let stream = NewStream {
         stream_id: stream_id.clone(),
         rx,
-        token: token.clone(),
     };
+    if let Some(timeout) = info
+        .failover_timeout
+        .filter(|t| !valid_failover_timeout(*t))
+    {
+        // As the real master (its `Duration::create` fails): an ERROR event.
+        let message = format!(
+            "The framework failover_timeout ({}) is invalid",
+            cpp_double(timeout)
+        );
+        tracing::info!(%message, "subscription refused");
+        let _ = tx.send(error_event(&message));
+        tx.close();
+        return stream;
+    }
 
     let requested = info
         .id
@@ -93,7 +148,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
         if state.removed_frameworks.contains(id) {
             tracing::info!(framework_id = %id, "removed framework tried to resubscribe");
             let _ = tx.send(error_event("Framework has been removed"));
-            token.cancel();
+            tx.close();
             return stream;
         }
     }
@@ -109,7 +164,6 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
     let conn = Connection {
         stream_id: stream_id.clone(),
         tx: tx.clone(),
-        token: token.clone(),
     };
     let resubscribed = state.frameworks.contains_key(&id);
     let framework = state
@@ -125,9 +179,10 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
         framework.filters.clear();
     }
     framework.info = info;
-    framework.conn = Some(conn);
+    framework.conn = Some(conn.clone());
     framework.active = true;
     framework.generation += 1;
+    framework.cancel_failover_timer();
     framework.suppressed = subscribe.suppressed_roles.into_iter().collect();
     tracing::info!(
         framework_id = %id,
@@ -156,9 +211,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
     }
     fx.watch.push(Watch {
         framework_id: id,
-        stream_id,
-        tx,
-        token,
+        conn,
     });
     fx.allocate = true;
     stream
@@ -190,7 +243,7 @@ pub(crate) fn disconnect(
         .info
         .failover_timeout
         .filter(|t| t.is_finite() && *t > 0.0)
-        .map(|t| Duration::from_secs_f64(t.min(1e9)))
+        .map(|t| Duration::from_secs_f64(t.min(MAX_FAILOVER_TIMER_SECS)))
         .unwrap_or(Duration::ZERO)
         .max(grace);
     tracing::info!(%framework_id, failover_timeout = ?timeout, "framework disconnected");
@@ -198,9 +251,17 @@ pub(crate) fn disconnect(
     fx.allocate = true;
     if timeout.is_zero() {
         remove_framework(state, fx, framework_id);
-    } else {
-        fx.failover_timers
-            .push((framework_id.to_string(), generation, timeout));
+    } else if let Some(framework) = state.frameworks.get_mut(framework_id) {
+        // One timer per framework: a newer disconnection replaces it.
+        let cancel = CancellationToken::new();
+        framework.cancel_failover_timer();
+        framework.failover_timer = Some(cancel.clone());
+        fx.failover_timers.push(FailoverTimer {
+            framework_id: framework_id.to_string(),
+            generation,
+            delay: timeout,
+            cancel,
+        });
     }
 }
 
@@ -229,6 +290,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
     };
     tracing::info!(%framework_id, tasks = framework.holdings.tasks().len(), "removing framework");
     framework.close_connection();
+    framework.cancel_failover_timer();
     framework.active = false;
     state.remove_offers_where(false, |o| o.framework_id == framework_id);
     state.broadcast(&ToAgent::ShutdownFramework {
@@ -246,7 +308,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
             format!("Framework {framework_id} removed"),
         );
         task.state = TaskState::TaskKilled;
-        task.statuses.push(status);
+        task.push_status(status);
         task.terminal_acked = true;
         framework.completed_tasks.push(task);
     }

@@ -369,3 +369,40 @@ async fn master_remove_agent_loses_its_tasks() {
         "{state}"
     );
 }
+
+#[tokio::test]
+async fn master_refuses_a_failover_timeout_the_real_master_cannot_represent() {
+    let h = start(Options::default()).await;
+    for (timeout, text) in [(1e10, "1e+10"), (1e300, "1e+300")] {
+        let mut info = framework("absurd");
+        info.failover_timeout = Some(timeout);
+        let sub = h
+            .client
+            .subscribe::<Call, Event>(&h.url, &calls::subscribe(info))
+            .await
+            .expect("200");
+        let mut s = Sched {
+            client: h.client.clone(),
+            url: h.url.clone(),
+            stream_id: String::new(),
+            events: sub.events,
+            id: FrameworkId::default(),
+        };
+        let events = s.until_closed().await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(
+            events[0].error.as_ref().map(|e| e.message.clone()),
+            Some(format!(
+                "The framework failover_timeout ({text}) is invalid"
+            ))
+        );
+    }
+    // Nine years and a half is still a Mesos duration.
+    let mut info = framework("long");
+    info.failover_timeout = Some(3e8);
+    let _s = h.subscribe(info).await;
+    assert_eq!(
+        h.master.state_json()["frameworks"].as_array().map(Vec::len),
+        Some(1)
+    );
+}

@@ -61,6 +61,7 @@ struct Options {
     offer_timeout: Option<Duration>,
     allocation_interval: Duration,
     heartbeat: Duration,
+    max_queued_events: usize,
 }
 
 impl Default for Options {
@@ -71,6 +72,7 @@ impl Default for Options {
             offer_timeout: None,
             allocation_interval: Duration::from_secs(3600),
             heartbeat: Duration::from_secs(15),
+            max_queued_events: crate::queue::DEFAULT_MAX_QUEUED_EVENTS,
         }
     }
 }
@@ -111,6 +113,8 @@ async fn start(options: Options) -> Harness {
             heartbeat_interval: options.heartbeat,
             allocation_interval: options.allocation_interval,
             offer_timeout: options.offer_timeout,
+            limits: mesos_http::server::ServerLimits::default(),
+            max_queued_events: options.max_queued_events,
         },
         links,
         from_agents,
