@@ -41,6 +41,23 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
             }
             let state_now = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
             let task_id = status.task_id.value.clone();
+            let runs_on = framework
+                .holdings
+                .tasks()
+                .get(&task_id)
+                .or_else(|| framework.completed_tasks.get(&task_id))
+                .map(|t| t.agent_id.as_str());
+            if runs_on.is_some_and(|on| on != agent_id.value) {
+                // Isolation: only the agent that runs a task speaks for it.
+                tracing::warn!(
+                    framework_id = %framework_id.value,
+                    %task_id,
+                    from = %agent_id.value,
+                    runs_on = runs_on.unwrap_or_default(),
+                    "status update from an agent that does not run the task; dropped"
+                );
+                return;
+            }
             if let Some(task) = framework.holdings.task_mut(&task_id) {
                 task.state = state_now;
                 task.push_status(status.clone());

@@ -102,8 +102,19 @@ impl AgentState {
         let deferred: Vec<Event> = executor.deferred.drain(..).collect();
         // Unacknowledged updates the agent may not have (lost with the old
         // connection): the status update manager drops duplicates.
+        let own: HashSet<String> = executor.tasks.keys().cloned().collect();
         for update in subscribe.unacknowledged_updates {
             let status = update.status;
+            if !own.contains(&status.task_id.value) {
+                // Isolation, as the UPDATE call: only its own tasks.
+                tracing::warn!(
+                    framework_id,
+                    executor_id,
+                    task_id = status.task_id.value,
+                    "unacknowledged update for a task not of this executor; dropped"
+                );
+                continue;
+            }
             if status
                 .uuid
                 .as_ref()

@@ -406,3 +406,26 @@ async fn master_refuses_a_failover_timeout_the_real_master_cannot_represent() {
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn master_drops_an_update_from_an_agent_that_does_not_run_the_task() {
+    let mut h = start(Options {
+        agents: 2,
+        ..Options::default()
+    })
+    .await;
+    let mut s = h.subscribe(framework("isolated")).await;
+    let agent = launch(&mut h, &mut s, "t1").await;
+    let (runs, other) = if agent == agent_id(0) { (0, 1) } else { (1, 0) };
+    h.update(runs, &s.id, "t1", TaskState::TaskRunning);
+    assert_eq!(s.update().await.state(), TaskState::TaskRunning);
+    // A forged terminal update from the other agent.
+    h.update(other, &s.id, "t1", TaskState::TaskFinished);
+    s.none_of(EventType::Update, Duration::from_millis(300))
+        .await;
+    let state = h.master.state_json();
+    assert_eq!(
+        state["frameworks"][0]["tasks"][0]["state"], "TASK_RUNNING",
+        "{state}"
+    );
+}
