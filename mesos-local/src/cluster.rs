@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mesos_http::server::ServerLimits;
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::{AgentId, Attribute};
 use tokio::sync::mpsc;
@@ -15,11 +16,24 @@ use crate::agent::{Agent, AgentConfig};
 use crate::containerizer::default_containerizer;
 use crate::containerizer::Containerizer;
 use crate::master::{Master, MasterConfig};
+pub use crate::queue::DEFAULT_MAX_QUEUED_EVENTS;
 use crate::Error;
 
 /// The resources of each agent unless configured: the defaults of
 /// `shared/tools/real-mesos` (and a small real agent).
 pub const DEFAULT_AGENT_RESOURCES: &str = "cpus:4;mem:4096;disk:10000;ports:[31000-32000]";
+
+/// The shortest heartbeat, allocation and status update retry interval
+/// (and offer timeout) accepted: 1 ms.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+/// The longest heartbeat, allocation and status update retry interval
+/// accepted: one day.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
+/// The longest offer timeout and executor shutdown grace period accepted:
+/// 365 days.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
+/// The smallest [`LocalClusterBuilder::max_queued_events`] accepted.
+pub const MIN_MAX_QUEUED_EVENTS: usize = 16;
 
 /// Configuration of a [`LocalCluster`]; every setting has a documented default.
 #[must_use]
@@ -41,6 +55,8 @@ pub struct LocalClusterBuilder {
     status_update_retry: Duration,
     executor_shutdown_grace: Duration,
     work_dir: Option<PathBuf>,
+    limits: ServerLimits,
+    max_queued_events: usize,
 }
 
 impl std::fmt::Debug for LocalClusterBuilder {
@@ -76,6 +92,8 @@ impl Default for LocalClusterBuilder {
             status_update_retry: Duration::from_secs(10),
             executor_shutdown_grace: Duration::from_secs(5),
             work_dir: None,
+            limits: ServerLimits::default(),
+            max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
         }
     }
 }
@@ -191,8 +209,72 @@ impl LocalClusterBuilder {
         self
     }
 
-    /// Starts master and agents; returns once all listen.
+    /// Limits of the master's and agents' HTTP servers (timeouts,
+    /// connection cap, call size and decode cost). Default:
+    /// [`ServerLimits::default`].
+    pub fn server_limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How many events may wait for a scheduler or an executor that does
+    /// not read its event stream; one more and its stream is closed (and
+    /// the queue dropped), with a warning logged. Default
+    /// [`DEFAULT_MAX_QUEUED_EVENTS`]; at least [`MIN_MAX_QUEUED_EVENTS`].
+    pub fn max_queued_events(mut self, events: usize) -> Self {
+        self.max_queued_events = events;
+        self
+    }
+
+    /// Checks every setting's range (`start` does).
+    fn validate(&self) -> Result<(), Error> {
+        let invalid =
+            |setting: &'static str, reason: String| Err(Error::InvalidConfig { setting, reason });
+        for (setting, value) in [
+            ("heartbeat_interval", self.heartbeat_interval),
+            ("allocation_interval", self.allocation_interval),
+            ("status_update_retry", self.status_update_retry),
+        ] {
+            if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&value) {
+                return invalid(
+                    setting,
+                    format!("{value:?} is not between {MIN_INTERVAL:?} and {MAX_INTERVAL:?}"),
+                );
+            }
+        }
+        if let Some(timeout) = self.offer_timeout {
+            if !(MIN_INTERVAL..=MAX_TIMEOUT).contains(&timeout) {
+                return invalid(
+                    "offer_timeout",
+                    format!("{timeout:?} is not between {MIN_INTERVAL:?} and {MAX_TIMEOUT:?}"),
+                );
+            }
+        }
+        if self.executor_shutdown_grace > MAX_TIMEOUT {
+            return invalid(
+                "executor_shutdown_grace",
+                format!(
+                    "{:?} is more than {MAX_TIMEOUT:?}",
+                    self.executor_shutdown_grace
+                ),
+            );
+        }
+        if self.max_queued_events < MIN_MAX_QUEUED_EVENTS {
+            return invalid(
+                "max_queued_events",
+                format!(
+                    "{} is less than {MIN_MAX_QUEUED_EVENTS}",
+                    self.max_queued_events
+                ),
+            );
+        }
+        self.limits.validate().map_err(Error::Limits)
+    }
+
+    /// Starts master and agents; returns once all listen. Settings out of
+    /// range are [`Error::InvalidConfig`].
     pub async fn start(self) -> Result<LocalCluster, Error> {
+        self.validate()?;
         let resources = match self.resources {
             Some(r) => r,
             None => Resources::parse(&self.resources_text).map_err(Error::Resources)?,
@@ -256,6 +338,8 @@ impl LocalClusterBuilder {
                 containerizer: containerizer.clone(),
                 status_update_retry: self.status_update_retry,
                 executor_shutdown_grace: self.executor_shutdown_grace,
+                limits: self.limits.clone(),
+                max_queued_events: self.max_queued_events,
             };
             let agent = Agent::start(config, to_master.clone(), shutdown.child_token())
                 .await
@@ -270,6 +354,8 @@ impl LocalClusterBuilder {
                 heartbeat_interval: self.heartbeat_interval,
                 allocation_interval: self.allocation_interval,
                 offer_timeout: self.offer_timeout,
+                limits: self.limits.clone(),
+                max_queued_events: self.max_queued_events,
             },
             agents.iter().map(Agent::link).collect(),
             from_agents,

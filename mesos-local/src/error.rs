@@ -20,6 +20,19 @@ pub enum Error {
     /// prefix that does not start with `mesos-`).
     #[error("invalid containerizer configuration")]
     Containerizer(#[source] crate::containerizer::ContainerizerError),
+    /// A setting is out of its range (a zero interval, an absurd
+    /// timeout, ...). `setting` is the builder method's (and the flag's)
+    /// name.
+    #[error("invalid {setting}: {reason}")]
+    InvalidConfig {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP server limits are invalid.
+    #[error("invalid server limits")]
+    Limits(#[source] mesos_http::server::InvalidLimits),
     /// No agent with that index.
     #[error("no agent {index} (the cluster has {agents})")]
     NoSuchAgent {

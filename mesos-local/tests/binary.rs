@@ -145,3 +145,19 @@ async fn invalid_resources_are_refused_naming_the_problem() {
     assert!(stderr.contains("resources"), "{stderr}");
     assert!(stderr.contains("abc"), "the bad value is named: {stderr}");
 }
+
+#[tokio::test]
+async fn zero_or_absurd_intervals_are_refused_naming_the_flag() {
+    for (flag, value) in [
+        ("--heartbeat_interval", "0secs"),
+        ("--allocation_interval", "0ms"),
+        ("--heartbeat_interval", "1000days"),
+        ("--http_header_read_timeout", "0secs"),
+    ] {
+        let (status, stderr) = run_to_end(&["--port", "0", flag, value]).await;
+        assert!(!status.success(), "{flag} {value}: {status}: {stderr}");
+        let name = flag.trim_start_matches("--").trim_start_matches("http_");
+        assert!(stderr.contains(name), "{flag} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{flag} {value}: {stderr}");
+    }
+}

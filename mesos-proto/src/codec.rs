@@ -177,6 +177,17 @@ pub struct SchemaError {
     pub message_type: String,
 }
 
+/// The descriptor of a message of the Mesos schema, by its full name.
+pub(crate) fn descriptor_by_name(
+    name: &str,
+) -> Result<prost_reflect::MessageDescriptor, SchemaError> {
+    json::pool()
+        .get_message_by_name(name)
+        .ok_or_else(|| SchemaError {
+            message_type: name.to_string(),
+        })
+}
+
 mod json {
     use super::*;
 
@@ -186,7 +197,7 @@ mod json {
         .use_enum_numbers(false)
         .skip_default_fields(true);
 
-    fn pool() -> &'static DescriptorPool {
+    pub(crate) fn pool() -> &'static DescriptorPool {
         static POOL: OnceLock<DescriptorPool> = OnceLock::new();
         POOL.get_or_init(|| {
             // The descriptor set is generated with the code and checked by the

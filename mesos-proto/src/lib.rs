@@ -85,6 +85,7 @@
 
 pub mod builders;
 pub mod codec;
+pub mod cost;
 pub mod duration;
 pub mod recordio;
 pub mod resources;

@@ -19,6 +19,8 @@ pub(crate) struct HttpContext {
     /// `/slave(N)/api/v1/executor`.
     pub(crate) prefixed_path: String,
     pub(crate) input: mpsc::UnboundedSender<Input>,
+    /// Reads calls under the server's limits.
+    pub(crate) reader: server::CallReader,
 }
 
 fn rejected(rejection: Rejection) -> Response<Body> {
@@ -72,11 +74,10 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             ),
         );
     }
-    let (negotiated, _parts, call) =
-        match server::read_call::<Call>(request, server::DEFAULT_MAX_CALL_LEN).await {
-            Ok(decoded) => decoded,
-            Err(response) => return response,
-        };
+    let (negotiated, _parts, call) = match ctx.reader.read::<Call>(request).await {
+        Ok(decoded) => decoded,
+        Err(response) => return response,
+    };
     let kind = call::Type::try_from(call.r#type.unwrap_or_default()).unwrap_or(call::Type::Unknown);
     let Call {
         framework_id,
@@ -106,9 +107,8 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             })
             .await;
             match answer {
-                Ok(Ok(mut events)) => {
-                    let stream = futures::stream::poll_fn(move |cx| events.poll_recv(cx));
-                    server::event_stream_response(negotiated.response, None, stream)
+                Ok(Ok(events)) => {
+                    server::event_stream_response(negotiated.response, None, events.into_stream())
                 }
                 Ok(Err(rejection)) => rejected(rejection),
                 Err(response) => response,

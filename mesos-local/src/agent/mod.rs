@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use mesos_http::server::{CallReader, ServerLimits};
+
 use crate::containerizer::Containerizer;
 use crate::protocol::{AgentLink, FromAgent};
 
@@ -59,6 +61,10 @@ pub(crate) struct AgentConfig {
     pub(crate) status_update_retry: Duration,
     /// MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD for executors.
     pub(crate) executor_shutdown_grace: Duration,
+    /// Limits of its HTTP server.
+    pub(crate) limits: ServerLimits,
+    /// Bound of each executor stream's queue.
+    pub(crate) max_queued_events: usize,
 }
 
 /// The HTTP server of one agent "process" lifetime.
@@ -119,6 +125,7 @@ impl Agent {
                 work_dir: config.work_dir.clone(),
                 containerizer: config.containerizer.clone(),
                 executor_shutdown_grace: config.executor_shutdown_grace,
+                max_queued_events: config.max_queued_events,
             },
             to_master,
             input.clone(),
@@ -132,6 +139,7 @@ impl Agent {
         let http = Arc::new(http::HttpContext {
             prefixed_path: format!("/slave({})/api/v1/executor", config.index),
             input: input.clone(),
+            reader: CallReader::new(config.limits.clone()),
         });
         let agent = Agent {
             link: AgentLink {
@@ -163,7 +171,11 @@ impl Agent {
             let http = http.clone();
             async move { http::handle(http, request).await }
         };
-        let handle = tokio::spawn(mesos_http::server::serve(listener, handler, token.clone()));
+        let limits = self.http.reader.limits().clone();
+        let serve_token = token.clone();
+        let handle = tokio::spawn(async move {
+            mesos_http::server::serve_with_limits(listener, handler, serve_token, &limits).await;
+        });
         let previous = self
             .server
             .lock()

@@ -10,7 +10,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
-use mesos_proto::v1::{TaskState, TaskStatus};
+use mesos_proto::v1::TaskStatus;
 use tokio::time::Instant;
 
 /// (framework id, task id).
@@ -61,20 +61,6 @@ pub(crate) struct StatusUpdateManager {
     streams: HashMap<StreamKey, Stream>,
     /// Resend deadlines (lazily invalidated): (due, framework, task, uuid).
     timers: BinaryHeap<Reverse<(Instant, String, String, Bytes)>>,
-}
-
-pub(crate) fn is_terminal(state: i32) -> bool {
-    matches!(
-        TaskState::try_from(state),
-        Ok(TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator)
-    )
 }
 
 impl StatusUpdateManager {
@@ -147,7 +133,7 @@ impl StatusUpdateManager {
         }
         let head = stream.pending.pop_front()?;
         stream.acknowledged.insert(head.uuid.clone());
-        if is_terminal(head.status.state) {
+        if head.status.state().is_terminal() {
             stream.terminal_acknowledged = true;
         }
         let mut result = Acknowledged::default();
@@ -233,7 +219,7 @@ impl StatusUpdateManager {
 
 #[cfg(test)]
 mod tests {
-    use mesos_proto::v1::TaskId;
+    use mesos_proto::v1::{TaskId, TaskState};
 
     use super::*;
 

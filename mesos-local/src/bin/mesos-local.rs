@@ -55,6 +55,23 @@ struct Flags {
     /// Work directory (a temporary one, removed at exit, by default).
     #[arg(long = "work_dir")]
     work_dir: Option<PathBuf>,
+    /// Events that may wait for a scheduler or executor that does not read
+    /// its stream before the stream is closed (mesos-local only).
+    #[arg(long = "max_queued_events", default_value_t = mesos_local::DEFAULT_MAX_QUEUED_EVENTS)]
+    max_queued_events: usize,
+    /// Time a client has to send a request head; also the idle keep-alive
+    /// limit (mesos-local only).
+    #[arg(long = "http_header_read_timeout", default_value = "30secs", value_parser = duration)]
+    http_header_read_timeout: Duration,
+    /// Time a client has to send a call's body (mesos-local only).
+    #[arg(long = "http_body_read_timeout", default_value = "30secs", value_parser = duration)]
+    http_body_read_timeout: Duration,
+    /// Time output may wait on a client that does not read it (mesos-local only).
+    #[arg(long = "http_write_timeout", default_value = "60secs", value_parser = duration)]
+    http_write_timeout: Duration,
+    /// Open HTTP connections per server at most (mesos-local only).
+    #[arg(long = "http_max_connections", default_value_t = mesos_http::server::DEFAULT_MAX_CONNECTIONS)]
+    http_max_connections: usize,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -93,7 +110,15 @@ async fn run(flags: Flags) -> Result<(), String> {
         .agents(flags.num_agents)
         .resources_text(flags.resources)
         .allocation_interval(flags.allocation_interval)
-        .heartbeat_interval(flags.heartbeat_interval);
+        .heartbeat_interval(flags.heartbeat_interval)
+        .max_queued_events(flags.max_queued_events)
+        .server_limits(
+            mesos_local::ServerLimits::default()
+                .header_read_timeout(flags.http_header_read_timeout)
+                .body_read_timeout(flags.http_body_read_timeout)
+                .write_timeout(flags.http_write_timeout)
+                .max_connections(flags.http_max_connections),
+        );
     if let Some(timeout) = flags.offer_timeout {
         builder = builder.offer_timeout(timeout);
     }

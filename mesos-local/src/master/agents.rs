@@ -5,7 +5,7 @@ use mesos_proto::v1::scheduler::{event, Event};
 use mesos_proto::v1::task_status::Reason;
 use mesos_proto::v1::{AgentId, TaskState};
 
-use super::ids::{is_terminal, master_status};
+use super::ids::master_status;
 use super::state::{Effects, State};
 use crate::protocol::FromAgent;
 
@@ -41,18 +41,27 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
             }
             let state_now = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
             let task_id = status.task_id.value.clone();
+            let runs_on = framework
+                .holdings
+                .tasks()
+                .get(&task_id)
+                .or_else(|| framework.completed_tasks.get(&task_id))
+                .map(|t| t.agent_id.as_str());
+            if runs_on.is_some_and(|on| on != agent_id.value) {
+                // Isolation: only the agent that runs a task speaks for it.
+                tracing::warn!(
+                    framework_id = %framework_id.value,
+                    %task_id,
+                    from = %agent_id.value,
+                    runs_on = runs_on.unwrap_or_default(),
+                    "status update from an agent that does not run the task; dropped"
+                );
+                return;
+            }
             if let Some(task) = framework.holdings.task_mut(&task_id) {
                 task.state = state_now;
-                let mut kept = status.clone();
-                kept.data = None;
-                // As the real master (`Master::updateTask`): an update of
-                // the state the task is already in (a resend, say)
-                // replaces the latest status instead of piling up.
-                if task.statuses.last().is_some_and(|l| l.state == kept.state) {
-                    task.statuses.pop();
-                }
-                task.statuses.push(kept);
-                if is_terminal(state_now) {
+                task.push_status(status.clone());
+                if state_now.is_terminal() {
                     if let Some(task) = framework.holdings.remove_task(&task_id) {
                         framework.completed_tasks.push(task);
                     }
@@ -184,7 +193,7 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
                 format!("Agent {} removed", agent_id.value),
             );
             task.state = state_lost;
-            task.statuses.push(status.clone());
+            task.push_status(status.clone());
             task.terminal_acked = true;
             framework.completed_tasks.push(task);
             framework.send_update(status);

@@ -9,10 +9,8 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use mesos_http::server::{self, Body};
 use mesos_proto::v1::scheduler::call::Type as CallType;
-use mesos_proto::v1::scheduler::{Call, Event};
+use mesos_proto::v1::scheduler::Call;
 use mesos_proto::MediaType;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::scheduler::{self, Reply};
 use super::validation::validate_call;
@@ -53,11 +51,10 @@ fn json_response(value: &serde_json::Value) -> Response<Body> {
 }
 
 async fn scheduler_api(core: Arc<Core>, request: Request<Incoming>) -> Response<Body> {
-    let (negotiated, parts, call) =
-        match server::read_call::<Call>(request, server::DEFAULT_MAX_CALL_LEN).await {
-            Ok(read) => read,
-            Err(response) => return response,
-        };
+    let (negotiated, parts, call) = match core.reader.read::<Call>(request).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
     let kind = match validate_call(&call) {
         Ok(kind) => kind,
         Err(message) => {
@@ -93,31 +90,10 @@ async fn scheduler_api(core: Arc<Core>, request: Request<Incoming>) -> Response<
 }
 
 /// The RecordIO response of a subscription: events until the master
-/// cancels the stream's token (after delivering what was queued) or the
-/// client goes away (the receiver is dropped, which the watcher notices).
+/// closes the stream (after delivering what was queued), the queue
+/// overflows, or the client goes away (the receiver is dropped, which the
+/// watcher notices).
 fn stream_response(media: MediaType, stream: scheduler::NewStream) -> Response<Body> {
-    let scheduler::NewStream {
-        stream_id,
-        rx,
-        token,
-    } = stream;
-    let events = futures::stream::unfold((rx, token), next_event);
-    server::event_stream_response(media, Some(&stream_id), events)
-}
-
-async fn next_event(
-    (mut rx, token): (mpsc::UnboundedReceiver<Event>, CancellationToken),
-) -> Option<(Event, (mpsc::UnboundedReceiver<Event>, CancellationToken))> {
-    if let Ok(event) = rx.try_recv() {
-        return Some((event, (rx, token)));
-    }
-    if token.is_cancelled() {
-        return None;
-    }
-    let event = tokio::select! {
-        biased;
-        event = rx.recv() => event,
-        _ = token.cancelled() => rx.try_recv().ok(),
-    };
-    event.map(|event| (event, (rx, token)))
+    let scheduler::NewStream { stream_id, rx } = stream;
+    server::event_stream_response(media, Some(&stream_id), rx.into_stream())
 }

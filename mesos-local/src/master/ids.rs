@@ -94,21 +94,6 @@ pub(crate) fn master_status(
     }
 }
 
-/// Whether a task state is terminal.
-pub(crate) fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use mesos_http::server::{CallReader, ServerLimits};
 use mesos_proto::v1::scheduler::{event, Event};
 use mesos_proto::v1::AgentId;
 use tokio::sync::{mpsc, Notify};
@@ -49,7 +50,7 @@ const ALLOCATION_BATCH_WINDOW: Duration = Duration::from_millis(50);
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{AgentLink, FromAgent};
-use state::{AgentSlot, Effects, State, Watch};
+use state::{AgentSlot, Effects, FailoverTimer, State, Watch};
 
 /// How the master runs.
 #[derive(Debug, Clone)]
@@ -66,12 +67,18 @@ pub(crate) struct MasterConfig {
     pub(crate) allocation_interval: Duration,
     /// Offers not answered within this are rescinded (None: never).
     pub(crate) offer_timeout: Option<Duration>,
+    /// Limits of its HTTP server.
+    pub(crate) limits: ServerLimits,
+    /// Bound of each scheduler stream's queue.
+    pub(crate) max_queued_events: usize,
 }
 
 /// The shared core: state, and what starts background work.
 #[derive(Debug)]
 pub(crate) struct Core {
     state: Mutex<State>,
+    /// Reads calls under the server's limits.
+    reader: CallReader,
     allocate_now: Notify,
     shutdown: CancellationToken,
     /// Where timers and watchers run (the sync `Master` methods may be
@@ -102,11 +109,18 @@ impl Core {
         if fx.allocate {
             self.allocate_now.notify_one();
         }
-        for (framework_id, generation, delay) in fx.failover_timers {
+        for timer in fx.failover_timers {
             let core = Arc::clone(self);
+            let FailoverTimer {
+                framework_id,
+                generation,
+                delay,
+                cancel,
+            } = timer;
             core.runtime.clone().spawn(async move {
                 tokio::select! {
                     _ = core.shutdown.cancelled() => {}
+                    _ = cancel.cancelled() => {}
                     _ = tokio::time::sleep(delay) => {
                         core.run(|state, fx| {
                             scheduler::failover_expired(state, fx, &framework_id, generation)
@@ -142,27 +156,24 @@ impl Core {
 
     /// Heartbeats a scheduler stream; notices when its client goes away.
     async fn watch_stream(self: Arc<Self>, watch: Watch, heartbeat: Duration) {
-        let Watch {
-            framework_id,
-            stream_id,
-            tx,
-            token,
-        } = watch;
+        let Watch { framework_id, conn } = watch;
+        let stream_id = conn.stream_id.clone();
         let mut ticks =
             tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,
-                _ = token.cancelled() => return,
-                _ = tx.closed() => {
-                    tracing::info!(%framework_id, %stream_id, "scheduler connection closed");
+                how = conn.tx.ended() => {
+                    // Closed by the master: the framework is already
+                    // detached from it, and this does nothing.
+                    tracing::info!(%framework_id, %stream_id, ?how, "scheduler stream ended");
                     self.run(|state, fx| {
                         scheduler::disconnect(state, fx, &framework_id, Some(&stream_id), Duration::ZERO)
                     });
                     return;
                 }
                 _ = ticks.tick() => {
-                    let _ = tx.send(Event { r#type: Some(event::Type::Heartbeat as i32), ..Event::default() });
+                    conn.send(Event { r#type: Some(event::Type::Heartbeat as i32), ..Event::default() });
                 }
             }
         }
@@ -219,12 +230,14 @@ impl Master {
             frameworks: Default::default(),
             completed_frameworks: Vec::new(),
             removed_frameworks: Default::default(),
+            max_queued_events: config.max_queued_events,
             offers: Default::default(),
             next_framework: 0,
             next_offer: 0,
         };
         let core = Arc::new(Core {
             state: Mutex::new(state),
+            reader: CallReader::new(config.limits.clone()),
             allocate_now: Notify::new(),
             shutdown: shutdown.clone(),
             runtime: tokio::runtime::Handle::current(),
@@ -232,11 +245,11 @@ impl Master {
 
         let handler_core = Arc::clone(&core);
         let handler = move |request, peer| http::route(Arc::clone(&handler_core), request, peer);
-        tokio::spawn(mesos_http::server::serve(
-            listener,
-            handler,
-            shutdown.clone(),
-        ));
+        let limits = config.limits.clone();
+        let serve_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            mesos_http::server::serve_with_limits(listener, handler, serve_shutdown, &limits).await;
+        });
 
         // The allocator: every interval, and soon when asked. Requests that
         // arrive within one batching window (a burst of terminal updates

@@ -4,7 +4,7 @@
 //! what must happen after the lock is released (timers, allocation) is
 //! collected in [`Effects`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -14,33 +14,41 @@ use mesos_proto::v1::scheduler::{event, Event};
 use mesos_proto::v1::{
     ExecutorInfo, FrameworkId, FrameworkInfo, MasterInfo, Resource, TaskInfo, TaskState, TaskStatus,
 };
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::completed::{CompletedTasks, MAX_COMPLETED_TASKS};
 use super::holdings::Holdings;
 use crate::protocol::{AgentLink, ToAgent};
+use crate::queue::{EventSender, SendError};
+use tokio_util::sync::CancellationToken;
 
 /// One open scheduler event stream.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Connection {
     /// Its `Mesos-Stream-Id`.
     pub(crate) stream_id: String,
-    /// Feeds the RecordIO response body.
-    pub(crate) tx: mpsc::UnboundedSender<Event>,
-    /// Cancelled to end the response body (the client sees EOF).
-    pub(crate) token: CancellationToken,
+    /// Feeds the RecordIO response body (bounded: a scheduler that does
+    /// not read has its stream closed, see [`crate::queue`]).
+    pub(crate) tx: EventSender<Event>,
 }
 
 impl Connection {
     pub(crate) fn send(&self, event: Event) {
-        if self.tx.send(event).is_err() {
-            tracing::debug!(stream_id = %self.stream_id, "event for a closed stream dropped");
+        match self.tx.send(event) {
+            Ok(()) => {}
+            Err(SendError::Overflow { capacity }) => tracing::warn!(
+                stream_id = %self.stream_id,
+                queued = capacity,
+                "scheduler is not reading its event stream; closing the stream and dropping its queue"
+            ),
+            Err(SendError::Ended(_)) => {
+                tracing::debug!(stream_id = %self.stream_id, "event for a closed stream dropped")
+            }
         }
     }
 
+    /// Ends the stream once what is queued is delivered (the client sees EOF).
     pub(crate) fn close(&self) {
-        self.token.cancel();
+        self.tx.close();
     }
 }
 
@@ -62,9 +70,26 @@ pub(crate) struct Task {
     pub(crate) terminal_acked: bool,
 }
 
+/// The statuses a task keeps at most (the oldest go first).
+pub(crate) const MAX_TASK_STATUSES: usize = 32;
+
 impl Task {
     pub(crate) fn latest(&self) -> Option<&TaskStatus> {
         self.statuses.last()
+    }
+
+    /// Records a status as the real master does (`Master::updateTask`): a
+    /// status of the same state as the latest replaces it, and `data` is
+    /// not kept. At most [`MAX_TASK_STATUSES`] are kept.
+    pub(crate) fn push_status(&mut self, mut status: TaskStatus) {
+        status.data = None;
+        if self.latest().is_some_and(|l| l.state == status.state) {
+            self.statuses.pop();
+        }
+        if self.statuses.len() >= MAX_TASK_STATUSES {
+            self.statuses.remove(0);
+        }
+        self.statuses.push(status);
     }
 }
 
@@ -97,6 +122,8 @@ pub(crate) struct Framework {
     /// Bumped on every (re)subscription and disconnection; failover timers
     /// of an older generation do nothing.
     pub(crate) generation: u64,
+    /// Cancels the pending failover timer (one per framework).
+    pub(crate) failover_timer: Option<CancellationToken>,
 }
 
 impl Framework {
@@ -114,6 +141,14 @@ impl Framework {
             filters: HashMap::new(),
             suppressed: BTreeSet::new(),
             generation: 0,
+            failover_timer: None,
+        }
+    }
+
+    /// Cancels the pending failover timer, if any.
+    pub(crate) fn cancel_failover_timer(&mut self) {
+        if let Some(timer) = self.failover_timer.take() {
+            timer.cancel();
         }
     }
 
@@ -219,22 +254,61 @@ pub(crate) struct Effects {
     /// Run an allocation soon (resources became available, a framework
     /// subscribed or revived).
     pub(crate) allocate: bool,
-    /// (framework id, generation, delay): remove the framework after the
-    /// delay unless it reconnected meanwhile.
-    pub(crate) failover_timers: Vec<(String, u64, Duration)>,
+    /// Remove these frameworks after their delay unless they reconnected
+    /// meanwhile.
+    pub(crate) failover_timers: Vec<FailoverTimer>,
     /// Offers to rescind after the offer timeout.
     pub(crate) offer_timers: Vec<String>,
     /// New streams to watch (heartbeats, client gone).
     pub(crate) watch: Vec<Watch>,
 }
 
+/// A framework's failover timer.
+#[derive(Debug)]
+pub(crate) struct FailoverTimer {
+    pub(crate) framework_id: String,
+    /// The framework's generation when it disconnected.
+    pub(crate) generation: u64,
+    pub(crate) delay: Duration,
+    /// Cancelled when the framework resubscribes, disconnects again or is
+    /// removed.
+    pub(crate) cancel: CancellationToken,
+}
+
+/// The ids of removed frameworks, the most recent [`MAX_REMOVED_FRAMEWORKS`].
+#[derive(Debug, Default)]
+pub(crate) struct RemovedFrameworks {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+/// How many removed framework ids are remembered (a resubscription with
+/// an older one is treated as a new framework with that id).
+pub(crate) const MAX_REMOVED_FRAMEWORKS: usize = 10_000;
+
+impl RemovedFrameworks {
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    pub(crate) fn insert(&mut self, id: String) {
+        if !self.ids.insert(id.clone()) {
+            return;
+        }
+        self.order.push_back(id);
+        while self.order.len() > MAX_REMOVED_FRAMEWORKS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.ids.remove(&oldest);
+            }
+        }
+    }
+}
+
 /// A scheduler stream to heartbeat and to watch for disconnection.
 #[derive(Debug)]
 pub(crate) struct Watch {
     pub(crate) framework_id: String,
-    pub(crate) stream_id: String,
-    pub(crate) tx: mpsc::UnboundedSender<Event>,
-    pub(crate) token: CancellationToken,
+    pub(crate) conn: Connection,
 }
 
 /// Everything the master knows.
@@ -253,7 +327,9 @@ pub(crate) struct State {
     pub(crate) frameworks: BTreeMap<String, Framework>,
     pub(crate) completed_frameworks: Vec<Framework>,
     /// Ids of removed frameworks (a resubscription gets an ERROR).
-    pub(crate) removed_frameworks: HashSet<String>,
+    pub(crate) removed_frameworks: RemovedFrameworks,
+    /// Bound of each scheduler stream's queue.
+    pub(crate) max_queued_events: usize,
     pub(crate) offers: BTreeMap<u64, Offer>,
     pub(crate) next_framework: u64,
     pub(crate) next_offer: u64,
@@ -383,4 +459,57 @@ pub(crate) fn flat(resources: &[Resource]) -> Resources {
             r
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_proto::v1::TaskId;
+
+    #[test]
+    fn task_statuses_are_bounded_as_the_real_masters() {
+        let mut task = Task {
+            info: TaskInfo::default(),
+            framework_id: "f".into(),
+            agent_id: "a".into(),
+            executor_id: None,
+            state: TaskState::TaskRunning,
+            statuses: Vec::new(),
+            resources: Resources::new(),
+            role: "*".into(),
+            terminal_acked: false,
+        };
+        let status = |state: TaskState| TaskStatus {
+            task_id: TaskId { value: "t".into() },
+            state: state as i32,
+            data: Some(vec![0u8; 1024].into()),
+            ..TaskStatus::default()
+        };
+        task.push_status(status(TaskState::TaskStarting));
+        for _ in 0..10_000 {
+            task.push_status(status(TaskState::TaskRunning));
+        }
+        assert_eq!(task.statuses.len(), 2);
+        assert!(task.statuses.iter().all(|s| s.data.is_none()));
+        for i in 0..100 {
+            let state = if i % 2 == 0 {
+                TaskState::TaskRunning
+            } else {
+                TaskState::TaskStarting
+            };
+            task.push_status(status(state));
+        }
+        assert_eq!(task.statuses.len(), MAX_TASK_STATUSES);
+    }
+
+    #[test]
+    fn removed_frameworks_are_bounded() {
+        let mut removed = RemovedFrameworks::default();
+        for i in 0..MAX_REMOVED_FRAMEWORKS + 10 {
+            removed.insert(format!("f{i}"));
+        }
+        assert!(!removed.contains("f0"));
+        assert!(removed.contains(&format!("f{}", MAX_REMOVED_FRAMEWORKS + 9)));
+        assert_eq!(removed.order.len(), MAX_REMOVED_FRAMEWORKS);
+    }
 }

@@ -5,37 +5,50 @@
 //! ([`text_response`], [`empty_response`]) or with a RecordIO stream of
 //! events ([`event_stream_response`]), and run an accept loop ([`serve`])
 //! whose connections can all be cut at once.
+//!
+//! A server you could expose: [`ServerLimits`] bounds what one client can
+//! make it spend — slow request heads, slow bodies and clients that stop
+//! reading are cut off by timeouts, connections are capped (the accept
+//! loop waits for a free slot), call bodies are capped in size, large ones
+//! are read and decoded a few at a time, and what decoding a body would
+//! cost is checked before decoding it ([`mesos_proto::cost`]: 2 bytes of
+//! protobuf can be a 500-byte struct). [`serve_with_limits`] applies the
+//! connection limits, a [`CallReader`] the call limits.
 
 // The `Err` of `negotiate`/`read_call` is the finished response a handler
 // returns as is; boxing it would only add an allocation on the error path.
 #![allow(clippy::result_large_err)]
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use futures_util::StreamExt;
 use http::header::{CONTENT_TYPE, LOCATION};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
-use hyper::body::{Frame, Incoming};
-use hyper_util::rt::TokioIo;
+use http_body_util::{Full, StreamBody};
+use hyper::body::Frame;
 use mesos_proto::codec::WireMessage;
 use mesos_proto::recordio::encode_record;
 use mesos_proto::MediaType;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::headers::{self, MESOS_STREAM_ID};
 
+mod limits;
+mod read;
+mod serve;
+
+pub use limits::{
+    InvalidLimits, ServerLimits, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_LARGE_CALL_LEN, DEFAULT_MAX_CALL_LEN, DEFAULT_MAX_CONCURRENT_LARGE_CALLS,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_WRITE_TIMEOUT,
+};
+pub use read::{read_call, CallReader};
+pub use serve::{serve, serve_with_limits};
+
 /// The body type of every response the server half builds.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
-
-/// The largest call body [`read_call`] accepts by default (16 MiB).
-pub const DEFAULT_MAX_CALL_LEN: usize = 16 * 1024 * 1024;
 
 /// The media types of one request: how the call is encoded, and how the
 /// answer (events, or a response message) must be.
@@ -80,39 +93,6 @@ pub fn negotiate(headers: &http::HeaderMap) -> Result<Negotiated, Response<Body>
         }
     };
     Ok(Negotiated { request, response })
-}
-
-/// Negotiates, reads the body (at most `max_len` bytes) and decodes it as a
-/// call of type `C`. Every failure is already the response to send: `415`,
-/// `406`, `413 Payload Too Large` or `400 Bad Request` with the reason.
-pub async fn read_call<C: WireMessage>(
-    request: Request<Incoming>,
-    max_len: usize,
-) -> Result<(Negotiated, http::request::Parts, C), Response<Body>> {
-    let negotiated = negotiate(request.headers())?;
-    let (parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, max_len).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(text_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Request body exceeds {max_len} bytes"),
-            ))
-        }
-        Err(e) => {
-            return Err(text_response(
-                StatusCode::BAD_REQUEST,
-                format!("Failed to read body: {e}"),
-            ))
-        }
-    };
-    match negotiated.request.decode::<C>(&bytes) {
-        Ok(call) => Ok((negotiated, parts, call)),
-        Err(e) => Err(text_response(
-            StatusCode::BAD_REQUEST,
-            crate::error_chain(&e),
-        )),
-    }
 }
 
 /// A response with a plain-text body (how Mesos explains a `4xx`).
@@ -192,51 +172,4 @@ where
 
 fn full(bytes: Bytes) -> Body {
     UnsyncBoxBody::new(Full::new(bytes))
-}
-
-/// Accepts HTTP/1.1 connections on `listener` and answers each request with
-/// `handler`, until `shutdown` is cancelled; then the listener closes and
-/// every open connection (including streaming responses) is cut at once, as
-/// when a process dies. Returns when the accept loop has stopped.
-///
-/// `handler` gets the request and the peer's address.
-pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: CancellationToken)
-where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Body>> + Send + 'static,
-{
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    // Typically out of file descriptors: give the system a moment.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let response = handler(request, peer);
-                async move { Ok::<_, Infallible>(response.await) }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                result = connection => {
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                }
-                _ = shutdown.cancelled() => {}
-            }
-        });
-    }
 }

@@ -1,0 +1,553 @@
+//! Launching: frameworks and executors come into being, command tasks and
+//! executors are started through the containerizer, queued launches are
+//! delivered, and the launch's outcome is applied.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mesos_proto::v1::{
+    framework_info, task_status, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo,
+    TaskId, TaskInfo, TaskState,
+};
+use tokio::sync::mpsc;
+
+use crate::agent::env::ExecutorEnv;
+use crate::agent::sandbox;
+use crate::containerizer::command::{CommandEvent, CommandTask};
+use crate::containerizer::{Container, LaunchKind, LaunchRequest};
+
+use super::{
+    duration_of, event, has_capability, kill_grace, lost_state, AgentState, ExecKey, ExecState,
+    Executor, Framework, Input, Kind, Launch, TaskEntry, KILL_ESCALATION,
+};
+
+impl AgentState {
+    pub(super) fn framework_entry(&mut self, framework: FrameworkInfo) -> Option<&mut Framework> {
+        let framework_id = framework
+            .id
+            .as_ref()
+            .map(|id| id.value.clone())
+            .unwrap_or_default();
+        if framework_id.is_empty() {
+            tracing::warn!("a framework without id; ignored");
+            return None;
+        }
+        let entry = self
+            .frameworks
+            .entry(framework_id)
+            .or_insert_with(|| Framework {
+                info: framework.clone(),
+                executors: HashMap::new(),
+                task_executor: HashMap::new(),
+                shutting_down: false,
+            });
+        if entry.shutting_down {
+            if !entry.executors.is_empty() {
+                return None;
+            }
+            entry.shutting_down = false;
+        }
+        entry.info = framework;
+        Some(entry)
+    }
+
+    pub(super) fn run_task(&mut self, framework: FrameworkInfo, mut task: TaskInfo) {
+        if task.agent_id.value.is_empty() {
+            task.agent_id = self.id.agent_id.clone();
+        }
+        if let Some(executor) = task.executor.as_deref().cloned() {
+            self.run_on_executor(framework, executor, Launch::Task(Box::new(task)));
+        } else if task.command.is_some() {
+            self.run_command_task(framework, task);
+        } else {
+            let framework_id = framework.id.clone().unwrap_or_default().value;
+            self.agent_update(
+                &framework_id,
+                &task.task_id,
+                None,
+                TaskState::TaskError,
+                task_status::Reason::TaskInvalid,
+                "Task has neither an executor nor a command",
+            );
+        }
+    }
+
+    pub(super) fn new_executor(
+        &self,
+        framework_id: &str,
+        info: ExecutorInfo,
+        kind: Kind,
+    ) -> Executor {
+        let container_id = ContainerId {
+            value: uuid::Uuid::new_v4().to_string(),
+            parent: None,
+        };
+        let directory = sandbox::executor_run_directory(
+            &self.id.work_dir,
+            &self.id.agent_id.value,
+            framework_id,
+            &info.executor_id.value,
+            &container_id.value,
+        );
+        Executor {
+            info,
+            container_id,
+            directory,
+            kind,
+            state: ExecState::Registering,
+            container: None,
+            stream: None,
+            max_queued: self.id.max_queued_events,
+            queued: Vec::new(),
+            tasks: HashMap::new(),
+            infos: HashMap::new(),
+            deferred: Vec::new(),
+        }
+    }
+
+    pub(super) fn launch_request(
+        &self,
+        framework: &FrameworkInfo,
+        executor: &Executor,
+        kind: LaunchKind,
+        task: Option<&TaskInfo>,
+    ) -> LaunchRequest {
+        let framework_id = framework.id.clone().unwrap_or_default().value;
+        let command = match task {
+            Some(task) => task.command.clone().unwrap_or_default(),
+            None => executor.info.command.clone().unwrap_or_default(),
+        };
+        let grace = duration_of(executor.info.shutdown_grace_period.as_ref())
+            .unwrap_or(self.id.executor_shutdown_grace);
+        let environment = ExecutorEnv {
+            ip: self.id.ip,
+            port: self.id.port,
+            agent_id: &self.id.agent_id,
+            agent_pid: &self.id.pid,
+            framework,
+            framework_id: &framework_id,
+            executor_id: &executor.info.executor_id,
+            directory: &executor.directory,
+            shutdown_grace: grace,
+            command_env: command.environment.as_ref(),
+        }
+        .build();
+        let mut request = LaunchRequest::new(
+            executor.container_id.clone(),
+            kind,
+            command.clone(),
+            executor.directory.clone(),
+        );
+        request.framework = framework.clone();
+        request.executor = executor.info.clone();
+        request.task = task.cloned();
+        request.container = match task {
+            Some(task) => task.container.as_deref().cloned(),
+            None => executor.info.container.as_deref().cloned(),
+        };
+        request.environment = environment;
+        request.resources = match task {
+            Some(task) => task.resources.clone(),
+            None => executor.info.resources.clone(),
+        };
+        request.user = command
+            .user
+            .clone()
+            .or_else(|| Some(framework.user.clone()).filter(|u| !u.is_empty()));
+        request
+    }
+
+    pub(super) fn run_command_task(&mut self, framework: FrameworkInfo, task: TaskInfo) {
+        let Some(framework_id) = framework.id.clone().map(|id| id.value) else {
+            return;
+        };
+        let task_id = task.task_id.value.clone();
+        let exists = self.frameworks.get(&framework_id).is_some_and(|f| {
+            f.executors.contains_key(&task_id) || f.task_executor.contains_key(&task_id)
+        });
+        if exists {
+            tracing::warn!(
+                framework_id,
+                task_id,
+                "task or executor id already in use; ignored"
+            );
+            return;
+        }
+        // The executor the real agent generates for a command task.
+        let command = task.command.clone().unwrap_or_default();
+        let info = ExecutorInfo {
+            executor_id: ExecutorId {
+                value: task_id.clone(),
+            },
+            framework_id: Some(FrameworkId {
+                value: framework_id.clone(),
+            }),
+            name: Some(format!(
+                "Command Executor (Task: {task_id}) (Command: sh -c '{}')",
+                command.value.clone().unwrap_or_default()
+            )),
+            command: Some(command),
+            resources: task.resources.clone(),
+            ..Default::default()
+        };
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let mut executor = self.new_executor(
+            &framework_id,
+            info,
+            Kind::Command {
+                control: control_tx,
+            },
+        );
+        executor.tasks.insert(
+            task_id.clone(),
+            TaskEntry {
+                state: TaskState::TaskStaging,
+                delivered: true,
+            },
+        );
+        executor.infos.insert(task_id.clone(), task.clone());
+        let request =
+            self.launch_request(&framework, &executor, LaunchKind::CommandTask, Some(&task));
+        let key: ExecKey = (framework_id.clone(), task_id.clone());
+        let container_id = executor.container_id.value.clone();
+        let runner = CommandTask {
+            containerizer: self.id.containerizer.clone(),
+            request,
+            task_id: task.task_id.clone(),
+            kill_grace: kill_grace(task.kill_policy.as_ref()),
+            task_killing: has_capability(
+                &framework,
+                framework_info::capability::Type::TaskKillingState,
+            ),
+        };
+        let directory = executor.directory.clone();
+        let Some(fw) = self.framework_entry(framework) else {
+            return;
+        };
+        fw.task_executor.insert(task_id.clone(), task_id.clone());
+        fw.executors.insert(task_id.clone(), executor);
+        tracing::info!(
+            framework_id,
+            task_id,
+            container_id,
+            "launching command task"
+        );
+        let input = self.input.clone();
+        let wants_sandbox = self.id.containerizer.uses_sandbox();
+        tokio::spawn(async move {
+            if let Err(error) = sandbox::create(&directory, wants_sandbox).await {
+                let _ = input.send(Input::Launched {
+                    key,
+                    container_id,
+                    result: Err(error),
+                });
+                return;
+            }
+            let emit = move |event: CommandEvent| {
+                let message = match event {
+                    CommandEvent::Launched(c) => Input::Launched {
+                        key: key.clone(),
+                        container_id: container_id.clone(),
+                        result: Ok(c),
+                    },
+                    CommandEvent::LaunchFailed(e) => Input::Launched {
+                        key: key.clone(),
+                        container_id: container_id.clone(),
+                        result: Err(e),
+                    },
+                    CommandEvent::Update(status) => Input::CommandUpdate {
+                        key: key.clone(),
+                        container_id: container_id.clone(),
+                        status,
+                    },
+                    CommandEvent::Exited(exit) => Input::Exited {
+                        key: key.clone(),
+                        container_id: container_id.clone(),
+                        exit,
+                    },
+                };
+                let _ = input.send(message);
+            };
+            runner.run(control_rx, emit).await;
+        });
+    }
+
+    pub(super) fn run_on_executor(
+        &mut self,
+        framework: FrameworkInfo,
+        mut info: ExecutorInfo,
+        launch: Launch,
+    ) {
+        let Some(framework_id) = framework.id.clone().map(|id| id.value) else {
+            return;
+        };
+        info.framework_id.get_or_insert_with(|| FrameworkId {
+            value: framework_id.clone(),
+        });
+        let executor_id = info.executor_id.value.clone();
+        let tasks: Vec<TaskInfo> = match &launch {
+            Launch::Task(task) => vec![(**task).clone()],
+            Launch::Group(group) => group.tasks.clone(),
+        };
+        let lost = lost_state(&framework);
+        let new_executor = !self
+            .frameworks
+            .get(&framework_id)
+            .is_some_and(|f| f.executors.contains_key(&executor_id));
+        let fresh =
+            new_executor.then(|| self.new_executor(&framework_id, info.clone(), Kind::Custom));
+        let mut request = None;
+        if let Some(executor) = &fresh {
+            request = Some(self.launch_request(&framework, executor, LaunchKind::Executor, None));
+        }
+        let agent_id = self.id.agent_id.clone();
+        let Some(fw) = self.framework_entry(framework) else {
+            tracing::warn!(
+                framework_id,
+                executor_id,
+                "framework is shutting down; tasks dropped"
+            );
+            return;
+        };
+        if let Some(executor) = fresh {
+            fw.executors.insert(executor_id.clone(), executor);
+        }
+        let Some(executor) = fw.executors.get_mut(&executor_id) else {
+            return;
+        };
+        if executor.state == ExecState::Terminating {
+            for task in &tasks {
+                let task_id = task.task_id.clone();
+                self.agent_update(
+                    &framework_id,
+                    &task_id,
+                    Some(&executor_id),
+                    lost,
+                    task_status::Reason::ExecutorTerminated,
+                    "Executor terminating",
+                );
+            }
+            return;
+        }
+        for mut task in tasks {
+            if task.agent_id.value.is_empty() {
+                task.agent_id = agent_id.clone();
+            }
+            fw.task_executor
+                .insert(task.task_id.value.clone(), executor_id.clone());
+            executor.tasks.insert(
+                task.task_id.value.clone(),
+                TaskEntry {
+                    state: TaskState::TaskStaging,
+                    delivered: false,
+                },
+            );
+            executor.infos.insert(task.task_id.value.clone(), task);
+        }
+        executor.queued.push(launch);
+        let container_id = executor.container_id.value.clone();
+        let directory = executor.directory.clone();
+        self.deliver(&framework_id, &executor_id);
+
+        if let Some(request) = request {
+            tracing::info!(
+                framework_id,
+                executor_id,
+                container_id,
+                "launching executor"
+            );
+            let key: ExecKey = (framework_id, executor_id);
+            let input = self.input.clone();
+            let containerizer = self.id.containerizer.clone();
+            tokio::spawn(async move {
+                let result = match sandbox::create(&directory, containerizer.uses_sandbox()).await {
+                    Err(error) => Err(error),
+                    Ok(()) => containerizer
+                        .launch(request)
+                        .await
+                        .map(Arc::from)
+                        .map_err(|e| e.to_string()),
+                };
+                let container = result.as_ref().ok().cloned();
+                let _ = input.send(Input::Launched {
+                    key: key.clone(),
+                    container_id: container_id.clone(),
+                    result,
+                });
+                if let Some(container) = container {
+                    let exit = container.wait().await;
+                    let _ = input.send(Input::Exited {
+                        key,
+                        container_id,
+                        exit,
+                    });
+                }
+            });
+        }
+    }
+
+    /// Sends the queued launches of an executor if it can take them.
+    pub(super) fn deliver(&mut self, framework_id: &str, executor_id: &str) {
+        let Some(executor) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.executors.get_mut(executor_id))
+        else {
+            return;
+        };
+        match executor.kind {
+            Kind::Emulated(behavior) => {
+                if executor.container.is_none() {
+                    return;
+                }
+                let launches: Vec<Launch> = executor.queued.drain(..).collect();
+                let mut started = Vec::new();
+                for launch in launches {
+                    let tasks = match launch {
+                        Launch::Task(task) => vec![*task],
+                        Launch::Group(group) => group.tasks,
+                    };
+                    for task in tasks {
+                        if let Some(entry) = executor.tasks.get_mut(&task.task_id.value) {
+                            entry.delivered = true;
+                        }
+                        started.push(task.task_id);
+                    }
+                }
+                let container_id = executor.container_id.value.clone();
+                for task_id in started {
+                    self.emulated_start(
+                        framework_id,
+                        executor_id,
+                        &container_id,
+                        task_id,
+                        behavior,
+                    );
+                }
+            }
+            Kind::Custom if executor.state == ExecState::Running && executor.stream.is_some() => {
+                let launches: Vec<Launch> = executor.queued.drain(..).collect();
+                for launch in launches {
+                    let (ev, ids) = match launch {
+                        Launch::Task(task) => {
+                            let ids = vec![task.task_id.value.clone()];
+                            let mut ev = event(event::Type::Launch);
+                            ev.launch = Some(event::Launch { task: *task });
+                            (ev, ids)
+                        }
+                        Launch::Group(task_group) => {
+                            let ids = task_group
+                                .tasks
+                                .iter()
+                                .map(|t| t.task_id.value.clone())
+                                .collect();
+                            let mut ev = event(event::Type::LaunchGroup);
+                            ev.launch_group = Some(event::LaunchGroup { task_group });
+                            (ev, ids)
+                        }
+                    };
+                    for id in ids {
+                        if let Some(entry) = executor.tasks.get_mut(&id) {
+                            entry.delivered = true;
+                        }
+                    }
+                    if !executor.send(ev) {
+                        tracing::warn!(
+                            framework_id,
+                            executor_id,
+                            "executor stream closed while launching"
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn launched(
+        &mut self,
+        key: &ExecKey,
+        container_id: &str,
+        result: Result<Arc<dyn Container>, String>,
+    ) {
+        let (framework_id, executor_id) = (key.0.as_str(), key.1.as_str());
+        if !self.executor_matches(key, container_id) {
+            if let Ok(container) = result {
+                tokio::spawn(async move {
+                    container.destroy().await;
+                });
+            }
+            return;
+        }
+        match result {
+            Ok(container) => {
+                self.registry.insert(&container);
+                let Some(executor) = self
+                    .frameworks
+                    .get_mut(framework_id)
+                    .and_then(|f| f.executors.get_mut(executor_id))
+                else {
+                    return;
+                };
+                executor.container = Some(container.clone());
+                if matches!(executor.kind, Kind::Custom) {
+                    if let Some(emulated) = container.emulated_executor() {
+                        executor.kind = Kind::Emulated(emulated.tasks);
+                        if executor.state == ExecState::Registering {
+                            executor.state = ExecState::Running;
+                        }
+                    }
+                }
+                if executor.state == ExecState::Terminating {
+                    if matches!(executor.kind, Kind::Emulated(_)) {
+                        executor.state = ExecState::Running;
+                        self.shutdown_executor(framework_id, executor_id);
+                    } else if matches!(executor.kind, Kind::Custom) {
+                        tokio::spawn(async move {
+                            container.kill(KILL_ESCALATION).await;
+                        });
+                    }
+                    return;
+                }
+                self.deliver(framework_id, executor_id);
+            }
+            Err(message) => {
+                tracing::warn!(
+                    framework_id,
+                    executor_id,
+                    error = message,
+                    "container launch failed"
+                );
+                let Some(framework) = self.frameworks.get_mut(framework_id) else {
+                    return;
+                };
+                let Some(executor) = framework.executors.remove(executor_id) else {
+                    return;
+                };
+                let custom = matches!(executor.kind, Kind::Custom);
+                let live = executor.live_tasks();
+                for task in &live {
+                    framework.task_executor.remove(task);
+                }
+                if custom {
+                    self.executor_terminated_message(
+                        framework_id,
+                        &executor.info.executor_id,
+                        None,
+                    );
+                }
+                for task in live {
+                    self.agent_update(
+                        framework_id,
+                        &TaskId { value: task },
+                        Some(executor_id),
+                        TaskState::TaskFailed,
+                        task_status::Reason::ContainerLaunchFailed,
+                        &format!("Failed to launch container: {message}"),
+                    );
+                }
+                self.cleanup_framework(framework_id);
+            }
+        }
+    }
+}

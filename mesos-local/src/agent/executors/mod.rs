@@ -1,0 +1,523 @@
+//! The agent's state machine: frameworks, executors, tasks, the status
+//! update manager. One task owns it all (no locks): the master's messages,
+//! the executor API's calls and the containers' events arrive as [`Input`]s.
+//!
+//! This module holds the types and the dispatch (`on_master`, `on_input`);
+//! the behaviour is split by responsibility, each an `impl AgentState`:
+//! `launch` (frameworks, executors and command tasks started, launches
+//! delivered, launch outcomes), `api` (the executor API's SUBSCRIBE and
+//! UPDATE, framework messages), `updates` (status updates and
+//! acknowledgements), `teardown` (kills, shutdowns, exits); `registry` is
+//! the set of live containers `kill_all` reaches synchronously.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use mesos_proto::v1::executor::{call, event, Event};
+use mesos_proto::v1::{
+    framework_info, AgentId, AgentInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId,
+    FrameworkInfo, KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::status_updates::StatusUpdateManager;
+use crate::containerizer::command::CommandControl;
+use crate::containerizer::{Container, ContainerExit, Containerizer, TaskBehavior};
+use crate::protocol::{FromAgent, ToAgent};
+use crate::queue::{EventReceiver, EventSender, SendError};
+
+mod api;
+mod launch;
+mod registry;
+mod teardown;
+mod updates;
+
+pub(crate) use registry::Registry;
+
+/// After an executor's shutdown grace period: SIGTERM, then SIGKILL after this.
+const KILL_ESCALATION: Duration = Duration::from_secs(1);
+
+/// An executor API call refused: the HTTP status and the explanation.
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+}
+
+impl Rejection {
+    fn bad_request(message: impl Into<String>) -> Self {
+        Rejection {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, Rejection>>;
+
+/// Everything the agent task reacts to, besides the master's messages.
+pub(crate) enum Input {
+    Subscribe {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        subscribe: call::Subscribe,
+        reply: Reply<EventReceiver<Event>>,
+    },
+    Update {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        status: TaskStatus,
+        reply: Reply<()>,
+    },
+    Message {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        data: Bytes,
+        reply: Reply<()>,
+    },
+    Launched {
+        key: ExecKey,
+        container_id: String,
+        result: Result<Arc<dyn Container>, String>,
+    },
+    Exited {
+        key: ExecKey,
+        container_id: String,
+        exit: ContainerExit,
+    },
+    CommandUpdate {
+        key: ExecKey,
+        container_id: String,
+        status: TaskStatus,
+    },
+    EmulatedTaskEnd {
+        key: ExecKey,
+        container_id: String,
+        task_id: TaskId,
+        exit: ContainerExit,
+    },
+    ShutdownGraceOver {
+        key: ExecKey,
+        container_id: String,
+    },
+    /// The agent "process" went down / came back.
+    SetStopped {
+        stopped: bool,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// (framework id, executor id).
+pub(crate) type ExecKey = (String, String);
+
+/// Static facts of the agent the state machine needs.
+pub(crate) struct Identity {
+    pub(crate) info: AgentInfo,
+    pub(crate) agent_id: AgentId,
+    pub(crate) pid: String,
+    pub(crate) ip: IpAddr,
+    pub(crate) port: u16,
+    pub(crate) work_dir: PathBuf,
+    pub(crate) containerizer: Arc<dyn Containerizer>,
+    pub(crate) executor_shutdown_grace: Duration,
+    /// Bound of each executor stream's queue.
+    pub(crate) max_queued_events: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExecState {
+    /// Launched (or launching), not subscribed yet.
+    Registering,
+    /// Subscribed at least once (the stream may be cut).
+    Running,
+    /// Being shut down.
+    Terminating,
+}
+
+enum Kind {
+    /// A process that subscribes over the executor API.
+    Custom,
+    /// The agent plays the command executor of this command task.
+    Command {
+        control: mpsc::UnboundedSender<CommandControl>,
+    },
+    /// The agent plays the executor ([`crate::containerizer::EmulatedExecutor`]).
+    Emulated(TaskBehavior),
+}
+
+enum Launch {
+    Task(Box<TaskInfo>),
+    Group(TaskGroupInfo),
+}
+
+struct TaskEntry {
+    state: TaskState,
+    /// Sent to the executor (LAUNCH / LAUNCH_GROUP) or started.
+    delivered: bool,
+}
+
+struct Executor {
+    info: ExecutorInfo,
+    container_id: ContainerId,
+    directory: PathBuf,
+    kind: Kind,
+    state: ExecState,
+    container: Option<Arc<dyn Container>>,
+    stream: Option<EventSender<Event>>,
+    /// Bound of its stream's queue and of `deferred`.
+    max_queued: usize,
+    queued: Vec<Launch>,
+    tasks: HashMap<String, TaskEntry>,
+    /// Task infos of delivered tasks (to requeue on resubscription).
+    infos: HashMap<String, TaskInfo>,
+    /// Events to send once the executor (re)subscribes.
+    deferred: Vec<Event>,
+}
+
+impl Executor {
+    fn send(&mut self, event: Event) -> bool {
+        let Some(stream) = &self.stream else {
+            return false;
+        };
+        match stream.send(event) {
+            Ok(()) => true,
+            Err(SendError::Overflow { capacity }) => {
+                tracing::warn!(
+                    executor_id = self.info.executor_id.value,
+                    queued = capacity,
+                    "executor is not reading its event stream; closing the stream and dropping its queue"
+                );
+                self.stream = None;
+                false
+            }
+            Err(SendError::Ended(_)) => {
+                self.stream = None;
+                false
+            }
+        }
+    }
+
+    /// Sends now, or once the executor (re)subscribes (at most
+    /// `max_queued` events wait; later ones are dropped).
+    fn send_or_defer(&mut self, event: Event) {
+        if self.state == ExecState::Registering || !self.send(event.clone()) {
+            if self.deferred.len() >= self.max_queued {
+                tracing::warn!(
+                    executor_id = self.info.executor_id.value,
+                    deferred = self.deferred.len(),
+                    "too many events waiting for the executor to subscribe; event dropped"
+                );
+                return;
+            }
+            self.deferred.push(event);
+        }
+    }
+
+    fn live_tasks(&self) -> Vec<String> {
+        self.tasks
+            .iter()
+            .filter(|(_, t)| !t.state.is_terminal())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+struct Framework {
+    info: FrameworkInfo,
+    executors: HashMap<String, Executor>,
+    /// task id → executor id.
+    task_executor: HashMap<String, String>,
+    shutting_down: bool,
+}
+
+fn event(kind: event::Type) -> Event {
+    Event {
+        r#type: Some(kind as i32),
+        ..Default::default()
+    }
+}
+
+fn has_capability(framework: &FrameworkInfo, capability: framework_info::capability::Type) -> bool {
+    framework
+        .capabilities
+        .iter()
+        .any(|c| c.r#type == Some(capability as i32))
+}
+
+/// TASK_DROPPED for partition-aware frameworks, TASK_LOST otherwise.
+fn lost_state(framework: &FrameworkInfo) -> TaskState {
+    if has_capability(framework, framework_info::capability::Type::PartitionAware) {
+        TaskState::TaskDropped
+    } else {
+        TaskState::TaskLost
+    }
+}
+
+fn duration_of(info: Option<&mesos_proto::v1::DurationInfo>) -> Option<Duration> {
+    info.map(|d| Duration::from_nanos(u64::try_from(d.nanoseconds).unwrap_or(0)))
+}
+
+fn kill_grace(policy: Option<&KillPolicy>) -> Option<Duration> {
+    duration_of(policy.and_then(|p| p.grace_period.as_ref()))
+}
+
+/// The agent's state, owned by its task.
+pub(crate) struct AgentState {
+    id: Identity,
+    to_master: mpsc::UnboundedSender<FromAgent>,
+    input: mpsc::UnboundedSender<Input>,
+    registry: Arc<Registry>,
+    updates: StatusUpdateManager,
+    /// [`StatusUpdateManager::pending_total`], published after every step
+    /// for [`Agent::unacknowledged_updates`](super::Agent::unacknowledged_updates).
+    unacknowledged: Arc<AtomicUsize>,
+    frameworks: HashMap<String, Framework>,
+    stopped: bool,
+}
+
+impl AgentState {
+    pub(crate) fn new(
+        id: Identity,
+        to_master: mpsc::UnboundedSender<FromAgent>,
+        input: mpsc::UnboundedSender<Input>,
+        registry: Arc<Registry>,
+        status_update_retry: Duration,
+        unacknowledged: Arc<AtomicUsize>,
+    ) -> Self {
+        AgentState {
+            id,
+            to_master,
+            input,
+            registry,
+            updates: StatusUpdateManager::new(status_update_retry),
+            unacknowledged,
+            frameworks: HashMap::new(),
+            stopped: false,
+        }
+    }
+
+    /// Runs until `shutdown`; then kills every container.
+    pub(crate) async fn run(
+        mut self,
+        mut from_master: mpsc::UnboundedReceiver<ToAgent>,
+        mut inputs: mpsc::UnboundedReceiver<Input>,
+        shutdown: CancellationToken,
+    ) {
+        let agent_id = self.id.agent_id.value.clone();
+        loop {
+            let deadline = self.updates.next_deadline();
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(message) = from_master.recv() => self.on_master(message),
+                Some(input) = inputs.recv() => self.on_input(input),
+                _ = sleep_until(deadline) => {
+                    let due = self.updates.due(Instant::now());
+                    if !self.stopped {
+                        for (framework_id, status) in due {
+                            tracing::debug!(agent_id, framework_id, task_id = status.task_id.value, "resending status update");
+                            self.forward(&framework_id, status);
+                        }
+                    }
+                }
+            }
+            self.unacknowledged
+                .store(self.updates.pending_total(), Ordering::Relaxed);
+        }
+        tracing::info!(agent_id, "agent shutting down; killing its containers");
+        self.registry.kill_all();
+    }
+
+    fn forward(&self, framework_id: &str, status: TaskStatus) {
+        let _ = self.to_master.send(FromAgent::StatusUpdate {
+            agent_id: self.id.agent_id.clone(),
+            framework_id: FrameworkId {
+                value: framework_id.to_string(),
+            },
+            status,
+        });
+    }
+
+    // ---------------------------------------------------------------- master
+
+    fn on_master(&mut self, message: ToAgent) {
+        match message {
+            ToAgent::RunTask { framework, task } => self.run_task(framework, task),
+            ToAgent::RunTaskGroup {
+                framework,
+                executor,
+                task_group,
+            } => self.run_on_executor(framework, executor, Launch::Group(task_group)),
+            ToAgent::KillTask {
+                framework_id,
+                task_id,
+                kill_policy,
+            } => self.kill_task(&framework_id.value, &task_id, kill_policy),
+            ToAgent::ShutdownExecutor {
+                framework_id,
+                executor_id,
+            } => self.shutdown_executor(&framework_id.value, &executor_id.value),
+            ToAgent::ShutdownFramework { framework_id } => {
+                self.shutdown_framework(&framework_id.value)
+            }
+            ToAgent::FrameworkMessage {
+                framework_id,
+                executor_id,
+                data,
+            } => self.framework_message(&framework_id.value, &executor_id.value, data),
+            ToAgent::StatusUpdateAcknowledged {
+                framework_id,
+                task_id,
+                uuid,
+            } => self.acknowledged(&framework_id.value, &task_id.value, &uuid),
+            ToAgent::FrameworkSubscribed { framework_id } => {
+                if !self.stopped {
+                    for (fw, status) in self
+                        .updates
+                        .heads(Some(&framework_id.value), Instant::now())
+                    {
+                        self.forward(&fw, status);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    fn on_input(&mut self, input: Input) {
+        match input {
+            Input::Subscribe {
+                framework_id,
+                executor_id,
+                subscribe,
+                reply,
+            } => {
+                let _ =
+                    reply.send(self.subscribe(&framework_id.value, &executor_id.value, subscribe));
+            }
+            Input::Update {
+                framework_id,
+                executor_id,
+                status,
+                reply,
+            } => {
+                let _ =
+                    reply.send(self.api_update(&framework_id.value, &executor_id.value, status));
+            }
+            Input::Message {
+                framework_id,
+                executor_id,
+                data,
+                reply,
+            } => {
+                let result = self
+                    .registered_executor(&framework_id.value, &executor_id.value)
+                    .map(|_| ());
+                if result.is_ok() {
+                    let _ = self.to_master.send(FromAgent::ExecutorMessage {
+                        agent_id: self.id.agent_id.clone(),
+                        framework_id,
+                        executor_id,
+                        data,
+                    });
+                }
+                let _ = reply.send(result);
+            }
+            Input::Launched {
+                key,
+                container_id,
+                result,
+            } => self.launched(&key, &container_id, result),
+            Input::Exited {
+                key,
+                container_id,
+                exit,
+            } => self.exited(&key, &container_id, exit),
+            Input::CommandUpdate {
+                key,
+                container_id,
+                status,
+            } => {
+                if self.executor_matches(&key, &container_id) {
+                    self.executor_update(&key.0, &key.1, status, false);
+                }
+            }
+            Input::EmulatedTaskEnd {
+                key,
+                container_id,
+                task_id,
+                exit,
+            } => {
+                if self.executor_matches(&key, &container_id) {
+                    let state = if exit.success() {
+                        TaskState::TaskFinished
+                    } else {
+                        TaskState::TaskFailed
+                    };
+                    self.emulated_end(&key.0, &key.1, &task_id, state, format!("Command {exit}"));
+                }
+            }
+            Input::ShutdownGraceOver { key, container_id } => {
+                if self.executor_matches(&key, &container_id) {
+                    if let Some(container) = self.executor(&key).and_then(|e| e.container.clone()) {
+                        tracing::info!(
+                            framework_id = key.0,
+                            executor_id = key.1,
+                            "shutdown grace period over; killing the executor"
+                        );
+                        tokio::spawn(async move {
+                            container.kill(KILL_ESCALATION).await;
+                        });
+                    }
+                }
+            }
+            Input::SetStopped { stopped, done } => {
+                self.stopped = stopped;
+                if stopped {
+                    for framework in self.frameworks.values_mut() {
+                        for executor in framework.executors.values_mut() {
+                            executor.stream = None;
+                        }
+                    }
+                } else {
+                    for (framework_id, status) in self.updates.heads(None, Instant::now()) {
+                        self.forward(&framework_id, status);
+                    }
+                }
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn executor(&self, key: &ExecKey) -> Option<&Executor> {
+        self.frameworks
+            .get(&key.0)
+            .and_then(|f| f.executors.get(&key.1))
+    }
+
+    fn executor_matches(&self, key: &ExecKey, container_id: &str) -> bool {
+        self.executor(key)
+            .is_some_and(|e| e.container_id.value == container_id)
+    }
+
+    fn executor_mut(&mut self, framework_id: &str, executor_id: &str) -> Option<&mut Executor> {
+        self.frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.executors.get_mut(executor_id))
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,298 @@
+//! Kills, shutdowns and exits: KILL, executor and framework shutdown, a
+//! container's end.
+
+use mesos_proto::v1::{task_status, ExecutorId, FrameworkId, KillPolicy, TaskId, TaskState};
+use tokio::sync::mpsc;
+
+use crate::containerizer::command::CommandControl;
+use crate::containerizer::ContainerExit;
+use crate::protocol::FromAgent;
+
+use super::{
+    duration_of, event, kill_grace, lost_state, AgentState, ExecKey, ExecState, Input, Kind,
+    Launch, KILL_ESCALATION,
+};
+
+impl AgentState {
+    pub(super) fn kill_task(
+        &mut self,
+        framework_id: &str,
+        task_id: &TaskId,
+        kill_policy: Option<KillPolicy>,
+    ) {
+        enum Action {
+            Command(mpsc::UnboundedSender<CommandControl>),
+            Emulated,
+            Undelivered,
+            Event,
+        }
+        let Some(framework) = self.frameworks.get(framework_id) else {
+            tracing::warn!(
+                framework_id,
+                task_id = task_id.value,
+                "kill for an unknown framework; ignored"
+            );
+            return;
+        };
+        let lost = lost_state(&framework.info);
+        let executor = framework
+            .task_executor
+            .get(&task_id.value)
+            .and_then(|e| framework.executors.get(e));
+        let Some(executor) = executor else {
+            tracing::warn!(
+                framework_id,
+                task_id = task_id.value,
+                "kill for an unknown task"
+            );
+            self.agent_update(
+                framework_id,
+                task_id,
+                None,
+                lost,
+                task_status::Reason::ExecutorTerminated,
+                "Cannot find executor",
+            );
+            return;
+        };
+        let executor_id = executor.info.executor_id.value.clone();
+        let Some(entry) = executor.tasks.get(&task_id.value) else {
+            return;
+        };
+        if entry.state.is_terminal() {
+            tracing::debug!(
+                framework_id,
+                task_id = task_id.value,
+                "kill for a terminal task; ignored"
+            );
+            return;
+        }
+        let action = match &executor.kind {
+            Kind::Command { control } => Action::Command(control.clone()),
+            Kind::Emulated(_) => Action::Emulated,
+            Kind::Custom if !entry.delivered || executor.state == ExecState::Registering => {
+                Action::Undelivered
+            }
+            Kind::Custom => Action::Event,
+        };
+        tracing::info!(
+            framework_id,
+            executor_id,
+            task_id = task_id.value,
+            "killing task"
+        );
+        match action {
+            Action::Command(control) => {
+                let _ = control.send(CommandControl::Kill {
+                    grace: kill_grace(kill_policy.as_ref()),
+                });
+            }
+            Action::Emulated => {
+                self.emulated_end(
+                    framework_id,
+                    &executor_id,
+                    task_id,
+                    TaskState::TaskKilled,
+                    "Command terminated with signal Terminated".into(),
+                );
+            }
+            Action::Undelivered => {
+                // Not delivered yet: the agent kills it itself.
+                if let Some(executor) = self.executor_mut(framework_id, &executor_id) {
+                    let id = task_id.value.clone();
+                    executor.queued.retain_mut(|launch| match launch {
+                        Launch::Task(t) => t.task_id.value != id,
+                        Launch::Group(g) => {
+                            g.tasks.retain(|t| t.task_id.value != id);
+                            !g.tasks.is_empty()
+                        }
+                    });
+                }
+                self.agent_update(
+                    framework_id,
+                    task_id,
+                    Some(&executor_id),
+                    TaskState::TaskKilled,
+                    task_status::Reason::TaskKilledDuringLaunch,
+                    "Killed before delivery to the executor",
+                );
+                let idle = self
+                    .executor_mut(framework_id, &executor_id)
+                    .is_some_and(|e| {
+                        e.state == ExecState::Registering && e.live_tasks().is_empty()
+                    });
+                if idle {
+                    // As the real agent: an executor left without tasks
+                    // before it registered is shut down.
+                    self.shutdown_executor(framework_id, &executor_id);
+                }
+            }
+            Action::Event => {
+                if let Some(executor) = self.executor_mut(framework_id, &executor_id) {
+                    let mut ev = event(event::Type::Kill);
+                    ev.kill = Some(event::Kill {
+                        task_id: task_id.clone(),
+                        kill_policy,
+                    });
+                    executor.send_or_defer(ev);
+                }
+            }
+        }
+    }
+
+    pub(super) fn shutdown_executor(&mut self, framework_id: &str, executor_id: &str) {
+        let default_grace = self.id.executor_shutdown_grace;
+        let input = self.input.clone();
+        let Some(executor) = self.executor_mut(framework_id, executor_id) else {
+            tracing::warn!(
+                framework_id,
+                executor_id,
+                "shutdown of an unknown executor; ignored"
+            );
+            return;
+        };
+        if executor.state == ExecState::Terminating {
+            return;
+        }
+        let previous = executor.state;
+        executor.state = ExecState::Terminating;
+        tracing::info!(framework_id, executor_id, "shutting down executor");
+        match &executor.kind {
+            Kind::Command { control } => {
+                let _ = control.send(CommandControl::Kill { grace: None });
+            }
+            Kind::Emulated(_) => {
+                let container = executor.container.clone();
+                for task in executor.live_tasks() {
+                    let task_id = TaskId { value: task };
+                    self.emulated_end(
+                        framework_id,
+                        executor_id,
+                        &task_id,
+                        TaskState::TaskKilled,
+                        "Executor shut down".into(),
+                    );
+                }
+                if let Some(container) = container {
+                    tokio::spawn(async move {
+                        container.destroy().await;
+                    });
+                }
+            }
+            Kind::Custom => {
+                let grace = duration_of(executor.info.shutdown_grace_period.as_ref())
+                    .unwrap_or(default_grace);
+                let subscribed =
+                    previous == ExecState::Running && executor.send(event(event::Type::Shutdown));
+                match (&executor.container, subscribed) {
+                    (Some(container), false) => {
+                        let container = container.clone();
+                        tokio::spawn(async move {
+                            container.kill(KILL_ESCALATION).await;
+                        });
+                    }
+                    (None, _) => {} // killed as soon as the launch completes
+                    (Some(_), true) => {
+                        let key: ExecKey = (framework_id.to_string(), executor_id.to_string());
+                        let container_id = executor.container_id.value.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(grace).await;
+                            let _ = input.send(Input::ShutdownGraceOver { key, container_id });
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn shutdown_framework(&mut self, framework_id: &str) {
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        tracing::info!(framework_id, "shutting down framework");
+        let executors: Vec<String> = framework.executors.keys().cloned().collect();
+        for executor_id in &executors {
+            self.shutdown_executor(framework_id, executor_id);
+        }
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.shutting_down = true;
+        }
+        self.updates.remove_framework(framework_id);
+        if executors.is_empty() {
+            self.frameworks.remove(framework_id);
+        }
+    }
+
+    pub(super) fn executor_terminated_message(
+        &self,
+        framework_id: &str,
+        executor_id: &ExecutorId,
+        status: Option<i32>,
+    ) {
+        let _ = self.to_master.send(FromAgent::ExecutorTerminated {
+            agent_id: self.id.agent_id.clone(),
+            framework_id: FrameworkId {
+                value: framework_id.to_string(),
+            },
+            executor_id: executor_id.clone(),
+            status,
+        });
+    }
+
+    pub(super) fn exited(&mut self, key: &ExecKey, container_id: &str, exit: ContainerExit) {
+        let (framework_id, executor_id) = (key.0.as_str(), key.1.as_str());
+        self.registry.remove(container_id);
+        if !self.executor_matches(key, container_id) {
+            return;
+        }
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        let Some(executor) = framework.executors.remove(executor_id) else {
+            return;
+        };
+        tracing::info!(framework_id, executor_id, container_id, %exit, "executor terminated");
+        let command = matches!(executor.kind, Kind::Command { .. });
+        let live = executor.live_tasks();
+        for task in executor.tasks.keys() {
+            framework.task_executor.remove(task);
+        }
+        if !command {
+            self.executor_terminated_message(
+                framework_id,
+                &executor.info.executor_id,
+                exit.wait_status(),
+            );
+        }
+        let reason = if command {
+            task_status::Reason::CommandExecutorFailed
+        } else {
+            task_status::Reason::ExecutorTerminated
+        };
+        for task in live {
+            // Keep the task → executor mapping until its updates are done.
+            if let Some(framework) = self.frameworks.get_mut(framework_id) {
+                framework.task_executor.remove(&task);
+            }
+            self.agent_update(
+                framework_id,
+                &TaskId { value: task },
+                Some(executor_id),
+                TaskState::TaskFailed,
+                reason,
+                "Executor terminated",
+            );
+        }
+        self.cleanup_framework(framework_id);
+    }
+
+    pub(super) fn cleanup_framework(&mut self, framework_id: &str) {
+        if self
+            .frameworks
+            .get(framework_id)
+            .is_some_and(|f| f.shutting_down && f.executors.is_empty())
+        {
+            self.frameworks.remove(framework_id);
+        }
+    }
+}
