@@ -88,6 +88,10 @@ async fn one_seed(seed: u64, executor: std::path::PathBuf) -> (u64, Vec<String>,
         notes.len(),
         started.elapsed().as_secs_f64()
     );
+    // At once, so that a long run shows what failed while it goes on.
+    for violation in &violations {
+        eprintln!("seed {seed} violated: {violation}");
+    }
     (seed, violations, notes)
 }
 

@@ -62,7 +62,10 @@ impl Drivers {
     }
 
     /// Starts a driver, as the same framework if it registered before.
-    fn start(&self, id: Option<FrameworkId>) {
+    /// The framework runs as one process at a time: a driver still running
+    /// (two failovers close together) is aborted first.
+    async fn start(&self, id: Option<FrameworkId>) {
+        self.abort().await;
         let mut info = FrameworkInfo::builder("root", "seeded-faults")
             .checkpoint(true)
             .failover_timeout(Duration::from_secs(120));
@@ -82,8 +85,9 @@ impl Drivers {
             executors: self.executors.clone(),
         };
         let driver = SchedulerDriver::new(scheduler, config).expect("a driver");
-        driver.start();
+        // Noted before it starts: its first SUBSCRIBE may come at once.
         starts.push(Instant::now());
+        driver.start();
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(driver);
     }
 
@@ -171,7 +175,7 @@ async fn apply_schedule(
                 let drivers = drivers.clone();
                 later.push(tokio::spawn(async move {
                     tokio::time::sleep(down_for).await;
-                    drivers.start(Some(id));
+                    drivers.start(Some(id)).await;
                 }));
             }
         }
@@ -260,7 +264,7 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
         starts: Mutex::new(Vec::new()),
     });
 
-    drivers.start(None);
+    drivers.start(None).await;
     let mut schedule_run = tokio::spawn(apply_schedule(
         schedule,
         start,
@@ -281,7 +285,7 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
                 p.clear_faults();
             }
             if drivers.current().is_none() {
-                drivers.start(drivers.framework_id());
+                drivers.start(drivers.framework_id()).await;
             }
             settle_deadline = Some(now + SETTLE);
         }
