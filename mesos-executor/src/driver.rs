@@ -348,7 +348,10 @@ impl ExecutorDriver {
             shared.book.sent(call::Update {
                 status: status.clone(),
             });
-            (shared.subscribed, shared.generation)
+            // Once an update of this subscription went undelivered, later
+            // ones wait for the SUBSCRIBE too: the agent must get a task's
+            // updates in the order they were sent.
+            (shared.subscribed && !shared.stale, shared.generation)
         };
         let state = status.state().as_str_name();
         if !subscribed {

@@ -294,8 +294,16 @@ async fn an_update_refused_with_403_or_503_is_kept_and_resent_after_resubscribin
         agent.answer_update(None);
 
         // The driver gives up the subscription and resubscribes with the
-        // refused update (and everything sent after it) unacknowledged.
-        let resubscribe = agent.next(call::Type::Subscribe).await;
+        // refused update (and everything sent after it) unacknowledged;
+        // later updates wait for that SUBSCRIBE, to keep their order.
+        let resubscribe = loop {
+            let call = agent.next_call().await;
+            match call.r#type() {
+                call::Type::Subscribe => break call,
+                call::Type::Update => panic!("{refusal:?}: an update overtook the refused one"),
+                _ => {}
+            }
+        };
         let resent: Vec<_> = resubscribe
             .subscribe
             .expect("payload")
@@ -303,7 +311,13 @@ async fn an_update_refused_with_403_or_503_is_kept_and_resent_after_resubscribin
             .into_iter()
             .map(|u| u.status)
             .collect();
+        let states: Vec<_> = resent.iter().map(TaskStatus::state).collect();
         assert_eq!(resent.first(), Some(&refused), "{refusal:?}: {resent:?}");
+        assert_eq!(
+            states,
+            [TaskState::TaskRunning, TaskState::TaskFinished],
+            "{refusal:?}"
+        );
         seen.until(|s| *s == Seen::Reregistered).await;
         assert_eq!(driver.status(), Status::DriverRunning);
         assert_eq!(driver.stop().await, Status::DriverStopped);

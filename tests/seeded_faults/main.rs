@@ -26,6 +26,7 @@
 //! [`Schedule`]: mesos_test_support::schedule::Schedule
 
 mod invariants;
+mod refused_update;
 mod run;
 mod workload;
 

@@ -113,7 +113,7 @@ impl Drivers {
 
 /// The agents' ids and pids (`slave(1)@127.0.0.1:port`), from the
 /// master's state.
-fn agent_pids(cluster: &LocalCluster) -> Vec<(String, String)> {
+pub(crate) fn agent_pids(cluster: &LocalCluster) -> Vec<(String, String)> {
     let state = cluster.state();
     state["slaves"]
         .as_array()

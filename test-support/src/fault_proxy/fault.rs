@@ -86,6 +86,10 @@ pub enum Fault {
     StallCall(CallFilter, Duration),
     /// The next this many matching calls are answered `503` (not forwarded).
     FailCalls(CallFilter, u32),
+    /// The next this many matching calls are answered with this HTTP status
+    /// (not forwarded): e.g. `403` to an executor's UPDATE, as an agent
+    /// that restarted and does not know the subscription yet.
+    RefuseCalls(CallFilter, u32, u16),
 }
 
 /// What to do with one event.
@@ -113,7 +117,8 @@ pub(crate) enum SubscribeAction {
 pub(crate) enum CallAction {
     Forward,
     Stall(Duration),
-    Fail,
+    /// Answered with this status, not forwarded.
+    Fail(u16),
 }
 
 /// The faults armed and not yet spent.
@@ -128,7 +133,7 @@ pub(crate) struct Armed {
     subscribe_unavailable: u32,
     subscribe_redirect: u32,
     stall: Vec<(CallFilter, Duration)>,
-    fail: Vec<(CallFilter, u32)>,
+    fail: Vec<(CallFilter, u32, u16)>,
 }
 
 /// Takes the first filter of `list` matching `kind`.
@@ -158,7 +163,8 @@ impl Armed {
             Fault::SubscribeUnavailable(n) => self.subscribe_unavailable += n,
             Fault::SubscribeRedirect(n) => self.subscribe_redirect += n,
             Fault::StallCall(f, d) => self.stall.push((f, d)),
-            Fault::FailCalls(f, n) => self.fail.push((f, n)),
+            Fault::FailCalls(f, n) => self.fail.push((f, n, 503)),
+            Fault::RefuseCalls(f, n, status) => self.fail.push((f, n, status)),
         }
     }
 
@@ -208,12 +214,13 @@ impl Armed {
     }
 
     pub(crate) fn on_call(&mut self, name: &str) -> CallAction {
-        if let Some(i) = self.fail.iter().position(|(f, _)| f.matches(name)) {
+        if let Some(i) = self.fail.iter().position(|(f, ..)| f.matches(name)) {
+            let status = self.fail[i].2;
             self.fail[i].1 = self.fail[i].1.saturating_sub(1);
             if self.fail[i].1 == 0 {
                 self.fail.remove(i);
             }
-            return CallAction::Fail;
+            return CallAction::Fail(status);
         }
         if let Some(i) = self.stall.iter().position(|(f, _)| f.matches(name)) {
             let (_, delay) = self.stall.remove(i);
@@ -249,8 +256,8 @@ mod tests {
         assert_eq!(armed.on_event(EventKind::Update, now), EventAction::Drop);
         assert_eq!(armed.on_event(EventKind::Update, now), EventAction::Relay);
         assert_eq!(armed.on_call("ACCEPT"), CallAction::Forward);
-        assert_eq!(armed.on_call("ACKNOWLEDGE"), CallAction::Fail);
-        assert_eq!(armed.on_call("ACKNOWLEDGE"), CallAction::Fail);
+        assert_eq!(armed.on_call("ACKNOWLEDGE"), CallAction::Fail(503));
+        assert_eq!(armed.on_call("ACKNOWLEDGE"), CallAction::Fail(503));
         assert_eq!(armed.on_call("ACKNOWLEDGE"), CallAction::Forward);
         assert_eq!(armed.on_subscribe(), SubscribeAction::Unavailable);
         assert_eq!(armed.on_subscribe(), SubscribeAction::Forward);

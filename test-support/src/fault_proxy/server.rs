@@ -183,12 +183,10 @@ async fn call(
     let at = shared.since();
     let action = shared.armed().on_call(info.name);
     let result = match action {
-        CallAction::Fail => {
-            shared.note_fault(format!("503 to {}", info.name));
-            Ok(answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "injected: unavailable",
-            ))
+        CallAction::Fail(status) => {
+            shared.note_fault(format!("{status} to {}", info.name));
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            Ok(answer(status, "injected: refused"))
         }
         CallAction::Forward | CallAction::Stall(_) => match forward(&shared, upstream).await {
             Ok(response) => passthrough(response).await,
