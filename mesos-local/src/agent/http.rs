@@ -21,6 +21,8 @@ pub(crate) struct HttpContext {
     pub(crate) input: mpsc::UnboundedSender<Input>,
     /// Reads calls under the server's limits.
     pub(crate) reader: server::CallReader,
+    /// Executor authentication (`--authenticate_http_executors`).
+    pub(crate) tokens: Arc<crate::auth::ExecutorTokens>,
 }
 
 fn rejected(rejection: Rejection) -> Response<Body> {
@@ -74,10 +76,33 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             ),
         );
     }
+    // As the real agent: authentication first, before the body is read.
+    let authenticated = match ctx.tokens.authenticate(request.headers()) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
     let (negotiated, _parts, call) = match ctx.reader.read::<Call>(request).await {
         Ok(decoded) => decoded,
         Err(response) => return response,
     };
+    if let Some((framework, executor)) = &authenticated {
+        if *framework != call.framework_id.value || *executor != call.executor_id.value {
+            tracing::warn!(
+                token_framework_id = framework,
+                token_executor_id = executor,
+                framework_id = call.framework_id.value,
+                executor_id = call.executor_id.value,
+                "executor call for another executor than its token's; refused"
+            );
+            return server::text_response(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "The authentication token is not for executor '{}' of framework '{}'",
+                    call.executor_id.value, call.framework_id.value
+                ),
+            );
+        }
+    }
     let kind = call::Type::try_from(call.r#type.unwrap_or_default()).unwrap_or(call::Type::Unknown);
     let Call {
         framework_id,

@@ -115,6 +115,7 @@ async fn start(options: Options) -> Harness {
             offer_timeout: options.offer_timeout,
             limits: mesos_http::server::ServerLimits::default(),
             max_queued_events: options.max_queued_events,
+            credentials: None,
         },
         links,
         from_agents,
