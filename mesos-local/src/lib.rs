@@ -98,6 +98,23 @@
 //! credentials (the real master's default, `--authenticate_http_readonly`
 //! off). Neither tokens nor secrets are logged, and `Debug` of
 //! [`Credentials`] and of launch requests hides them.
+//!
+//! # Unknown enum values
+//!
+//! As a real 1.11 master and agent (checked against one): a scheduler call
+//! whose `type` is out of range is `400 Failed to validate scheduler::Call:
+//! Expecting 'type' to be present`, an executor call's `400 Failed to
+//! validate Executor::Call: Expecting 'type' to be present` (mesos-local
+//! answered `501` before); an executor UPDATE (or a SUBSCRIBE's
+//! unacknowledged update) whose `TaskStatus.state` is out of range is `400
+//! Failed to parse body into Call protobuf` (the real agent's parser drops
+//! the value and the required field is then missing). Deliberate
+//! differences: an out-of-range value of an *optional* enum elsewhere (a
+//! status `reason`, say), which the real parser silently drops, is kept as
+//! its number; a JSON enum given as a number, which the real master
+//! refuses (`Failed to convert JSON into Call protobuf: Not expecting a
+//! JSON number for field 'type'`), is decoded as that number and then
+//! judged as above.
 
 mod agent;
 mod auth;

@@ -103,6 +103,14 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             );
         }
     }
+    if has_unknown_state(&call) {
+        // The real agent cannot parse such a body: an unknown enum value
+        // leaves the required `state` unset.
+        return server::text_response(
+            StatusCode::BAD_REQUEST,
+            "Failed to parse body into Call protobuf",
+        );
+    }
     let kind = call::Type::try_from(call.r#type.unwrap_or_default()).unwrap_or(call::Type::Unknown);
     let Call {
         framework_id,
@@ -185,6 +193,22 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             .await;
             accepted(answer)
         }
-        call::Type::Unknown => server::text_response(StatusCode::NOT_IMPLEMENTED, "Unknown call"),
+        // Absent or out of range, as the real agent (which drops an
+        // unknown enum value while parsing).
+        call::Type::Unknown => invalid("Expecting 'type' to be present"),
     }
+}
+
+/// Whether a status the call carries has a state no `TaskState` has.
+fn has_unknown_state(call: &Call) -> bool {
+    let unknown = |state: i32| mesos_proto::v1::TaskState::try_from(state).is_err();
+    call.update
+        .as_ref()
+        .is_some_and(|update| unknown(update.status.state))
+        || call.subscribe.as_ref().is_some_and(|subscribe| {
+            subscribe
+                .unacknowledged_updates
+                .iter()
+                .any(|update| unknown(update.status.state))
+        })
 }

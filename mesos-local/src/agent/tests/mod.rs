@@ -24,6 +24,7 @@ use crate::containerizer::{default_containerizer, Containerizer, FakeContaineriz
 use crate::protocol::{FromAgent, ToAgent};
 
 mod executor_api;
+mod isolation;
 mod processes;
 
 const WAIT: Duration = Duration::from_secs(20);
