@@ -237,6 +237,7 @@ impl Master {
             removed_frameworks: Default::default(),
             max_queued_events: config.max_queued_events,
             offers: Default::default(),
+            offer_keys: Default::default(),
             next_framework: 0,
             next_offer: 0,
         };
