@@ -14,6 +14,57 @@ use crate::spec::RunSpec;
 /// it is killed and reported as [`DockerError::Timeout`].
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long `docker run -d` may take (creating and starting a container
+/// whose image is present) before the CLI is killed.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The inspect object with `Config.Env` values replaced by `[redacted]`.
+fn redacted_inspect(object: &serde_json::Value) -> serde_json::Value {
+    let mut object = object.clone();
+    if let Some(env) = object
+        .pointer_mut("/Config/Env")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for entry in env {
+            if let Some((name, _)) = entry.as_str().and_then(|s| s.split_once('=')) {
+                *entry = serde_json::Value::String(format!("{name}=[redacted]"));
+            }
+        }
+    }
+    object
+}
+
+/// ` arg arg ...` with the values of environment assignments redacted.
+fn redact_args(args: &[String]) -> String {
+    fn assignment(text: &str) -> String {
+        match text.split_once('=') {
+            Some((name, _)) => format!("{name}=[redacted]"),
+            None => text.to_string(),
+        }
+    }
+    let mut out = String::new();
+    let mut value_next = false;
+    for arg in args {
+        out.push(' ');
+        if value_next {
+            out.push_str(&assignment(arg));
+            value_next = false;
+        } else if arg == "-e" || arg == "--env" {
+            out.push_str(arg);
+            value_next = true;
+        } else if let Some(rest) = arg.strip_prefix("--env=") {
+            out.push_str("--env=");
+            out.push_str(&assignment(rest));
+        } else if let Some(rest) = arg.strip_prefix("-e").filter(|r| r.contains('=')) {
+            out.push_str("-e");
+            out.push_str(&assignment(rest));
+        } else {
+            out.push_str(arg);
+        }
+    }
+    out
+}
+
 /// A failed Docker operation: which command, how it ended, what docker said.
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -104,7 +155,9 @@ pub struct ContainerState {
     /// `HostConfig.Memory` in bytes.
     pub memory: Option<u64>,
     /// The inspect output for this container (one JSON object), as Mesos
-    /// puts it in the TASK_RUNNING update's `data`.
+    /// puts it in the TASK_RUNNING update's `data`, except that the values
+    /// of `Config.Env` are `[redacted]` (they may be secrets; the real
+    /// Docker executor sends them as they are).
     pub raw: String,
 }
 
@@ -181,7 +234,7 @@ impl ContainerState {
             ip6_address,
             cpu_shares: number("/HostConfig/CpuShares").and_then(|v| u64::try_from(v).ok()),
             memory: number("/HostConfig/Memory").and_then(|v| u64::try_from(v).ok()),
-            raw: object.to_string(),
+            raw: redacted_inspect(object).to_string(),
         })
     }
 }
@@ -260,16 +313,16 @@ impl Docker {
         command
     }
 
+    /// The command line as logs and errors show it: environment values
+    /// (`-e NAME=VALUE`, `--env NAME=VALUE`, `--env=NAME=VALUE`) are
+    /// replaced by `[redacted]`, as they may be secrets.
     fn describe(&self, args: &[String]) -> String {
         let mut text = self.path.display().to_string();
         if let Some(socket) = &self.socket {
             text.push_str(" -H ");
             text.push_str(socket);
         }
-        for arg in args {
-            text.push(' ');
-            text.push_str(arg);
-        }
+        text.push_str(&redact_args(args));
         text
     }
 
@@ -327,11 +380,12 @@ impl Docker {
     }
 
     /// `docker run -d ...`: starts the container in the background and
-    /// returns its id.
+    /// returns its id. The CLI is killed after [`RUN_TIMEOUT`] (the image
+    /// must be present: see [`Docker::ensure_image`]).
     pub async fn run_detached(&self, spec: &RunSpec) -> Result<String, DockerError> {
         let mut args = spec.args();
         args.insert(1, "-d".into());
-        let out = self.exec(&args, None).await?;
+        let out = self.exec(&args, Some(RUN_TIMEOUT)).await?;
         let id = out.trim().lines().last().unwrap_or("").to_string();
         if id.is_empty() {
             return Err(DockerError::Parse {
@@ -577,6 +631,37 @@ pub fn describe_status(status: ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_values_are_redacted_in_command_lines() {
+        let args: Vec<String> = [
+            "run",
+            "-e",
+            "TOKEN=s3cret-1",
+            "--env",
+            "B=s3cret-2",
+            "--env=C=s3cret-3",
+            "-eD=s3cret-4",
+            "-e",
+            "PASSTHROUGH",
+            "--name",
+            "x",
+            "busybox",
+            "echo",
+            "ok",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let text = Docker::new("docker").describe(&args);
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("-e TOKEN=[redacted]"), "{text}");
+        assert!(text.contains("--env=C=[redacted]"), "{text}");
+        assert!(
+            text.contains("-e PASSTHROUGH --name x busybox echo ok"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn socket_forms() {

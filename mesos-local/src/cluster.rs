@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{Agent, AgentConfig};
+use crate::auth::Credentials;
 #[cfg(not(feature = "docker"))]
 use crate::containerizer::default_containerizer;
 use crate::containerizer::Containerizer;
@@ -57,6 +58,9 @@ pub struct LocalClusterBuilder {
     work_dir: Option<PathBuf>,
     limits: ServerLimits,
     max_queued_events: usize,
+    framework_credentials: Option<Credentials>,
+    authenticate_http_executors: bool,
+    allow_unauthenticated_non_loopback: bool,
 }
 
 impl std::fmt::Debug for LocalClusterBuilder {
@@ -68,6 +72,11 @@ impl std::fmt::Debug for LocalClusterBuilder {
             .field("port", &self.port)
             .field("allocation_interval", &self.allocation_interval)
             .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("framework_credentials", &self.framework_credentials)
+            .field(
+                "authenticate_http_executors",
+                &self.authenticate_http_executors,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -94,6 +103,9 @@ impl Default for LocalClusterBuilder {
             work_dir: None,
             limits: ServerLimits::default(),
             max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
+            framework_credentials: None,
+            authenticate_http_executors: false,
+            allow_unauthenticated_non_loopback: false,
         }
     }
 }
@@ -226,6 +238,39 @@ impl LocalClusterBuilder {
         self
     }
 
+    /// Framework authentication, as a master with
+    /// `--authenticate_http_frameworks --credentials=<file>`: every
+    /// scheduler API call must carry HTTP Basic credentials of one of these
+    /// principals (else `401` with `WWW-Authenticate: Basic
+    /// realm="mesos-master-scheduler"`); a SUBSCRIBE whose
+    /// `FrameworkInfo.principal` is another principal is `400`, one without
+    /// a principal gets the authenticated one; a framework can only be
+    /// resubscribed (and called for) by its own principal. Default: off.
+    pub fn authenticate_http_frameworks(mut self, credentials: Credentials) -> Self {
+        self.framework_credentials = Some(credentials);
+        self
+    }
+
+    /// Executor authentication, as an agent with
+    /// `--authenticate_http_executors`: each executor gets its own token in
+    /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`, and the executor API answers
+    /// `401` to a call without `Authorization: Bearer <token>` or with a
+    /// token it did not issue, and `403` to a call for another executor
+    /// than the token's. Default: off.
+    pub fn authenticate_http_executors(mut self, enabled: bool) -> Self {
+        self.authenticate_http_executors = enabled;
+        self
+    }
+
+    /// Whether [`ip`](Self::ip) may be a non-loopback address while
+    /// framework or executor authentication is off (anyone who reaches it
+    /// can then run commands as this process's user). Default: false —
+    /// [`start`](Self::start) refuses such a configuration.
+    pub fn allow_unauthenticated_non_loopback(mut self, allow: bool) -> Self {
+        self.allow_unauthenticated_non_loopback = allow;
+        self
+    }
+
     /// Checks every setting's range (`start` does).
     fn validate(&self) -> Result<(), Error> {
         let invalid =
@@ -256,6 +301,21 @@ impl LocalClusterBuilder {
                 format!(
                     "{:?} is more than {MAX_TIMEOUT:?}",
                     self.executor_shutdown_grace
+                ),
+            );
+        }
+        let authenticated =
+            self.framework_credentials.is_some() && self.authenticate_http_executors;
+        if !self.ip.is_loopback() && !authenticated && !self.allow_unauthenticated_non_loopback {
+            return invalid(
+                "ip",
+                format!(
+                    "{} is not a loopback address and authentication is off: anyone who can \
+                     reach it could run commands here. Turn on framework and executor \
+                     authentication (--authenticate_http_frameworks with --credentials, and \
+                     --authenticate_http_executors), or say so explicitly with \
+                     --allow_unauthenticated_non_loopback",
+                    self.ip
                 ),
             );
         }
@@ -340,6 +400,7 @@ impl LocalClusterBuilder {
                 executor_shutdown_grace: self.executor_shutdown_grace,
                 limits: self.limits.clone(),
                 max_queued_events: self.max_queued_events,
+                authenticate_executors: self.authenticate_http_executors,
             };
             let agent = Agent::start(config, to_master.clone(), shutdown.child_token())
                 .await
@@ -356,6 +417,7 @@ impl LocalClusterBuilder {
                 offer_timeout: self.offer_timeout,
                 limits: self.limits.clone(),
                 max_queued_events: self.max_queued_events,
+                credentials: self.framework_credentials.clone(),
             },
             agents.iter().map(Agent::link).collect(),
             from_agents,

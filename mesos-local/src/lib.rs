@@ -58,7 +58,66 @@
 //! `Duration` cannot hold (above about 9.2e9 s) gets the same ERROR event,
 //! `The framework failover_timeout (1e+10) is invalid`.
 
+//!
+//! # Authentication
+//!
+//! Off by default, as in Mesos; the cluster listens on loopback only
+//! unless told otherwise. As a real 1.11 master and agent (checked against
+//! one):
+//!
+//! - [`LocalClusterBuilder::authenticate_http_frameworks`] (flags
+//!   `--authenticate_http_frameworks --credentials=<file>`, the file in
+//!   Mesos's format, [`Credentials`]): scheduler calls need HTTP Basic
+//!   credentials, else `401` with `WWW-Authenticate: Basic
+//!   realm="mesos-master-scheduler"`. A SUBSCRIBE whose
+//!   `FrameworkInfo.principal` is not the authenticated principal is `400
+//!   Failed to validate scheduler::Call: Authenticated principal 'a' does
+//!   not match principal 'b' set in `FrameworkInfo``; a missing principal
+//!   is set to the authenticated one. Resubscribing a framework with
+//!   another principal gets the ERROR event `Changing framework's principal
+//!   is not allowed.` (with or without authentication, as the real
+//!   master); any other call for it from another principal is `400
+//!   Authenticated principal 'b' does not match principal 'a' set in
+//!   `FrameworkInfo``.
+//! - [`LocalClusterBuilder::authenticate_http_executors`]
+//!   (`--authenticate_http_executors`): each custom executor gets a token
+//!   in `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (which `mesos-executor`
+//!   sends as `Authorization: Bearer`); the executor API answers `401`
+//!   with `WWW-Authenticate: Bearer realm="mesos-agent-executor"` without
+//!   one, adding `error="invalid_token"` for a token it did not issue.
+//! - A non-loopback [`LocalClusterBuilder::ip`] needs both, or
+//!   [`LocalClusterBuilder::allow_unauthenticated_non_loopback`]
+//!   (`--allow_unauthenticated_non_loopback`).
+//!
+//! Differences: the token is 256 random bits, not a JWT signed with
+//! `--jwt_secret_key`, and is void once its executor is gone; a call with a
+//! valid token for another executor is `403` (the real agent's
+//! authorizer decides that case); `--authenticate_frameworks` (the v0 API's
+//! flag) means the same as `--authenticate_http_frameworks`, since
+//! mesos-local has no v0 API; `/master/state` stays readable without
+//! credentials (the real master's default, `--authenticate_http_readonly`
+//! off). Neither tokens nor secrets are logged, and `Debug` of
+//! [`Credentials`] and of launch requests hides them.
+//!
+//! # Unknown enum values
+//!
+//! As a real 1.11 master and agent (checked against one): a scheduler call
+//! whose `type` is out of range is `400 Failed to validate scheduler::Call:
+//! Expecting 'type' to be present`, an executor call's `400 Failed to
+//! validate Executor::Call: Expecting 'type' to be present` (mesos-local
+//! answered `501` before); an executor UPDATE (or a SUBSCRIBE's
+//! unacknowledged update) whose `TaskStatus.state` is out of range is `400
+//! Failed to parse body into Call protobuf` (the real agent's parser drops
+//! the value and the required field is then missing). Deliberate
+//! differences: an out-of-range value of an *optional* enum elsewhere (a
+//! status `reason`, say), which the real parser silently drops, is kept as
+//! its number; a JSON enum given as a number, which the real master
+//! refuses (`Failed to convert JSON into Call protobuf: Not expecting a
+//! JSON number for field 'type'`), is decoded as that number and then
+//! judged as above.
+
 mod agent;
+mod auth;
 mod cluster;
 pub mod containerizer;
 mod error;
@@ -66,6 +125,7 @@ mod master;
 mod protocol;
 mod queue;
 
+pub use auth::Credentials;
 pub use cluster::{
     LocalCluster, LocalClusterBuilder, DEFAULT_AGENT_RESOURCES, DEFAULT_MAX_QUEUED_EVENTS,
     MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, MIN_MAX_QUEUED_EVENTS,

@@ -35,6 +35,8 @@ pub(crate) struct ExecutorEnv<'a> {
     pub(crate) shutdown_grace: Duration,
     /// `CommandInfo.environment` of the executor (or the command task).
     pub(crate) command_env: Option<&'a Environment>,
+    /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (executor authentication on).
+    pub(crate) auth_token: Option<&'a str>,
 }
 
 impl ExecutorEnv<'_> {
@@ -88,6 +90,13 @@ impl ExecutorEnv<'_> {
                     variable.value.clone().unwrap_or_default(),
                 );
             }
+        }
+        if let Some(token) = self.auth_token {
+            // After the task's own variables: they cannot replace it.
+            env.insert(
+                "MESOS_EXECUTOR_AUTHENTICATION_TOKEN".to_string(),
+                token.to_string(),
+            );
         }
         env.entry("PATH".to_string())
             .or_insert_with(|| HOST_PATH.to_string());

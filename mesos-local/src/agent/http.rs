@@ -21,6 +21,8 @@ pub(crate) struct HttpContext {
     pub(crate) input: mpsc::UnboundedSender<Input>,
     /// Reads calls under the server's limits.
     pub(crate) reader: server::CallReader,
+    /// Executor authentication (`--authenticate_http_executors`).
+    pub(crate) tokens: Arc<crate::auth::ExecutorTokens>,
 }
 
 fn rejected(rejection: Rejection) -> Response<Body> {
@@ -74,10 +76,41 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             ),
         );
     }
+    // As the real agent: authentication first, before the body is read.
+    let authenticated = match ctx.tokens.authenticate(request.headers()) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
     let (negotiated, _parts, call) = match ctx.reader.read::<Call>(request).await {
         Ok(decoded) => decoded,
         Err(response) => return response,
     };
+    if let Some((framework, executor)) = &authenticated {
+        if *framework != call.framework_id.value || *executor != call.executor_id.value {
+            tracing::warn!(
+                token_framework_id = framework,
+                token_executor_id = executor,
+                framework_id = call.framework_id.value,
+                executor_id = call.executor_id.value,
+                "executor call for another executor than its token's; refused"
+            );
+            return server::text_response(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "The authentication token is not for executor '{}' of framework '{}'",
+                    call.executor_id.value, call.framework_id.value
+                ),
+            );
+        }
+    }
+    if has_unknown_state(&call) {
+        // The real agent cannot parse such a body: an unknown enum value
+        // leaves the required `state` unset.
+        return server::text_response(
+            StatusCode::BAD_REQUEST,
+            "Failed to parse body into Call protobuf",
+        );
+    }
     let kind = call::Type::try_from(call.r#type.unwrap_or_default()).unwrap_or(call::Type::Unknown);
     let Call {
         framework_id,
@@ -160,6 +193,22 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             .await;
             accepted(answer)
         }
-        call::Type::Unknown => server::text_response(StatusCode::NOT_IMPLEMENTED, "Unknown call"),
+        // Absent or out of range, as the real agent (which drops an
+        // unknown enum value while parsing).
+        call::Type::Unknown => invalid("Expecting 'type' to be present"),
     }
+}
+
+/// Whether a status the call carries has a state no `TaskState` has.
+fn has_unknown_state(call: &Call) -> bool {
+    let unknown = |state: i32| mesos_proto::v1::TaskState::try_from(state).is_err();
+    call.update
+        .as_ref()
+        .is_some_and(|update| unknown(update.status.state))
+        || call.subscribe.as_ref().is_some_and(|subscribe| {
+            subscribe
+                .unacknowledged_updates
+                .iter()
+                .any(|update| unknown(update.status.state))
+        })
 }

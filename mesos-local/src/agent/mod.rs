@@ -65,6 +65,8 @@ pub(crate) struct AgentConfig {
     pub(crate) limits: ServerLimits,
     /// Bound of each executor stream's queue.
     pub(crate) max_queued_events: usize,
+    /// `--authenticate_http_executors`.
+    pub(crate) authenticate_executors: bool,
 }
 
 /// The HTTP server of one agent "process" lifetime.
@@ -115,6 +117,9 @@ impl Agent {
         let (input, inputs) = mpsc::unbounded_channel();
         let registry = Arc::new(Registry::default());
         let unacknowledged = Arc::new(AtomicUsize::new(0));
+        let tokens = Arc::new(crate::auth::ExecutorTokens::new(
+            config.authenticate_executors,
+        ));
         let state = AgentState::new(
             Identity {
                 info: info.clone(),
@@ -126,6 +131,7 @@ impl Agent {
                 containerizer: config.containerizer.clone(),
                 executor_shutdown_grace: config.executor_shutdown_grace,
                 max_queued_events: config.max_queued_events,
+                tokens: tokens.clone(),
             },
             to_master,
             input.clone(),
@@ -140,6 +146,7 @@ impl Agent {
             prefixed_path: format!("/slave({})/api/v1/executor", config.index),
             input: input.clone(),
             reader: CallReader::new(config.limits.clone()),
+            tokens,
         });
         let agent = Agent {
             link: AgentLink {

@@ -8,6 +8,12 @@
 //! mesos-local --ip 127.0.0.1 --port 5050 --num_agents 2 \
 //!     --resources 'cpus:4;mem:4096;disk:10000;ports:[31000-32000]'
 //! ```
+//!
+//! Authentication, as Mesos's: `--authenticate_http_frameworks
+//! --credentials=/path/creds.json` (HTTP Basic for schedulers) and
+//! `--authenticate_http_executors` (a bearer token per executor). A
+//! non-loopback `--ip` is refused unless both are on or
+//! `--allow_unauthenticated_non_loopback` is given.
 
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -72,6 +78,38 @@ struct Flags {
     /// Open HTTP connections per server at most (mesos-local only).
     #[arg(long = "http_max_connections", default_value_t = mesos_http::server::DEFAULT_MAX_CONNECTIONS)]
     http_max_connections: usize,
+    /// Require HTTP Basic authentication of schedulers against
+    /// `--credentials` (mesos-local has no v0 API: `--authenticate_frameworks`
+    /// means the same).
+    #[arg(long = "authenticate_http_frameworks", alias = "authenticate_frameworks",
+          num_args = 0..=1, default_value = "false", default_missing_value = "true",
+          value_parser = boolean)]
+    authenticate_http_frameworks: bool,
+    /// Path of the credentials file (`{"credentials":[{"principal":..,"secret":..}]}`;
+    /// `file://` prefix allowed).
+    #[arg(long = "credentials", alias = "http_credentials")]
+    credentials: Option<PathBuf>,
+    /// Give each executor a token in `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`
+    /// and require it (`Authorization: Bearer`) on the executor API.
+    #[arg(long = "authenticate_http_executors", num_args = 0..=1, default_value = "false",
+          default_missing_value = "true", value_parser = boolean)]
+    authenticate_http_executors: bool,
+    /// Allow a non-loopback `--ip` with framework or executor
+    /// authentication off (mesos-local only).
+    #[arg(long = "allow_unauthenticated_non_loopback", num_args = 0..=1, default_value = "false",
+          default_missing_value = "true", value_parser = boolean)]
+    allow_unauthenticated_non_loopback: bool,
+}
+
+/// A Mesos boolean flag value.
+fn boolean(text: &str) -> Result<bool, String> {
+    match text {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(format!(
+            "expecting a boolean (true or false), got {other:?}"
+        )),
+    }
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -119,6 +157,24 @@ async fn run(flags: Flags) -> Result<(), String> {
                 .write_timeout(flags.http_write_timeout)
                 .max_connections(flags.http_max_connections),
         );
+    match (flags.authenticate_http_frameworks, &flags.credentials) {
+        (true, Some(path)) => {
+            let credentials = mesos_local::Credentials::from_file(path)
+                .map_err(|e| mesos_http::error_chain(&e))?;
+            builder = builder.authenticate_http_frameworks(credentials);
+        }
+        (true, None) => {
+            return Err(
+                "--authenticate_http_frameworks needs --credentials: no credentials \
+                 provided for the 'basic' HTTP authenticator"
+                    .to_string(),
+            )
+        }
+        (false, _) => {}
+    }
+    builder = builder
+        .authenticate_http_executors(flags.authenticate_http_executors)
+        .allow_unauthenticated_non_loopback(flags.allow_unauthenticated_non_loopback);
     if let Some(timeout) = flags.offer_timeout {
         builder = builder.offer_timeout(timeout);
     }

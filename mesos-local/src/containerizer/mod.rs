@@ -74,7 +74,11 @@ pub enum LaunchKind {
 ///
 /// The agent fills every field; a containerizer must not assume anything it
 /// does not read here (it is never told about other containers).
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows no environment value (variables, and the task's and
+/// executor's `CommandInfo`, may carry secrets such as
+/// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`): only the variables' names.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct LaunchRequest {
     /// The container's id (a fresh UUID, also the last part of the sandbox
@@ -109,6 +113,24 @@ pub struct LaunchRequest {
     /// `FrameworkInfo.user`); the bundled containerizers run everything as
     /// the agent's own user.
     pub user: Option<String>,
+}
+
+impl std::fmt::Debug for LaunchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchRequest")
+            .field("container_id", &self.container_id.value)
+            .field("kind", &self.kind)
+            .field(
+                "framework_id",
+                &self.framework.id.as_ref().map(|id| &id.value),
+            )
+            .field("executor_id", &self.executor.executor_id.value)
+            .field("task_id", &self.task.as_ref().map(|t| &t.task_id.value))
+            .field("environment", &self.environment.keys().collect::<Vec<_>>())
+            .field("sandbox", &self.sandbox)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LaunchRequest {

@@ -124,7 +124,7 @@ pub(crate) fn allocate(state: &mut State, fx: &mut Effects) {
             fx.offer_timers.push(offer.id.clone());
         }
         state.next_offer += 1;
-        state.offers.insert(n, offer);
+        state.add_offer(n, offer);
     }
     for (framework_id, offers) in made {
         if let Some(framework) = state.frameworks.get(&framework_id) {

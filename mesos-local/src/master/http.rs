@@ -51,7 +51,15 @@ fn json_response(value: &serde_json::Value) -> Response<Body> {
 }
 
 async fn scheduler_api(core: Arc<Core>, request: Request<Incoming>) -> Response<Body> {
-    let (negotiated, parts, call) = match core.reader.read::<Call>(request).await {
+    // As the real master: authentication first, before the body is read.
+    let principal = match &core.credentials {
+        None => None,
+        Some(credentials) => match credentials.authenticate(request.headers()) {
+            Ok(principal) => Some(principal),
+            Err(response) => return response,
+        },
+    };
+    let (negotiated, parts, mut call) = match core.reader.read::<Call>(request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -72,16 +80,23 @@ async fn scheduler_api(core: Arc<Core>, request: Request<Incoming>) -> Response<
                 "Subscribe calls should not include the 'Mesos-Stream-Id' header",
             );
         }
+        if let Some(principal) = &principal {
+            if let Err(message) = scheduler::claim_principal(&mut call, principal) {
+                return server::text_response(
+                    StatusCode::BAD_REQUEST,
+                    format!("Failed to validate scheduler::Call: {message}"),
+                );
+            }
+        }
         let stream = core.run(|state, fx| scheduler::subscribe(state, fx, call));
         return stream_response(negotiated.response, stream);
     }
-    let reply =
-        core.run(
-            |state, fx| match scheduler::check_caller(state, &call, stream_id.as_deref()) {
-                Err(reply) => reply,
-                Ok(()) => scheduler::handle(state, fx, kind, call),
-            },
-        );
+    let reply = core.run(|state, fx| {
+        match scheduler::check_caller(state, &call, stream_id.as_deref(), principal.as_deref()) {
+            Err(reply) => reply,
+            Ok(()) => scheduler::handle(state, fx, kind, call),
+        }
+    });
     match reply {
         Reply::Accepted => server::empty_response(StatusCode::ACCEPTED),
         Reply::Ok => server::empty_response(StatusCode::OK),

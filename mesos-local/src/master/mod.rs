@@ -71,6 +71,9 @@ pub(crate) struct MasterConfig {
     pub(crate) limits: ServerLimits,
     /// Bound of each scheduler stream's queue.
     pub(crate) max_queued_events: usize,
+    /// `--authenticate_http_frameworks`: the principals allowed (HTTP
+    /// Basic); None: no authentication.
+    pub(crate) credentials: Option<crate::auth::Credentials>,
 }
 
 /// The shared core: state, and what starts background work.
@@ -79,6 +82,8 @@ pub(crate) struct Core {
     state: Mutex<State>,
     /// Reads calls under the server's limits.
     reader: CallReader,
+    /// Framework authentication, when on.
+    credentials: Option<crate::auth::Credentials>,
     allocate_now: Notify,
     shutdown: CancellationToken,
     /// Where timers and watchers run (the sync `Master` methods may be
@@ -232,12 +237,14 @@ impl Master {
             removed_frameworks: Default::default(),
             max_queued_events: config.max_queued_events,
             offers: Default::default(),
+            offer_keys: Default::default(),
             next_framework: 0,
             next_offer: 0,
         };
         let core = Arc::new(Core {
             state: Mutex::new(state),
             reader: CallReader::new(config.limits.clone()),
+            credentials: config.credentials.clone(),
             allocate_now: Notify::new(),
             shutdown: shutdown.clone(),
             runtime: tokio::runtime::Handle::current(),

@@ -330,7 +330,13 @@ pub(crate) struct State {
     pub(crate) removed_frameworks: RemovedFrameworks,
     /// Bound of each scheduler stream's queue.
     pub(crate) max_queued_events: usize,
+    /// Outstanding offers, by allocation order (add and remove them with
+    /// [`State::add_offer`] and [`State::remove_offer`], which keep
+    /// `offer_keys` in step).
     pub(crate) offers: BTreeMap<u64, Offer>,
+    /// Offer id → key in `offers`: ACCEPT, DECLINE and timeouts find an
+    /// offer without a scan.
+    pub(crate) offer_keys: HashMap<String, u64>,
     pub(crate) next_framework: u64,
     pub(crate) next_offer: u64,
 }
@@ -400,15 +406,22 @@ impl State {
     }
 
     pub(crate) fn find_offer(&self, offer_id: &str) -> Option<u64> {
-        self.offers
-            .iter()
-            .find(|(_, o)| o.id == offer_id)
-            .map(|(k, _)| *k)
+        self.offer_keys.get(offer_id).copied()
+    }
+
+    /// Records a new outstanding offer under `key`.
+    pub(crate) fn add_offer(&mut self, key: u64, offer: Offer) {
+        let id = offer.id.clone();
+        if let Some(replaced) = self.offers.insert(key, offer) {
+            self.offer_keys.remove(&replaced.id);
+        }
+        self.offer_keys.insert(id, key);
     }
 
     /// Removes an offer; `rescind` also tells the framework (RESCIND).
     pub(crate) fn remove_offer(&mut self, key: u64, rescind: bool) -> Option<Offer> {
         let offer = self.offers.remove(&key)?;
+        self.offer_keys.remove(&offer.id);
         if rescind {
             if let Some(framework) = self.frameworks.get(&offer.framework_id) {
                 framework.send(Event {
@@ -500,6 +513,33 @@ mod tests {
             task.push_status(status(state));
         }
         assert_eq!(task.statuses.len(), MAX_TASK_STATUSES);
+    }
+
+    #[test]
+    fn offers_are_found_by_id_through_the_index() {
+        let mut state = crate::master::tests::empty_state();
+        for n in 0..1000u64 {
+            let offer = Offer {
+                id: format!("o{n}"),
+                framework_id: "f".into(),
+                agent_id: "a".into(),
+                role: "*".into(),
+                resources: Resources::new(),
+            };
+            state.add_offer(n, offer);
+        }
+        assert_eq!(state.find_offer("o500"), Some(500));
+        assert!(state.remove_offer(500, false).is_some());
+        assert_eq!(state.find_offer("o500"), None);
+        assert_eq!(
+            state.remove_offers_where(false, |o| o.id.ends_with('7')),
+            100
+        );
+        assert_eq!(state.offer_keys.len(), 899);
+        assert!(state
+            .offers
+            .iter()
+            .all(|(k, o)| state.offer_keys.get(&o.id) == Some(k)));
     }
 
     #[test]

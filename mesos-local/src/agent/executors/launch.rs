@@ -102,7 +102,9 @@ impl AgentState {
             tasks: HashMap::new(),
             infos: HashMap::new(),
             deferred: Vec::new(),
+            token: None,
         }
+        .with_token(&self.id.tokens, framework_id)
     }
 
     pub(super) fn launch_request(
@@ -130,6 +132,7 @@ impl AgentState {
             directory: &executor.directory,
             shutdown_grace: grace,
             command_env: command.environment.as_ref(),
+            auth_token: executor.token.as_ref().map(|t| t.secret().expose()),
         }
         .build();
         let mut request = LaunchRequest::new(

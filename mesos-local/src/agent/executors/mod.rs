@@ -130,6 +130,8 @@ pub(crate) struct Identity {
     pub(crate) executor_shutdown_grace: Duration,
     /// Bound of each executor stream's queue.
     pub(crate) max_queued_events: usize,
+    /// Executor authentication tokens (issued to custom executors when on).
+    pub(crate) tokens: Arc<crate::auth::ExecutorTokens>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +182,8 @@ struct Executor {
     infos: HashMap<String, TaskInfo>,
     /// Events to send once the executor (re)subscribes.
     deferred: Vec<Event>,
+    /// Its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (revoked when dropped).
+    token: Option<crate::auth::IssuedToken>,
 }
 
 impl Executor {
@@ -219,6 +223,15 @@ impl Executor {
             }
             self.deferred.push(event);
         }
+    }
+
+    /// Issues its authentication token if it is a custom executor (the
+    /// only kind that calls the executor API) and tokens are on.
+    fn with_token(mut self, tokens: &Arc<crate::auth::ExecutorTokens>, framework_id: &str) -> Self {
+        if matches!(self.kind, Kind::Custom) {
+            self.token = tokens.issue(framework_id, &self.info.executor_id.value);
+        }
+        self
     }
 
     fn live_tasks(&self) -> Vec<String> {

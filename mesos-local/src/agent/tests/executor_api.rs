@@ -236,7 +236,7 @@ async fn executor_api_by_hand() {
         .is_none());
 }
 
-async fn next_event(events: &mut EventStream<Event>) -> Event {
+pub(super) async fn next_event(events: &mut EventStream<Event>) -> Event {
     tokio::time::timeout(WAIT, events.next())
         .await
         .expect("an executor event in time")

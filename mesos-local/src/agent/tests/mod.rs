@@ -24,6 +24,7 @@ use crate::containerizer::{default_containerizer, Containerizer, FakeContaineriz
 use crate::protocol::{FromAgent, ToAgent};
 
 mod executor_api;
+mod isolation;
 mod processes;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -65,6 +66,7 @@ async fn harness(containerizer: Arc<dyn Containerizer>, retry: Duration) -> Harn
         executor_shutdown_grace: Duration::from_secs(2),
         limits: mesos_http::server::ServerLimits::default(),
         max_queued_events: crate::queue::DEFAULT_MAX_QUEUED_EVENTS,
+        authenticate_executors: false,
     };
     let (tx, from_agent) = mpsc::unbounded_channel();
     let token = CancellationToken::new();

@@ -114,6 +114,32 @@ fn error_event(message: &str) -> Event {
     }
 }
 
+/// With authentication on: a SUBSCRIBE's `FrameworkInfo.principal` must be
+/// the authenticated principal, and is set to it when absent (as the real
+/// master does, with a warning).
+pub(crate) fn claim_principal(call: &mut Call, principal: &str) -> Result<(), String> {
+    let info = &mut call
+        .subscribe
+        .get_or_insert_with(Default::default)
+        .framework_info;
+    match info.principal.as_deref() {
+        Some(given) if given != principal => Err(format!(
+            "Authenticated principal '{principal}' does not match principal '{given}' set in \
+             `FrameworkInfo`"
+        )),
+        Some(_) => Ok(()),
+        None => {
+            tracing::warn!(
+                principal,
+                "setting 'principal' in FrameworkInfo: the framework authenticated with it \
+                 but did not set it"
+            );
+            info.principal = Some(principal.to_string());
+            Ok(())
+        }
+    }
+}
+
 /// SUBSCRIBE (already validated).
 pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewStream {
     let subscribe = call.subscribe.unwrap_or_default();
@@ -160,6 +186,23 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
             id
         }
     };
+    if let Some(existing) = state.frameworks.get(&id) {
+        if existing.info.principal != info.principal {
+            // As the real master's `validateUpdate`: another principal
+            // cannot take a framework over.
+            tracing::warn!(
+                framework_id = %id,
+                registered = ?existing.info.principal,
+                requested = ?info.principal,
+                "framework tried to resubscribe with another principal; refused"
+            );
+            let _ = tx.send(error_event(
+                "Changing framework's principal is not allowed.",
+            ));
+            tx.close();
+            return stream;
+        }
+    }
     info.id = Some(FrameworkId { value: id.clone() });
     let conn = Connection {
         stream_id: stream_id.clone(),
@@ -323,11 +366,14 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
 }
 
 /// The checks every non-SUBSCRIBE call passes first, in the real master's
-/// order: known framework (400), subscribed (403), stream id (400).
+/// order: known framework (400), the authenticated principal is the
+/// framework's (400, with authentication on), subscribed (403), stream id
+/// (400).
 pub(crate) fn check_caller(
     state: &State,
     call: &Call,
     stream_id: Option<&str>,
+    principal: Option<&str>,
 ) -> Result<(), Reply> {
     let id = call
         .framework_id
@@ -340,6 +386,18 @@ pub(crate) fn check_caller(
             "Framework cannot be found".to_string(),
         ));
     };
+    if let Some(principal) = principal {
+        let registered = framework.info.principal.as_deref().unwrap_or("");
+        if registered != principal {
+            return Err(Reply::Error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Authenticated principal '{principal}' does not match principal \
+                     '{registered}' set in `FrameworkInfo`"
+                ),
+            ));
+        }
+    }
     let Some(conn) = &framework.conn else {
         return Err(Reply::Error(
             StatusCode::FORBIDDEN,

@@ -115,6 +115,7 @@ async fn start(options: Options) -> Harness {
             offer_timeout: options.offer_timeout,
             limits: mesos_http::server::ServerLimits::default(),
             max_queued_events: options.max_queued_events,
+            credentials: None,
         },
         links,
         from_agents,
@@ -136,6 +137,30 @@ async fn start(options: Options) -> Harness {
         shutdown,
         client,
         url,
+    }
+}
+
+/// A master state with nothing in it (for tests of `State` itself).
+pub(crate) fn empty_state() -> super::state::State {
+    let addr: std::net::SocketAddr = "127.0.0.1:5050".parse().expect("addr");
+    super::state::State {
+        master_info: super::ids::master_info(MASTER_ID, addr),
+        master_id: MASTER_ID.into(),
+        addr,
+        heartbeat_interval: Duration::from_secs(15),
+        allocation_interval: Duration::from_secs(1),
+        offer_timeout: None,
+        start_time: 0.0,
+        agents: Vec::new(),
+        removed_agents: Vec::new(),
+        frameworks: Default::default(),
+        completed_frameworks: Vec::new(),
+        removed_frameworks: Default::default(),
+        max_queued_events: 1024,
+        offers: Default::default(),
+        offer_keys: Default::default(),
+        next_framework: 0,
+        next_offer: 0,
     }
 }
 

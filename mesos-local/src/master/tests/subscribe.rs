@@ -290,3 +290,25 @@ async fn master_state_health_version_and_404() {
     assert_eq!(version["version"], "1.11.0");
     assert_eq!(h.get("/nope").await.0, 404);
 }
+
+/// An unknown `Call.type` is `400`, with the real 1.11 master's message
+/// (its parser drops the unknown value, leaving no type).
+#[tokio::test]
+async fn unknown_call_type_is_400_as_the_real_master() {
+    let h = start(Options::default()).await;
+    let s = h.subscribe(framework("unknown-type")).await;
+    let e = s
+        .call(Call {
+            r#type: Some(999),
+            ..Call::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_text(&e),
+        (
+            400,
+            "Failed to validate scheduler::Call: Expecting 'type' to be present".into()
+        )
+    );
+}

@@ -1,0 +1,125 @@
+//! Agent tests: isolation of executors on the executor API (one executor
+//! cannot report for another's tasks) and calls with enum values no
+//! Mesos version has, answered as the real agent answers them.
+
+use super::executor_api::next_event;
+use super::*;
+
+fn call(kind: call::Type, executor: &str) -> Call {
+    Call {
+        executor_id: ExecutorId {
+            value: executor.into(),
+        },
+        framework_id: FrameworkId { value: FW.into() },
+        r#type: Some(kind as i32),
+        ..Default::default()
+    }
+}
+
+fn status(task: &str, state: i32) -> TaskStatus {
+    TaskStatus {
+        task_id: TaskId { value: task.into() },
+        state,
+        uuid: Some(Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes())),
+        ..Default::default()
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .media_type(MediaType::Protobuf)
+        .build()
+        .unwrap()
+}
+
+/// Two executors of one framework; executor `a` resubscribes claiming an
+/// unacknowledged update of `b`'s task: only its own update counts.
+#[tokio::test]
+async fn subscribe_unacknowledged_updates_count_only_for_own_tasks() {
+    let mut h = harness(default_containerizer(), Duration::from_secs(60)).await;
+    for (executor, task) in [("a", "a1"), ("b", "b1")] {
+        h.send(ToAgent::RunTask {
+            framework: framework(false),
+            task: executor_task(task, &shell_executor(executor, "sleep 1000")),
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = mesos_http::parse_url(&h.url()).unwrap();
+    let mut subscribe = call(call::Type::Subscribe, "a");
+    subscribe.subscribe = Some(call::Subscribe {
+        unacknowledged_updates: vec![
+            call::Update {
+                status: status("b1", TaskState::TaskFailed as i32),
+            },
+            call::Update {
+                status: status("a1", TaskState::TaskRunning as i32),
+            },
+        ],
+        ..Default::default()
+    });
+    let subscription = client()
+        .subscribe::<Call, Event>(&url, &subscribe)
+        .await
+        .unwrap();
+    let mut events = subscription.events;
+    let first = next_event(&mut events).await;
+    assert_eq!(first.r#type, Some(event::Type::Subscribed as i32));
+    let update = h.update().await;
+    assert_eq!(update.task_id.value, "a1", "{update:?}");
+    assert_eq!(state(&update), TaskState::TaskRunning);
+    // Nothing for b1: the agent reports no update of it at all.
+    h.quiet(Duration::from_millis(500)).await;
+}
+
+/// Enum values out of range: a task state (UPDATE, or SUBSCRIBE's
+/// unacknowledged updates) or a call type. The real 1.11 agent drops the
+/// unknown value while parsing: `state` is required, so the body does not
+/// parse; `type` is optional, so the call has none.
+#[tokio::test]
+async fn unknown_enum_values_are_400_as_the_real_agent() {
+    let mut h = harness(default_containerizer(), Duration::from_secs(60)).await;
+    h.send(ToAgent::RunTask {
+        framework: framework(false),
+        task: executor_task("e1", &shell_executor("e", "sleep 1000")),
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = mesos_http::parse_url(&h.url()).unwrap();
+    let client = client();
+
+    let mut update = call(call::Type::Update, "e");
+    update.update = Some(call::Update {
+        status: status("e1", 999),
+    });
+    let err = client.call(&url, &update, None).await.unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Failed to parse body into Call protobuf"),
+        "{err}"
+    );
+
+    let mut subscribe = call(call::Type::Subscribe, "e");
+    subscribe.subscribe = Some(call::Subscribe {
+        unacknowledged_updates: vec![call::Update {
+            status: status("e1", 999),
+        }],
+        ..Default::default()
+    });
+    let err = client
+        .subscribe::<Call, Event>(&url, &subscribe)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");
+
+    let mut unknown = call(call::Type::Heartbeat, "e");
+    unknown.r#type = Some(999);
+    let err = client.call(&url, &unknown, None).await.unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Failed to validate Executor::Call: Expecting 'type' to be present"),
+        "{err}"
+    );
+    // None of it reached the agent's state: no update was reported.
+    h.quiet(Duration::from_millis(300)).await;
+}
