@@ -208,8 +208,7 @@ impl StatusUpdateManager {
         self.streams.values().map(|s| s.pending.len()).sum()
     }
 
-    /// Whether a task has updates not yet acknowledged.
-    #[cfg(test)]
+    /// How many updates of a task are not acknowledged yet.
     pub(crate) fn pending(&self, framework_id: &str, task_id: &str) -> usize {
         self.streams
             .get(&(framework_id.to_string(), task_id.to_string()))

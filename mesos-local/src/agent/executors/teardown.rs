@@ -40,6 +40,17 @@ impl AgentState {
             .get(&task_id.value)
             .and_then(|e| framework.executors.get(e));
         let Some(executor) = executor else {
+            if self.updates.pending(framework_id, &task_id.value) > 0 {
+                // Its executor is gone but its (terminal) updates are not
+                // acknowledged yet: the real agent still holds the task
+                // (`Executor::terminatedTasks`) and ignores the kill.
+                tracing::debug!(
+                    framework_id,
+                    task_id = task_id.value,
+                    "kill for a task whose executor terminated; ignored"
+                );
+                return;
+            }
             tracing::warn!(
                 framework_id,
                 task_id = task_id.value,

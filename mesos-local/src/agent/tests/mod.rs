@@ -325,3 +325,54 @@ async fn kill_command_task_within_grace() {
     );
     assert!(!process_alive(pid));
 }
+
+#[tokio::test]
+async fn kill_after_the_executor_ended_but_before_the_terminal_ack_is_ignored() {
+    // As the real agent: a task whose terminal update is not acknowledged
+    // yet is still the agent's (`Executor::terminatedTasks`), so a KILL
+    // crossing that update gets no "Cannot find executor" TASK_LOST.
+    let mut h = harness(default_containerizer(), Duration::from_secs(60)).await;
+    // Another task keeps the framework on the agent.
+    h.send(ToAgent::RunTask {
+        framework: framework(false),
+        task: command_task("t5", "sleep 100"),
+    });
+    loop {
+        let status = h.update().await;
+        h.ack(&status);
+        if status.state() == TaskState::TaskRunning {
+            break;
+        }
+    }
+    h.send(ToAgent::RunTask {
+        framework: framework(false),
+        task: command_task("t4", "exit 0"),
+    });
+    let finished = loop {
+        let status = h.update().await;
+        assert_eq!(status.task_id.value, "t4");
+        if status.state().is_terminal() {
+            break status;
+        }
+        h.ack(&status);
+    };
+    assert_eq!(state(&finished), TaskState::TaskFinished);
+    // Kills keep coming while the command executor exits and is removed.
+    let kill = || ToAgent::KillTask {
+        framework_id: FrameworkId { value: FW.into() },
+        task_id: TaskId { value: "t4".into() },
+        kill_policy: None,
+    };
+    for _ in 0..20 {
+        h.send(kill());
+        h.quiet(Duration::from_millis(50)).await;
+    }
+    // Nothing was queued behind the terminal update either.
+    h.ack(&finished);
+    h.quiet(Duration::from_millis(300)).await;
+    // Once acknowledged, the task is gone: a KILL is answered as unknown.
+    h.send(kill());
+    let lost = h.update().await;
+    assert_eq!(state(&lost), TaskState::TaskLost);
+    assert_eq!(lost.message.as_deref(), Some("Cannot find executor"));
+}
