@@ -51,6 +51,9 @@ struct Drivers {
     executors: HashMap<String, mesos_proto::v1::ExecutorInfo>,
     current: Mutex<Option<SchedulerDriver>>,
     starts: Mutex<Vec<Instant>>,
+    /// Held while a driver is stopped or started, so that two failovers
+    /// close together never leave two drivers running.
+    lifecycle: tokio::sync::Mutex<()>,
 }
 
 impl Drivers {
@@ -65,7 +68,8 @@ impl Drivers {
     /// The framework runs as one process at a time: a driver still running
     /// (two failovers close together) is aborted first.
     async fn start(&self, id: Option<FrameworkId>) {
-        self.abort().await;
+        let _lifecycle = self.lifecycle.lock().await;
+        self.abort_current().await;
         let mut info = FrameworkInfo::builder("root", "seeded-faults")
             .checkpoint(true)
             .failover_timeout(Duration::from_secs(120));
@@ -93,6 +97,11 @@ impl Drivers {
 
     /// Aborts the current driver (the framework "process" dies).
     async fn abort(&self) {
+        let _lifecycle = self.lifecycle.lock().await;
+        self.abort_current().await;
+    }
+
+    async fn abort_current(&self) {
         let driver = self
             .current
             .lock()
@@ -262,6 +271,7 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
         executors,
         current: Mutex::new(None),
         starts: Mutex::new(Vec::new()),
+        lifecycle: tokio::sync::Mutex::new(()),
     });
 
     drivers.start(None).await;
