@@ -2,9 +2,9 @@
 //! registry): the run mapping as Docker applies it, exit codes, stop with
 //! grace, destroy, orphan recovery and the error paths.
 //!
-//! Every test prints "skipped: no Docker engine" and returns when `docker
-//! version` fails. Containers and directories are removed by guards, even
-//! when an assertion fails.
+//! Every test reports `SKIPPED` and passes when `docker version` fails (a
+//! failure with `MESOS_RS_REQUIRE_ENV=1`, as in CI). Containers and
+//! directories are removed by guards, even when an assertion fails.
 
 use std::collections::{BTreeMap, HashSet};
 use std::process::Stdio;
@@ -20,8 +20,7 @@ use mesos_proto::v1::TaskInfo;
 
 /// The image, or `None` (after printing the skip line) without Docker.
 fn setup() -> Option<&'static str> {
-    if !testing::docker_available() {
-        println!("skipped: no Docker engine");
+    if !mesos_test_support::environment::docker("") {
         return None;
     }
     testing::ensure_test_image().expect("building the test image");

@@ -15,8 +15,7 @@ use mesos_proto::v1::{TaskInfo, TaskState, TaskStatus};
 use support::*;
 
 fn setup() -> bool {
-    if !testing::docker_available() {
-        println!("skipped: no Docker engine");
+    if !mesos_test_support::environment::docker("") {
         return false;
     }
     testing::ensure_test_image().expect("building the test image");

@@ -6,7 +6,8 @@
 //!
 //! Runs only with `MESOS_DOCKER_INTEROP=1`; starts and stops
 //! `shared/tools/real-mesos` itself (port 5061, or
-//! `MESOS_DOCKER_INTEROP_PORT`), skipping when the tool is absent.
+//! `MESOS_DOCKER_INTEROP_PORT`), reporting `SKIPPED` when the tool or Docker is
+//! absent (a failure with `MESOS_RS_REQUIRE_ENV=1`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -81,17 +82,16 @@ fn docker_task(id: &str, command: CommandInfoBuilder, cpus: f64, mem: f64) -> Ta
 
 #[tokio::test]
 async fn docker_tasks_run_under_the_real_agent() {
-    if std::env::var("MESOS_DOCKER_INTEROP").as_deref() != Ok("1") {
-        println!("skipped: MESOS_DOCKER_INTEROP=1 is not set");
+    use mesos_test_support::environment;
+    if !environment::flag("", "MESOS_DOCKER_INTEROP") {
         return;
     }
     let dir = real_mesos_dir();
     if !dir.join("start.sh").exists() {
-        println!("skipped: {} is absent", dir.display());
+        environment::skip("", &format!("{} is absent", dir.display()));
         return;
     }
-    if !testing::docker_available() {
-        println!("skipped: no Docker engine");
+    if !environment::docker("") {
         return;
     }
     testing::ensure_test_image().expect("test image");

@@ -3,7 +3,8 @@
 //! TASK_RUNNING, TASK_FINISHED and a framework message round trip.
 //!
 //! Runs only when `MESOS_INTEROP_MASTER` names a master, e.g.
-//! `MESOS_INTEROP_MASTER=http://127.0.0.1:5050 cargo test -p mesos-executor --test real_agent`.
+//! `MESOS_INTEROP_MASTER=http://127.0.0.1:5050 cargo test -p mesos-executor --test real_agent`;
+//! otherwise reports `SKIPPED` (a failure with `MESOS_RS_REQUIRE_ENV=1`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,8 +13,6 @@ use mesos_proto::v1::scheduler::{call, event};
 use mesos_proto::v1::{CommandInfo, ExecutorId, ExecutorInfo, TaskId, TaskInfo, TaskState};
 use mesos_test_support::scheduler::{scalar, RawScheduler};
 
-const MASTER_VAR: &str = "MESOS_INTEROP_MASTER";
-
 /// The `test_executor` example, built with the same cargo and target dir.
 fn build_test_executor() -> PathBuf {
     mesos_test_support::example_binary("test_executor")
@@ -21,8 +20,7 @@ fn build_test_executor() -> PathBuf {
 
 #[tokio::test]
 async fn test_executor_runs_under_the_real_agent() {
-    let Ok(master) = std::env::var(MASTER_VAR) else {
-        println!("skipped test_executor_runs_under_the_real_agent: {MASTER_VAR} is not set");
+    let Some(master) = mesos_test_support::environment::interop_master("") else {
         return;
     };
     let executable = build_test_executor();

@@ -57,6 +57,26 @@
 //! the real master has an answer it is kept: a `failover_timeout` its
 //! `Duration` cannot hold (above about 9.2e9 s) gets the same ERROR event,
 //! `The framework failover_timeout (1e+10) is invalid`.
+//!
+//! # Deliberate differences
+//!
+//! The workspace's differential suite (`tests/differential`) compares
+//! mesos-local with observations recorded from a real Mesos 1.11 master;
+//! what it cannot match, and why:
+//!
+//! - A call of type `UNKNOWN` from a subscribed framework: the real master
+//!   aborts (`Check failed: call_types.contains(callType)` in its metrics)
+//!   and takes its agents down with it; mesos-local answers `400 Failed to
+//!   validate scheduler::Call: Expecting 'type' to be present`. (From an
+//!   unknown framework both answer `400 Framework cannot be found`.)
+//! - `SUBSCRIBED.master_info.capabilities` in JSON: the real master writes
+//!   `{}` for a capability its JSON mapping does not name (`QUOTA_V2`);
+//!   mesos-local lists only the capabilities it has, by name. (The suite
+//!   does not compare empty objects in lists.)
+//! - The text after `Failed to parse body into JSON:` and `Failed to convert
+//!   JSON into Call protobuf:` (other than `Missing required fields: ...`,
+//!   which matches) is serde's description of the problem, not picojson's
+//!   or protobuf's.
 
 //!
 //! # Authentication

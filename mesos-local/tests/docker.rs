@@ -2,10 +2,10 @@
 //! engine with the locally built busybox image (no registry), driven by a
 //! framework on `mesos_scheduler`'s stream API.
 //!
-//! Every test prints "skipped: no Docker engine" and passes when `docker
-//! version` fails. Each cluster names its containers under its own prefix;
-//! the tests check that nothing is left under it, and sweep it at the end
-//! even when an assertion failed.
+//! Every test reports `SKIPPED` and passes when `docker version` fails (a
+//! failure with `MESOS_RS_REQUIRE_ENV=1`, as in CI). Each cluster names its
+//! containers under its own prefix; the tests check that nothing is left
+//! under it, and sweep it at the end even when an assertion failed.
 
 #![cfg(feature = "docker")]
 
@@ -23,8 +23,7 @@ use mesos_scheduler::{subscribe, SchedulerClient, SchedulerConfig, SchedulerEven
 const WAIT: Duration = Duration::from_secs(60);
 
 fn docker_ready() -> bool {
-    if !testing::docker_available() {
-        println!("skipped: no Docker engine");
+    if !mesos_test_support::environment::docker("") {
         return false;
     }
     testing::ensure_test_image().expect("building the test image");

@@ -88,6 +88,7 @@ pub mod codec;
 pub mod cost;
 pub mod duration;
 pub mod recordio;
+pub mod required;
 pub mod resources;
 mod task_state;
 

@@ -9,6 +9,7 @@
 //! [`fault_proxy::FaultProxy`] between a driver and `mesos-local`, driven by
 //! the seeded [`schedule`]s.
 
+pub mod environment;
 pub mod fault_proxy;
 pub mod schedule;
 pub mod scheduler;

@@ -65,7 +65,8 @@ impl Target {
 }
 
 /// Runs `scenario` against the interop master in `media`, holding the global
-/// lock, within [`SCENARIO_TIMEOUT`]; skips (passing) without a master.
+/// lock, within [`SCENARIO_TIMEOUT`]; skips without a master
+/// (fails instead with `MESOS_RS_REQUIRE_ENV=1`).
 pub async fn run<F, Fut>(scenario: &str, media: MediaType, body: F)
 where
     F: FnOnce(Target) -> Fut,

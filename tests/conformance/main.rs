@@ -11,10 +11,11 @@
 //! MESOS_INTEROP_MASTER=http://127.0.0.1:5050 cargo test -p mesos-tests --test conformance
 //! ```
 //!
-//! Without `MESOS_INTEROP_MASTER` the real-master runs print that they were
-//! skipped and pass. Real-master scenarios share its agent and run one at a
-//! time (a global async lock), each with its own framework, torn down at the
-//! end; each mesos-local scenario gets a cluster of its own.
+//! Without `MESOS_INTEROP_MASTER` the real-master runs report `SKIPPED` and
+//! pass (a failure with `MESOS_RS_REQUIRE_ENV=1`, as in CI). Real-master
+//! scenarios share its agent and run one at a time (a global async lock),
+//! each with its own framework, torn down at the end; each mesos-local
+//! scenario gets a cluster of its own.
 
 mod harness;
 

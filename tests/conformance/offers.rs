@@ -17,7 +17,10 @@ crate::conformance!(
 /// The master allocates about once a second: an offer "promptly" is one
 /// within a few allocation intervals.
 const PROMPTLY: Duration = Duration::from_secs(5);
-const REFUSE: Duration = Duration::from_secs(5);
+/// Far longer than the whole scenario: an offer after REVIVE can only come
+/// from REVIVE lifting the filter, never from the filter expiring (checked
+/// below against the time of the last DECLINE).
+const REFUSE: Duration = Duration::from_secs(120);
 const QUIET: Duration = Duration::from_secs(3);
 
 fn offers_event(e: &SchedulerEvent) -> Option<Vec<Offer>> {
@@ -38,12 +41,14 @@ async fn decline_filter_holds_until_revive(target: Target) {
     // (resources freed meanwhile, e.g. by an earlier scenario's executor) is
     // not covered by the filter: decline it too and start the window again.
     let mut restarts = 0;
+    let mut declined_at;
     'window: loop {
         let declined = offers
             .iter()
             .filter(|o| o.agent_id == agent)
             .fold(mesos_proto::Resources::new(), |acc, o| acc + resources(o));
         framework.decline(std::mem::take(&mut offers), REFUSE).await;
+        declined_at = Instant::now();
         let deadline = Instant::now() + QUIET;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -88,6 +93,10 @@ async fn decline_filter_holds_until_revive(target: Target) {
         })
         .await;
     eprintln!("offer {:?} after REVIVE", revived_at.elapsed());
+    assert!(
+        declined_at.elapsed() < REFUSE,
+        "the offer came after the filter expired: it proves nothing about REVIVE"
+    );
     framework.decline(offers, Duration::from_secs(1)).await;
     framework.teardown().await;
 }

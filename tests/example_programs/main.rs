@@ -47,19 +47,10 @@ fn stream_scheduler_runs_against_real_mesos() {
 
 // ------------------------------------------------------------------ Docker
 
-/// Whether a Docker engine answers; prints the skip line otherwise.
+/// Whether a Docker engine answers; reports the skip otherwise (a failure
+/// with `MESOS_RS_REQUIRE_ENV=1`).
 fn docker_available(test: &str) -> bool {
-    let ok = std::process::Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped {test}: no Docker engine (`docker version` failed)");
-    }
-    ok
+    mesos_test_support::environment::docker(test)
 }
 
 /// Container names starting with `prefix` (`docker ps`, with `-a` when

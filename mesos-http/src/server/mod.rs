@@ -60,19 +60,50 @@ pub struct Negotiated {
     pub response: MediaType,
 }
 
-/// Reads `Content-Type` and `Accept` as a Mesos master does: a missing or
-/// foreign `Content-Type` is `415 Unsupported Media Type`; an `Accept` that
-/// names neither media type is `406 Not Acceptable`.
+/// Reads `Content-Type` and `Accept` as a Mesos master does: a missing
+/// `Content-Type` is `400 Bad Request`, a foreign one `415 Unsupported
+/// Media Type`; an `Accept` that
+/// names neither media type is `406 Not Acceptable` (messages as Mesos
+/// 1.11's).
 pub fn negotiate(headers: &http::HeaderMap) -> Result<Negotiated, Response<Body>> {
+    let negotiated = negotiate_content_type(headers)?;
+    match headers::accept(headers) {
+        Ok(Some(response)) => Ok(Negotiated {
+            response,
+            ..negotiated
+        }),
+        Ok(None) => Ok(negotiated),
+        Err(()) => Err(text_response(
+            StatusCode::NOT_ACCEPTABLE,
+            format!(
+                "Expecting 'Accept' to allow '{}' or '{}'",
+                MediaType::Protobuf.mime(),
+                MediaType::Json.mime()
+            ),
+        )),
+    }
+}
+
+/// [`negotiate`] without refusing an `Accept` that names neither media
+/// type: the response type is then the request's. Mesos checks `Accept`
+/// only for the calls that answer with a stream (SUBSCRIBE), after the call
+/// was decoded and validated; a server does the same by calling
+/// [`negotiate`] again for those.
+pub fn negotiate_content_type(headers: &http::HeaderMap) -> Result<Negotiated, Response<Body>> {
     let Some(request) = headers::content_type(headers) else {
-        let got = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let Some(got) = headers.get(CONTENT_TYPE) else {
+            tracing::debug!("call refused: no Content-Type");
+            return Err(text_response(
+                StatusCode::BAD_REQUEST,
+                "Expecting 'Content-Type' to be present",
+            ));
+        };
+        let got = got.to_str().unwrap_or("");
+        tracing::debug!(content_type = got, "call refused: unsupported Content-Type");
         return Err(text_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
-                "Expecting 'Content-Type' of {} or {}, got {got:?}",
+                "Expecting 'Content-Type' of {} or {}",
                 MediaType::Json.mime(),
                 MediaType::Protobuf.mime()
             ),
@@ -80,17 +111,7 @@ pub fn negotiate(headers: &http::HeaderMap) -> Result<Negotiated, Response<Body>
     };
     let response = match headers::accept(headers) {
         Ok(Some(media)) => media,
-        Ok(None) => request,
-        Err(()) => {
-            return Err(text_response(
-                StatusCode::NOT_ACCEPTABLE,
-                format!(
-                    "Expecting 'Accept' to allow {} or {}",
-                    MediaType::Json.mime(),
-                    MediaType::Protobuf.mime()
-                ),
-            ))
-        }
+        Ok(None) | Err(()) => request,
     };
     Ok(Negotiated { request, response })
 }

@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use mesos_proto::codec::WireMessage;
 use mesos_proto::cost::BoundedDecodeError;
+use mesos_proto::{required, DecodeError, MediaType};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -52,18 +53,59 @@ impl CallReader {
     /// limits), `408 Request Timeout` (body too slow), `503 Service
     /// Unavailable` (too many large calls at once) or `400 Bad Request`
     /// with the reason.
+    ///
+    /// Decoding fails as in Mesos 1.11: `Failed to parse body into JSON:
+    /// ...` (not JSON), `Failed to convert JSON into Call protobuf: ...` (not
+    /// a call, or proto2 `required` fields missing: `Missing required
+    /// fields: a.b, c`), `Failed to parse body into Call protobuf`.
     pub async fn read<C: WireMessage>(
         &self,
         request: Request<Incoming>,
     ) -> Result<(Negotiated, http::request::Parts, C), Response<Body>> {
         let negotiated = negotiate(request.headers())?;
+        self.read_negotiated(negotiated, request).await
+    }
+
+    /// [`read`](Self::read) without refusing an unacceptable `Accept`
+    /// ([`negotiate_content_type`](super::negotiate_content_type)): for
+    /// APIs where, as in Mesos, only SUBSCRIBE checks it (the caller then
+    /// calls [`negotiate`] on the parts).
+    pub async fn read_any_accept<C: WireMessage>(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<(Negotiated, http::request::Parts, C), Response<Body>> {
+        let negotiated = super::negotiate_content_type(request.headers())?;
+        self.read_negotiated(negotiated, request).await
+    }
+
+    async fn read_negotiated<C: WireMessage>(
+        &self,
+        negotiated: Negotiated,
+        request: Request<Incoming>,
+    ) -> Result<(Negotiated, http::request::Parts, C), Response<Body>> {
         let (parts, body) = request.into_parts();
         let (bytes, _permit) = self.read_body(&parts.headers, body).await?;
-        match negotiated
-            .request
-            .decode_bounded::<C>(&bytes, &self.limits.decode)
-        {
-            Ok(call) => Ok((negotiated, parts, call)),
+        let media = negotiated.request;
+        let name = C::full_name();
+        let short = name.rsplit('.').next().unwrap_or("Call").to_string();
+        match media.decode_bounded::<C>(&bytes, &self.limits.decode) {
+            Ok(call) => {
+                let missing = required::missing_required_fields::<C>(media, &bytes);
+                if missing.is_empty() {
+                    return Ok((negotiated, parts, call));
+                }
+                tracing::debug!(?missing, "call refused: required fields missing");
+                Err(text_response(
+                    StatusCode::BAD_REQUEST,
+                    match media {
+                        MediaType::Json => format!(
+                            "Failed to convert JSON into {short} protobuf: Missing required fields: {}",
+                            missing.join(", ")
+                        ),
+                        MediaType::Protobuf => format!("Failed to parse body into {short} protobuf"),
+                    },
+                ))
+            }
             Err(BoundedDecodeError::Cost(e)) => {
                 tracing::warn!(error = %e, len = bytes.len(), "call refused before decoding");
                 Err(text_response(
@@ -71,10 +113,13 @@ impl CallReader {
                     crate::error_chain(&e),
                 ))
             }
-            Err(BoundedDecodeError::Decode(e)) => Err(text_response(
-                StatusCode::BAD_REQUEST,
-                crate::error_chain(&e),
-            )),
+            Err(BoundedDecodeError::Decode(e)) => {
+                tracing::debug!(error = %crate::error_chain(&e), "call refused: undecodable");
+                Err(text_response(
+                    StatusCode::BAD_REQUEST,
+                    decode_error_message(&short, &e),
+                ))
+            }
             Err(e) => Err(text_response(
                 StatusCode::BAD_REQUEST,
                 crate::error_chain(&e),
@@ -162,6 +207,20 @@ impl CallReader {
                 Err(busy())
             }
         }
+    }
+}
+
+/// What Mesos answers to a body it cannot decode into a `short` message.
+fn decode_error_message(short: &str, error: &DecodeError) -> String {
+    match error {
+        DecodeError::Json { source, .. } => match source.classify() {
+            serde_json::error::Category::Data => {
+                format!("Failed to convert JSON into {short} protobuf: {source}")
+            }
+            _ => format!("Failed to parse body into JSON: {source}"),
+        },
+        DecodeError::Protobuf { .. } => format!("Failed to parse body into {short} protobuf"),
+        other => crate::error_chain(other),
     }
 }
 

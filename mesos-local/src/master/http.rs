@@ -29,9 +29,7 @@ pub(crate) async fn route(
         (Method::POST, "/api/v1/scheduler" | "/master/api/v1/scheduler") => {
             scheduler_api(core, request).await
         }
-        (_, "/api/v1/scheduler" | "/master/api/v1/scheduler") => {
-            server::text_response(StatusCode::METHOD_NOT_ALLOWED, "Expecting a 'POST' request")
-        }
+        (method, "/api/v1/scheduler" | "/master/api/v1/scheduler") => method_not_allowed(&method),
         (Method::GET, "/master/state" | "/state" | "/master/state.json" | "/state.json") => {
             json_response(&core.state_json())
         }
@@ -39,6 +37,18 @@ pub(crate) async fn route(
         (Method::GET, "/version") => json_response(&super::state_json::version_json()),
         _ => server::text_response(StatusCode::NOT_FOUND, "404 Not Found."),
     }
+}
+
+/// `405` as libprocess answers it: `Allow: POST` and its message.
+fn method_not_allowed(method: &Method) -> Response<Body> {
+    let mut response = server::text_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("405 Method Not Allowed. Expecting one of {{ 'POST' }}, but received '{method}'."),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+    response
 }
 
 fn json_response(value: &serde_json::Value) -> Response<Body> {
@@ -59,7 +69,9 @@ async fn scheduler_api(core: Arc<Core>, request: Request<Incoming>) -> Response<
             Err(response) => return response,
         },
     };
-    let (negotiated, parts, mut call) = match core.reader.read::<Call>(request).await {
+    // `Accept` matters only for SUBSCRIBE, checked after the call was
+    // decoded and validated.
+    let (_, parts, mut call) = match core.reader.read_any_accept::<Call>(request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -74,6 +86,10 @@ async fn scheduler_api(core: Arc<Core>, request: Request<Incoming>) -> Response<
     };
     let stream_id = mesos_http::headers::stream_id(&parts.headers).map(str::to_string);
     if kind == CallType::Subscribe {
+        let negotiated = match server::negotiate(&parts.headers) {
+            Ok(negotiated) => negotiated,
+            Err(response) => return response,
+        };
         if stream_id.is_some() {
             return server::text_response(
                 StatusCode::BAD_REQUEST,

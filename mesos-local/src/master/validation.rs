@@ -5,19 +5,20 @@
 use std::collections::{BTreeMap, HashSet};
 
 use mesos_proto::resources;
+use mesos_proto::v1::framework_info::capability::Type as FrameworkCapability;
 use mesos_proto::v1::scheduler::call::Type as CallType;
 use mesos_proto::v1::scheduler::Call;
-use mesos_proto::v1::{ExecutorInfo, TaskInfo};
+use mesos_proto::v1::{ExecutorInfo, FrameworkInfo, TaskInfo};
 
 use super::state::Framework;
 
 /// Checks a call's structure (what `scheduler::call::validate` checks);
 /// the error is the text after "Failed to validate scheduler::Call: ".
 pub(crate) fn validate_call(call: &Call) -> Result<CallType, String> {
+    // UNKNOWN is a valid type here, as in the real master (which then
+    // looks the framework up; see the crate docs for what follows).
     let kind = match call.r#type.map(CallType::try_from) {
-        None | Some(Err(_)) | Some(Ok(CallType::Unknown)) => {
-            return Err("Expecting 'type' to be present".to_string())
-        }
+        None | Some(Err(_)) => return Err("Expecting 'type' to be present".to_string()),
         Some(Ok(kind)) => kind,
     };
     if kind == CallType::Subscribe {
@@ -57,7 +58,7 @@ pub(crate) fn validate_call(call: &Call) -> Result<CallType, String> {
         CallType::Acknowledge => {
             let acknowledge = call.acknowledge.as_ref();
             missing(acknowledge.is_some(), "acknowledge")?;
-            if acknowledge.is_some_and(|a| uuid::Uuid::from_slice(&a.uuid).is_err()) {
+            if acknowledge.is_some_and(|a| !valid_uuid(&a.uuid)) {
                 return Err("Not a valid UUID".to_string());
             }
             Ok(kind)
@@ -75,6 +76,36 @@ pub(crate) fn validate_call(call: &Call) -> Result<CallType, String> {
         CallType::UpdateFramework => missing(call.update_framework.is_some(), "update_framework"),
         _ => Ok(kind),
     }
+}
+
+/// The MULTI_ROLE rules on a FrameworkInfo (SUBSCRIBE answers a violation
+/// with an ERROR event, UPDATE_FRAMEWORK with 400), with the real master's
+/// messages.
+#[allow(deprecated)]
+pub(crate) fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String> {
+    let multi_role = info
+        .capabilities
+        .iter()
+        .any(|c| c.r#type == Some(FrameworkCapability::MultiRole as i32));
+    if multi_role && info.role.is_some() {
+        return Err(
+            "'FrameworkInfo.role' must not be set when the framework is MULTI_ROLE capable"
+                .to_string(),
+        );
+    }
+    if !multi_role && !info.roles.is_empty() {
+        return Err(
+            "'FrameworkInfo.roles' must not be set when the framework is not MULTI_ROLE capable"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether 16 bytes are a UUID as stout's `UUID::fromBytes` accepts them:
+/// boost refuses a version other than 1 to 5.
+fn valid_uuid(bytes: &[u8]) -> bool {
+    uuid::Uuid::from_slice(bytes).is_ok_and(|u| (1..=5).contains(&u.get_version_num()))
 }
 
 /// Why a task id is not acceptable (common/validation.cpp `validateID`).
@@ -242,6 +273,17 @@ mod tests {
         revive.framework_id = Some(FrameworkId { value: "f".into() });
         assert_eq!(validate_call(&revive), Ok(CallType::Revive));
         assert!(validate_call(&Call::default()).is_err());
+        assert!(
+            validate_call(&call(CallType::Unknown)).is_err(),
+            "no framework_id"
+        );
+    }
+
+    #[test]
+    fn uuids_need_a_known_version() {
+        assert!(!valid_uuid(&[0; 16]));
+        assert!(!valid_uuid(&[1; 15]));
+        assert!(valid_uuid(uuid::Uuid::new_v4().as_bytes()));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::master::ids::{self, master_status};
 use crate::master::state::{Connection, Effects, FailoverTimer, Framework, State, Watch};
+use crate::master::validation::validate_framework_info;
 use crate::protocol::ToAgent;
 use crate::queue::{self, EventReceiver};
 
@@ -150,6 +151,12 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
         stream_id: stream_id.clone(),
         rx,
     };
+    if let Err(message) = validate_framework_info(&info) {
+        tracing::info!(%message, "subscription refused");
+        let _ = tx.send(error_event(&message));
+        tx.close();
+        return stream;
+    }
     if let Some(timeout) = info
         .failover_timeout
         .filter(|t| !valid_failover_timeout(*t))
@@ -527,6 +534,20 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, kind: CallType, call: 
             info.id = Some(FrameworkId {
                 value: framework_id.clone(),
             });
+            let current = state.frameworks.get(id).map(|f| f.info.user.clone());
+            if let Some(current) = current.filter(|user| *user != info.user) {
+                return Reply::Error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "FrameworkInfo update is not valid: Updating 'FrameworkInfo.user' is \
+                         unsupported; attempted to update from '{current}' to '{}'",
+                        info.user
+                    ),
+                );
+            }
+            if let Err(message) = validate_framework_info(&info) {
+                return Reply::Error(StatusCode::BAD_REQUEST, message);
+            }
             if let Some(framework) = state.frameworks.get_mut(id) {
                 framework.info = info;
                 framework.suppressed = update.suppressed_roles.into_iter().collect();

@@ -8,24 +8,35 @@ use crate::master::ids::master_status;
 use crate::master::state::{Framework, State, Task};
 use crate::protocol::ToAgent;
 
-/// The TASK_LOST the real master answers for a task it does not know.
+/// What the real master answers for a task it does not know: TASK_LOST,
+/// or for a PARTITION_AWARE framework TASK_GONE (the agent is known and
+/// does not run it) or TASK_UNKNOWN (no such agent).
 pub(super) fn unknown_task_status(
     state: &State,
+    framework: &Framework,
     task_id: &TaskId,
     agent_id: Option<&AgentId>,
 ) -> TaskStatus {
+    let aware = framework.partition_aware();
+    let pick = |partition_aware: TaskState| {
+        if aware {
+            partition_aware
+        } else {
+            TaskState::TaskLost
+        }
+    };
     match agent_id.filter(|a| state.agent(&a.value).is_some()) {
         Some(agent_id) => master_status(
             task_id,
             Some(agent_id),
-            TaskState::TaskLost,
+            pick(TaskState::TaskGone),
             Reason::Reconciliation,
             "Reconciliation: Task is unknown to the agent",
         ),
         None => master_status(
             task_id,
             None,
-            TaskState::TaskLost,
+            pick(TaskState::TaskUnknown),
             Reason::Reconciliation,
             "Reconciliation: Task is unknown",
         ),
@@ -62,6 +73,7 @@ pub(super) fn kill_task(state: &State, framework_id: &str, kill: call::Kill) {
         None => {
             framework.send_update(unknown_task_status(
                 state,
+                framework,
                 &kill.task_id,
                 kill.agent_id.as_ref(),
             ));
@@ -139,7 +151,9 @@ pub(super) fn reconcile_tasks(state: &State, framework_id: &str, tasks: &[call::
     for wanted in tasks {
         let status = match known_task(framework, &wanted.task_id.value) {
             Some(task) => reconciliation_status(task),
-            None => unknown_task_status(state, &wanted.task_id, wanted.agent_id.as_ref()),
+            None => {
+                unknown_task_status(state, framework, &wanted.task_id, wanted.agent_id.as_ref())
+            }
         };
         framework.send_update(status);
     }
