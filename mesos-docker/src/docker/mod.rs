@@ -26,6 +26,11 @@ pub use state::ContainerState;
 /// it is killed and reported as [`DockerError::Timeout`].
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long `docker pull` may take by default (see
+/// [`Docker::with_pull_timeout`]) before the CLI is killed and the pull
+/// reported as [`DockerError::Timeout`]: generous, as images can be large.
+pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// How long `docker run -d` may take (creating and starting a container
 /// whose image is present) before the CLI is killed.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -46,6 +51,7 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Docker {
     path: PathBuf,
     socket: Option<String>,
+    pull_timeout: Duration,
 }
 
 impl Default for Docker {
@@ -62,6 +68,7 @@ impl Docker {
         Docker {
             path: path.into(),
             socket: None,
+            pull_timeout: DEFAULT_PULL_TIMEOUT,
         }
     }
 
@@ -77,6 +84,20 @@ impl Docker {
             Some(format!("unix://{socket}"))
         };
         self
+    }
+
+    /// Gives up a `docker pull` (killing the CLI: [`DockerError::Timeout`])
+    /// after `timeout` instead of [`DEFAULT_PULL_TIMEOUT`]. A pull that
+    /// hangs (registry unreachable, stalled download) would otherwise hold
+    /// the launch that asked for the image forever.
+    pub fn with_pull_timeout(mut self, timeout: Duration) -> Docker {
+        self.pull_timeout = timeout;
+        self
+    }
+
+    /// How long a `docker pull` may take (see [`Docker::with_pull_timeout`]).
+    pub fn pull_timeout(&self) -> Duration {
+        self.pull_timeout
     }
 
     /// The CLI path.
@@ -304,10 +325,11 @@ impl Docker {
     }
 
     /// `docker pull <image>`; failure is [`DockerError::ImageUnavailable`]
-    /// with docker's message.
+    /// with docker's message; a pull still running after
+    /// [`Docker::pull_timeout`] is killed and is [`DockerError::Timeout`].
     pub async fn pull(&self, image: &str) -> Result<(), DockerError> {
         let args = Self::strings(&["pull", image]);
-        match self.exec(&args, None).await {
+        match self.exec(&args, Some(self.pull_timeout)).await {
             Ok(_) => Ok(()),
             Err(DockerError::Failed { stderr, .. }) => Err(DockerError::ImageUnavailable {
                 image: image.into(),

@@ -24,13 +24,14 @@ pub(crate) fn executor_run_directory(
 /// Creates a container's sandbox directory (and its parents) unless its
 /// containerizer runs nothing there (`wanted` false, see
 /// [`Containerizer::uses_sandbox`](crate::containerizer::Containerizer::uses_sandbox)).
-/// The error is the text the failed launch reports.
-pub(crate) async fn create(directory: &Path, wanted: bool) -> Result<(), String> {
+/// The error is the text the failed launch reports. Blocking (the agent
+/// runs it on the blocking pool, under its registry's lock: see
+/// `Registry::create_sandbox`).
+pub(crate) fn create(directory: &Path, wanted: bool) -> Result<(), String> {
     if !wanted {
         return Ok(());
     }
-    tokio::fs::create_dir_all(directory)
-        .await
+    std::fs::create_dir_all(directory)
         .map_err(|e| format!("Failed to create the sandbox {}: {e}", directory.display()))
 }
 
