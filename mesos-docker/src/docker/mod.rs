@@ -451,6 +451,28 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_hanging_pull_is_killed_at_its_timeout() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mesos-docker-pull-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("docker");
+        std::fs::write(&path, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let docker = Docker::new(&path).with_pull_timeout(Duration::from_millis(300));
+        assert_eq!(docker.pull_timeout(), Duration::from_millis(300));
+        assert_eq!(Docker::default().pull_timeout(), DEFAULT_PULL_TIMEOUT);
+        let started = std::time::Instant::now();
+        let error = docker.pull("busybox").await.unwrap_err();
+        assert!(matches!(error, DockerError::Timeout { .. }), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn socket_forms() {
         assert_eq!(Docker::new("docker").socket(), None);

@@ -104,9 +104,13 @@ pub fn is_docker_launch(request: &LaunchRequest) -> bool {
 ///   its output has been copied, so `docker ps -a` shows nothing of ended
 ///   tasks;
 /// - `SIGKILL` through [`Container::signal`] (what the agent sends every
-///   container when a cluster is dropped) is a synchronous `docker rm -f`,
-///   and [`Containerizer::destroy_all`] removes whatever is still being
-///   launched;
+///   container when a cluster is dropped) is a `docker rm -f` spawned on
+///   the runtime (bounded blocking without one), and
+///   [`Containerizer::destroy_all`] removes every container still known,
+///   then sweeps `docker ps -a --filter name=<prefix>` for stragglers, all
+///   bounded by [`DockerContainerizer::with_teardown_timeout`]; a launch in
+///   flight at that moment sees the teardown (before and after `docker
+///   run`) and removes what it created;
 /// - [`Containerizer::recover`] (called when a cluster starts) removes the
 ///   containers under the prefix that this containerizer does not know:
 ///   the leftovers of a previous run that crashed with the same, stable,
