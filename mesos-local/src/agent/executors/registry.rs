@@ -51,13 +51,18 @@ impl Registry {
         directory: PathBuf,
         wanted: bool,
     ) -> Option<Result<(), String>> {
+        if !wanted {
+            // Nothing to create (e.g. the fake containerizer): no trip
+            // through the blocking pool.
+            return (!self.lock().killed).then_some(Ok(()));
+        }
         let registry = self.clone();
         let created = tokio::task::spawn_blocking(move || {
             let inner = registry.lock();
             if inner.killed {
                 return None;
             }
-            Some(sandbox::create(&directory, wanted))
+            Some(sandbox::create(&directory, true))
         })
         .await;
         created.unwrap_or_else(|e| Some(Err(format!("Failed to create the sandbox: {e}"))))
