@@ -11,9 +11,11 @@
 //! task of the agent) run on different threads, as in a real program.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use mesos_local::containerizer::ProcessContainerizer;
 use mesos_local::LocalCluster;
 use mesos_proto::builders::CommandInfoBuilder;
 use mesos_proto::v1::{FrameworkInfo, Offer, TaskInfo};
@@ -110,7 +112,7 @@ async fn process_launches_racing_teardown_leave_no_process() {
     let mut work_dirs = Vec::new();
     for i in 0..ITERATIONS {
         let cluster = LocalCluster::builder()
-            .docker(false)
+            .containerizer(Arc::new(ProcessContainerizer::new()))
             .allocation_interval(Duration::from_millis(20))
             .start()
             .await
