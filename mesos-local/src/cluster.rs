@@ -442,7 +442,10 @@ impl LocalClusterBuilder {
 ///
 /// Dropping it stops everything: servers close, every process the agents
 /// started is killed, every Docker container they started is removed
-/// (synchronously), and the temporary work directory is removed.
+/// (synchronously, bounded by the Docker containerizer's teardown
+/// timeout), and the temporary work directory is removed. Launches still
+/// in flight at the drop create nothing more and destroy what they
+/// started as soon as the containerizer returns.
 pub struct LocalCluster {
     master: Master,
     agents: Vec<Agent>,
@@ -577,5 +580,8 @@ impl Drop for LocalCluster {
             agent.kill_all();
         }
         self.containerizer.destroy_all();
+        if let Some(temp) = self._temp.take() {
+            crate::agent::sandbox::remove_work_dir(&temp.keep());
+        }
     }
 }

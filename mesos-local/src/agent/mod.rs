@@ -28,7 +28,7 @@ use crate::protocol::{AgentLink, FromAgent};
 pub(crate) mod env;
 mod executors;
 mod http;
-mod sandbox;
+pub(crate) mod sandbox;
 mod status_updates;
 
 #[cfg(test)]

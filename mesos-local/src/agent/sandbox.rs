@@ -1,6 +1,7 @@
 //! Sandbox layout, as the real agent's (`src/slave/paths.cpp`).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `<work_dir>/slaves/<agent>/frameworks/<framework>/executors/<executor>/runs/<container>`.
 pub(crate) fn executor_run_directory(
@@ -24,14 +25,44 @@ pub(crate) fn executor_run_directory(
 /// Creates a container's sandbox directory (and its parents) unless its
 /// containerizer runs nothing there (`wanted` false, see
 /// [`Containerizer::uses_sandbox`](crate::containerizer::Containerizer::uses_sandbox)).
-/// The error is the text the failed launch reports.
-pub(crate) async fn create(directory: &Path, wanted: bool) -> Result<(), String> {
+/// The error is the text the failed launch reports. Blocking (the agent
+/// runs it on the blocking pool, under its registry's lock: see
+/// `Registry::create_sandbox`).
+pub(crate) fn create(directory: &Path, wanted: bool) -> Result<(), String> {
     if !wanted {
         return Ok(());
     }
-    tokio::fs::create_dir_all(directory)
-        .await
+    std::fs::create_dir_all(directory)
         .map_err(|e| format!("Failed to create the sandbox {}: {e}", directory.display()))
+}
+
+/// How many times, and how far apart, dropping a cluster tries to remove
+/// its temporary work directory: a launch that was in flight at the drop
+/// (killed as soon as it returns) may still be writing its sandbox's
+/// `stdout`/`stderr` while the tree is removed, which then fails with
+/// "directory not empty". Once a removal succeeded nothing recreates it
+/// (sandboxes are no longer created after the agents' `kill_all`).
+const WORK_DIR_REMOVAL_ATTEMPTS: u32 = 50;
+const WORK_DIR_REMOVAL_PAUSE: Duration = Duration::from_millis(5);
+
+/// Removes `dir`, retrying for a bounded time (at most
+/// `WORK_DIR_REMOVAL_ATTEMPTS` × `WORK_DIR_REMOVAL_PAUSE`); a failure is
+/// logged.
+pub(crate) fn remove_work_dir(dir: &Path) {
+    let mut last = None;
+    for attempt in 0..WORK_DIR_REMOVAL_ATTEMPTS {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => last = Some(e),
+        }
+        if attempt + 1 < WORK_DIR_REMOVAL_ATTEMPTS {
+            std::thread::sleep(WORK_DIR_REMOVAL_PAUSE);
+        }
+    }
+    if let Some(e) = last {
+        tracing::warn!(dir = %dir.display(), error = %e, "removing the work directory failed");
+    }
 }
 
 /// An id as one path component: ids come from frameworks, so `/` and `..`

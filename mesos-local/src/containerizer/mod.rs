@@ -358,7 +358,10 @@ pub trait Containerizer: Send + Sync + 'static {
     /// Called (synchronously, possibly without a runtime) when a cluster
     /// using this containerizer is dropped, after every agent signalled its
     /// containers: destroys whatever this containerizer still runs or is
-    /// still launching. Must not block for long. Default: nothing.
+    /// still launching. Must not block for long, and never without a bound
+    /// (it may run on a runtime's worker: the Docker containerizer waits
+    /// for its CLI until a deadline, through `block_in_place` on a
+    /// multi-thread runtime). Default: nothing.
     fn destroy_all(&self) {}
 
     /// Whether containers of this containerizer use their sandbox directory
@@ -381,8 +384,12 @@ pub trait Containerizer: Send + Sync + 'static {
 ///   reaped).
 /// - [`signal`](Container::signal) is synchronous and cheap: the agent uses
 ///   it from `Drop` (`SIGKILL` to everything at cluster shutdown), so it
-///   must work without an async runtime, and must reach every process of
-///   the container. Signalling an ended container is not an error.
+///   must work without an async runtime, must never block for long (a
+///   signal that needs a subprocess, as Docker's, is spawned on the
+///   current runtime when there is one, else bounded), and must reach
+///   every process of the container. Signalling an ended container is not
+///   an error. The agent also signals (`SIGKILL`) a container whose launch
+///   returns after the agent was torn down.
 /// - Once the main process has ended, nothing of the container may keep
 ///   running (the agent considers it destroyed).
 #[async_trait]

@@ -18,8 +18,25 @@ use crate::containerizer::{Container, LaunchKind, LaunchRequest};
 
 use super::{
     duration_of, event, has_capability, kill_grace, lost_state, AgentState, ExecKey, ExecState,
-    Executor, Framework, Input, Kind, Launch, TaskEntry, KILL_ESCALATION,
+    Executor, Framework, Input, Kind, Launch, Registry, TaskEntry, KILL_ESCALATION,
 };
+
+/// What a launch that finds the agent torn down reports (nobody reads it
+/// once the agent's loop has ended).
+const TORN_DOWN: &str = "the agent is shutting down";
+
+/// The steps before a launch: the sandbox, created unless the agent was
+/// torn down meanwhile (then nothing is created and the launch stops).
+async fn prepare(
+    registry: &Arc<Registry>,
+    directory: std::path::PathBuf,
+    wanted: bool,
+) -> Result<(), String> {
+    match registry.create_sandbox(directory, wanted).await {
+        Some(result) => result,
+        None => Err(TORN_DOWN.to_string()),
+    }
+}
 
 impl AgentState {
     pub(super) fn framework_entry(&mut self, framework: FrameworkInfo) -> Option<&mut Framework> {
@@ -237,8 +254,9 @@ impl AgentState {
         );
         let input = self.input.clone();
         let wants_sandbox = self.id.containerizer.uses_sandbox();
+        let registry = self.registry.clone();
         tokio::spawn(async move {
-            if let Err(error) = sandbox::create(&directory, wants_sandbox).await {
+            if let Err(error) = prepare(&registry, directory, wants_sandbox).await {
                 let _ = input.send(Input::Launched {
                     key,
                     container_id,
@@ -248,11 +266,15 @@ impl AgentState {
             }
             let emit = move |event: CommandEvent| {
                 let message = match event {
-                    CommandEvent::Launched(c) => Input::Launched {
-                        key: key.clone(),
-                        container_id: container_id.clone(),
-                        result: Ok(c),
-                    },
+                    CommandEvent::Launched(c) => {
+                        // Recorded (or killed, after a teardown) at once.
+                        registry.insert(&c);
+                        Input::Launched {
+                            key: key.clone(),
+                            container_id: container_id.clone(),
+                            result: Ok(c),
+                        }
+                    }
                     CommandEvent::LaunchFailed(e) => Input::Launched {
                         key: key.clone(),
                         container_id: container_id.clone(),
@@ -362,8 +384,10 @@ impl AgentState {
             let key: ExecKey = (framework_id, executor_id);
             let input = self.input.clone();
             let containerizer = self.id.containerizer.clone();
+            let registry = self.registry.clone();
             tokio::spawn(async move {
-                let result = match sandbox::create(&directory, containerizer.uses_sandbox()).await {
+                let result = match prepare(&registry, directory, containerizer.uses_sandbox()).await
+                {
                     Err(error) => Err(error),
                     Ok(()) => containerizer
                         .launch(request)
@@ -371,6 +395,10 @@ impl AgentState {
                         .map(Arc::from)
                         .map_err(|e| e.to_string()),
                 };
+                if let Ok(container) = &result {
+                    // Recorded (or killed, after a teardown) at once.
+                    registry.insert(container);
+                }
                 let container = result.as_ref().ok().cloned();
                 let _ = input.send(Input::Launched {
                     key: key.clone(),
@@ -484,7 +512,7 @@ impl AgentState {
         }
         match result {
             Ok(container) => {
-                self.registry.insert(&container);
+                // (Already in the registry: the launch recorded it.)
                 let Some(executor) = self
                     .frameworks
                     .get_mut(framework_id)

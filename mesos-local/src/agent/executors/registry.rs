@@ -1,8 +1,10 @@
 //! The containers an agent started, for `kill_all` (sync, from `Drop`).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::agent::sandbox;
 use crate::containerizer::Container;
 
 /// The containers an agent started, for `kill_all` (sync, from `Drop`).
@@ -23,6 +25,9 @@ impl Registry {
     }
 
     /// Records a live container; kills it at once if `kill_all` happened.
+    /// Called by the launch itself as soon as the containerizer returns
+    /// (not by the agent's loop, which is gone after a teardown), so that a
+    /// launch still in flight at teardown leaves nothing running.
     pub(super) fn insert(&self, container: &Arc<dyn Container>) {
         let mut inner = self.lock();
         if inner.killed {
@@ -33,6 +38,34 @@ impl Registry {
         inner
             .containers
             .insert(container.id().value.clone(), container.clone());
+    }
+
+    /// Creates a container's sandbox unless `kill_all` happened (`None`
+    /// then: the launch must stop, nothing was created). The creation runs
+    /// on the blocking pool under the registry's lock, so a teardown never
+    /// races it: either `kill_all` came first and nothing is created, or
+    /// the directory exists before `kill_all` returns (and goes with the
+    /// cluster's work directory).
+    pub(super) async fn create_sandbox(
+        self: &Arc<Self>,
+        directory: PathBuf,
+        wanted: bool,
+    ) -> Option<Result<(), String>> {
+        if !wanted {
+            // Nothing to create (e.g. the fake containerizer): no trip
+            // through the blocking pool.
+            return (!self.lock().killed).then_some(Ok(()));
+        }
+        let registry = self.clone();
+        let created = tokio::task::spawn_blocking(move || {
+            let inner = registry.lock();
+            if inner.killed {
+                return None;
+            }
+            Some(sandbox::create(&directory, true))
+        })
+        .await;
+        created.unwrap_or_else(|e| Some(Err(format!("Failed to create the sandbox: {e}"))))
     }
 
     pub(super) fn remove(&self, container_id: &str) {

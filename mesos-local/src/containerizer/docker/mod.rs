@@ -2,23 +2,42 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use mesos_docker::{ContainerState, Docker, DockerError, RunContext, RunSpec};
 use mesos_proto::resources::Resources;
-use mesos_proto::v1::network_info::{IpAddress, Protocol};
-use mesos_proto::v1::{container_info, ContainerId, ContainerStatus, TaskState, TaskStatus};
+use mesos_proto::v1::container_info;
 use tokio::sync::watch;
 
 use super::{
-    signal_name, Container, ContainerExit, Containerizer, ContainerizerError, LaunchKind,
-    LaunchRequest, ProcessContainerizer,
+    Container, Containerizer, ContainerizerError, LaunchKind, LaunchRequest, ProcessContainerizer,
 };
+
+mod cli;
+mod container;
+
+use container::{watch_container, DockerContainer};
+
+/// How long [`Containerizer::destroy_all`] may wait, by default, for the
+/// docker CLI to remove the remaining containers (see
+/// [`DockerContainerizer::with_teardown_timeout`]).
+pub const DEFAULT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The containers of a [`DockerContainerizer`] and its teardowns.
+#[derive(Debug, Default)]
+struct Live {
+    /// Names of the containers launched (or being launched) and not removed.
+    names: HashSet<String>,
+    /// Bumped by every [`Containerizer::destroy_all`]: a launch that sees
+    /// it change while in flight removes what it created.
+    generation: u64,
+    /// A Docker launch was attempted since the last teardown (worth a
+    /// sweep for stragglers).
+    attempted: bool,
+}
 
 /// `SIGKILL` (Linux numbering, as the [`Container::signal`] contract uses).
 const SIGKILL: i32 = 9;
@@ -85,9 +104,13 @@ pub fn is_docker_launch(request: &LaunchRequest) -> bool {
 ///   its output has been copied, so `docker ps -a` shows nothing of ended
 ///   tasks;
 /// - `SIGKILL` through [`Container::signal`] (what the agent sends every
-///   container when a cluster is dropped) is a synchronous `docker rm -f`,
-///   and [`Containerizer::destroy_all`] removes whatever is still being
-///   launched;
+///   container when a cluster is dropped) is a `docker rm -f` spawned on
+///   the runtime (bounded blocking without one), and
+///   [`Containerizer::destroy_all`] removes every container still known,
+///   then sweeps `docker ps -a --filter name=<prefix>` for stragglers, all
+///   bounded by [`DockerContainerizer::with_teardown_timeout`]; a launch in
+///   flight at that moment sees the teardown (before and after `docker
+///   run`) and removes what it created;
 /// - [`Containerizer::recover`] (called when a cluster starts) removes the
 ///   containers under the prefix that this containerizer does not know:
 ///   the leftovers of a previous run that crashed with the same, stable,
@@ -113,8 +136,11 @@ pub struct DockerContainerizer {
     prefix: String,
     /// The prefix was chosen (stable), not generated.
     stable_prefix: bool,
-    /// Names of the containers launched (or being launched) and not removed.
-    live: Arc<Mutex<HashSet<String>>>,
+    /// Names of the containers launched (or being launched) and not
+    /// removed, and the teardown generation.
+    live: Arc<Mutex<Live>>,
+    /// The bound of [`Containerizer::destroy_all`].
+    teardown_timeout: Duration,
 }
 
 impl std::fmt::Debug for DockerContainerizer {
@@ -145,10 +171,24 @@ impl DockerContainerizer {
             prefix: format!("mesos-{}-", &tag[..8]),
             stable_prefix: false,
             live: Arc::default(),
+            teardown_timeout: DEFAULT_TEARDOWN_TIMEOUT,
         }
     }
 
-    /// Uses this Docker CLI / engine.
+    /// Bounds how long [`Containerizer::destroy_all`] (run by `Drop` of a
+    /// cluster) waits for the docker CLI to remove the remaining
+    /// containers ([`DEFAULT_TEARDOWN_TIMEOUT`] by default). Past it, the
+    /// CLI is killed, the failure logged, and what is left is for the next
+    /// [`Containerizer::recover`] under the same (stable) prefix.
+    #[must_use]
+    pub fn with_teardown_timeout(mut self, timeout: Duration) -> DockerContainerizer {
+        self.teardown_timeout = timeout;
+        self
+    }
+
+    /// Uses this Docker CLI / engine (e.g. with its own
+    /// [`Docker::with_pull_timeout`]: a `docker pull` is killed after
+    /// [`mesos_docker::docker::DEFAULT_PULL_TIMEOUT`] by default).
     #[must_use]
     pub fn with_docker(mut self, docker: Docker) -> DockerContainerizer {
         self.docker = docker;
@@ -206,7 +246,7 @@ impl DockerContainerizer {
     /// The names of the containers launched (or being launched) and not
     /// removed yet.
     pub fn live_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = lock(&self.live).iter().cloned().collect();
+        let mut names: Vec<String> = lock(&self.live).names.iter().cloned().collect();
         names.sort();
         names
     }
@@ -248,8 +288,26 @@ impl DockerContainerizer {
             .and_then(|d| d.force_pull_image)
             .unwrap_or(false);
 
-        lock(&self.live).insert(name.clone());
-        match self.start(&spec, &request.sandbox, force_pull).await {
+        let generation = {
+            let mut live = lock(&self.live);
+            live.names.insert(name.clone());
+            live.attempted = true;
+            live.generation
+        };
+        let torn_down = || lock(&self.live).generation != generation;
+        let started = self
+            .start(&spec, &request.sandbox, force_pull, &torn_down)
+            .await
+            .and_then(|started| {
+                // A teardown ran while this launch was in flight: what it
+                // created is removed below instead of being handed out.
+                if torn_down() {
+                    Err("the containerizer was torn down during the launch".to_string())
+                } else {
+                    Ok(started)
+                }
+            });
+        match started {
             Ok((state, logs)) => {
                 let killed = Arc::new(AtomicBool::new(false));
                 let (tx, rx) = watch::channel(None);
@@ -281,14 +339,15 @@ impl DockerContainerizer {
             }
             Err(e) => {
                 tracing::warn!(container_id, container = name, error = %e, "docker launch failed");
-                // `docker run` may have created it before failing.
+                // `docker run` may have created it before failing
+                // (or a teardown ran while it was in flight).
                 match self.docker.rm(&name, true).await {
                     Ok(()) | Err(DockerError::NoSuchContainer(_)) => {}
                     Err(e) => {
                         tracing::warn!(container = name, error = %e, "removing the failed container failed")
                     }
                 }
-                lock(&self.live).remove(&name);
+                lock(&self.live).names.remove(&name);
                 Err(ContainerizerError::Other(e))
             }
         }
@@ -300,7 +359,9 @@ impl DockerContainerizer {
         spec: &RunSpec,
         sandbox: &Path,
         force_pull: bool,
+        torn_down: &(dyn Fn() -> bool + Sync),
     ) -> Result<(Option<ContainerState>, Option<tokio::process::Child>), String> {
+        let teardown = || Err("the containerizer was torn down during the launch".to_string());
         self.docker
             .ensure_image(&spec.image, force_pull)
             .await
@@ -308,6 +369,9 @@ impl DockerContainerizer {
                 DockerError::ImageUnavailable { .. } => e.to_string(),
                 other => format!("Failed to make image {} available: {other}", spec.image),
             })?;
+        if torn_down() {
+            return teardown();
+        }
         self.docker.run_detached(spec).await.map_err(|e| match e {
             DockerError::Failed { status, stderr, .. } => format!(
                 "Failed to run container {} of image {} ({status}): {stderr}",
@@ -351,45 +415,8 @@ fn validate_prefix(prefix: &str) -> Result<(), ContainerizerError> {
     }
 }
 
-fn lock(live: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+fn lock(live: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
     live.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Waits for the container's end, lets its output reach the sandbox,
-/// removes it, and publishes the exit.
-async fn watch_container(
-    docker: Docker,
-    name: String,
-    logs: Option<tokio::process::Child>,
-    killed: Arc<AtomicBool>,
-    live: Arc<Mutex<HashSet<String>>>,
-    exit: watch::Sender<Option<ContainerExit>>,
-) {
-    let result = docker.wait(&name).await;
-    let ended = match result {
-        Ok(code) => ContainerExit::exited(code),
-        Err(_) if killed.load(Ordering::SeqCst) => ContainerExit::signaled(SIGKILL),
-        Err(e) => {
-            tracing::warn!(container = name, error = %e, "docker wait failed");
-            ContainerExit::unknown()
-        }
-    };
-    if let Some(mut logs) = logs {
-        if tokio::time::timeout(LOG_FLUSH_TIMEOUT, logs.wait())
-            .await
-            .is_err()
-        {
-            let _ = logs.kill().await;
-        }
-    }
-    match docker.rm(&name, true).await {
-        Ok(()) => {}
-        Err(e) if already_gone(&e) => {}
-        Err(e) => tracing::warn!(container = name, error = %e, "removing the container failed"),
-    }
-    lock(&live).remove(&name);
-    tracing::info!(container = name, exit = %ended, "docker container ended and removed");
-    let _ = exit.send(Some(ended));
 }
 
 /// Whether a failed `docker rm` only says that the container is gone or
@@ -407,33 +434,6 @@ fn benign(stderr: &str) -> bool {
     lower.contains("no such container")
         || lower.contains("is not running")
         || lower.contains("already in progress")
-}
-
-/// Runs `docker <args>` synchronously (no runtime needed); best effort.
-fn docker_sync(docker: &Docker, args: &[&str]) -> Result<(), ContainerizerError> {
-    let mut command = std::process::Command::new(docker.path());
-    if let Some(socket) = docker.socket() {
-        command.arg("-H").arg(socket);
-    }
-    let output = command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|source| ContainerizerError::Io {
-            what: format!("running docker {}", args.join(" ")),
-            source,
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stderr = stderr.trim();
-        // Signalling an ended (or removed) container is not an error.
-        if !benign(stderr) {
-            tracing::warn!(command = %args.join(" "), stderr, "docker failed");
-        }
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -468,134 +468,28 @@ impl Containerizer for DockerContainerizer {
         Ok(())
     }
 
+    /// Removes every container still known (`docker rm -f -v`, one CLI
+    /// call for all), then sweeps the containers under this prefix that a
+    /// launch created after the names were taken; launches still in flight
+    /// see the teardown and remove what they create. Bounded: everything
+    /// runs as child processes waited for until
+    /// [`DockerContainerizer::with_teardown_timeout`] (see the `cli`
+    /// module), off the worker through `block_in_place` on a multi-thread
+    /// runtime.
     fn destroy_all(&self) {
-        let names = self.live_names();
+        let (names, sweep) = {
+            let mut live = lock(&self.live);
+            live.generation += 1;
+            let mut names: Vec<String> = live.names.iter().cloned().collect();
+            names.sort();
+            (names, std::mem::take(&mut live.attempted))
+        };
         if !names.is_empty() {
             tracing::info!(?names, "removing the remaining docker containers");
-            let mut args = vec!["rm", "-f", "-v"];
-            args.extend(names.iter().map(String::as_str));
-            let _ = docker_sync(&self.docker, &args);
         }
+        let deadline = Instant::now() + self.teardown_timeout;
+        cli::blocking(|| cli::remove_all(&self.docker, &names, &self.prefix, sweep, deadline));
         self.fallback.destroy_all();
-    }
-}
-
-/// One Docker container, named `<prefix><container id>`.
-#[derive(Debug)]
-struct DockerContainer {
-    id: ContainerId,
-    name: String,
-    docker: Docker,
-    /// The `ContainerInfo`'s first `NetworkInfo` (the template of the one
-    /// reported with `TASK_RUNNING`).
-    network: mesos_proto::v1::NetworkInfo,
-    /// `docker inspect` right after the start.
-    state: Option<ContainerState>,
-    /// Removed by `SIGKILL` / destroy.
-    killed: Arc<AtomicBool>,
-    exit: watch::Receiver<Option<ContainerExit>>,
-}
-
-#[async_trait]
-impl Container for DockerContainer {
-    fn id(&self) -> &ContainerId {
-        &self.id
-    }
-
-    fn pid(&self) -> Option<u32> {
-        self.state.as_ref().and_then(|s| s.pid)
-    }
-
-    async fn wait(&self) -> ContainerExit {
-        let mut exit = self.exit.clone();
-        let result = match exit.wait_for(Option::is_some).await {
-            Ok(value) => value.unwrap_or_else(ContainerExit::unknown),
-            Err(_) => ContainerExit::unknown(),
-        };
-        result
-    }
-
-    /// `SIGKILL`: `docker rm -f -v` (the container is gone at once);
-    /// any other signal: `docker kill --signal=<n>`. Synchronous.
-    fn signal(&self, signal: i32) -> Result<(), ContainerizerError> {
-        if signal == SIGKILL {
-            self.killed.store(true, Ordering::SeqCst);
-            docker_sync(&self.docker, &["rm", "-f", "-v", &self.name])
-        } else {
-            docker_sync(
-                &self.docker,
-                &["kill", &format!("--signal={signal}"), &self.name],
-            )
-        }
-    }
-
-    /// `docker stop -t <grace>` (SIGTERM, SIGKILL after the grace period),
-    /// as the Docker executor kills a task.
-    async fn kill(&self, grace: Duration) -> ContainerExit {
-        tracing::info!(container = self.name, ?grace, "stopping the container");
-        match self.docker.stop(&self.name, grace).await {
-            Ok(()) | Err(DockerError::NoSuchContainer(_)) => self.wait().await,
-            Err(e) => {
-                tracing::warn!(container = self.name, error = %e, "docker stop failed; removing it");
-                self.destroy().await
-            }
-        }
-    }
-
-    async fn destroy(&self) -> ContainerExit {
-        self.killed.store(true, Ordering::SeqCst);
-        match self.docker.rm(&self.name, true).await {
-            Ok(()) => {}
-            Err(e) if already_gone(&e) => {}
-            Err(e) => tracing::warn!(container = self.name, error = %e, "docker rm failed"),
-        }
-        self.wait().await
-    }
-
-    fn annotate_status(&self, status: &mut TaskStatus, exit: Option<&ContainerExit>) {
-        match status.state() {
-            TaskState::TaskRunning => {
-                // As the Docker executor: no message, the inspect output as
-                // data, the container's addresses.
-                status.message = None;
-                let Some(state) = &self.state else {
-                    return;
-                };
-                status.data = Some(Bytes::from(format!("[{}]", state.raw)));
-                if state.ip_address.is_none() && state.ip6_address.is_none() {
-                    return;
-                }
-                let mut network = self.network.clone();
-                network.ip_addresses.clear();
-                if let Some(ip) = &state.ip_address {
-                    network.ip_addresses.push(IpAddress {
-                        protocol: Some(Protocol::IPv4 as i32),
-                        ip_address: Some(ip.clone()),
-                    });
-                }
-                if let Some(ip) = &state.ip6_address {
-                    network.ip_addresses.push(IpAddress {
-                        protocol: Some(Protocol::IPv6 as i32),
-                        ip_address: Some(ip.clone()),
-                    });
-                }
-                status
-                    .container_status
-                    .get_or_insert_with(ContainerStatus::default)
-                    .network_infos = vec![network];
-            }
-            _ => {
-                if let Some(exit) = exit {
-                    status.message = Some(match (exit.code(), exit.signal()) {
-                        (Some(code), _) => format!("Container exited with status {code}"),
-                        (None, Some(signal)) => {
-                            format!("Container terminated with signal {}", signal_name(signal))
-                        }
-                        _ => format!("Container {exit}"),
-                    });
-                }
-            }
-        }
     }
 }
 

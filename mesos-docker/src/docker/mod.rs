@@ -1,243 +1,39 @@
 //! A typed wrapper around the `docker` CLI, as Mesos's `Docker` class runs
 //! it: every operation is one `docker [-H <socket>] <command>` process.
+//!
+//! [`Docker`] (this module) builds and runs the commands; what they answer
+//! is read by [`ContainerState`] (`state`), failures are [`DockerError`]s
+//! (`error`), and what is logged is redacted (`redact`).
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::process::{Child, Command};
 
 use crate::spec::RunSpec;
+
+mod error;
+mod redact;
+mod state;
+
+use error::is_missing;
+pub use error::{describe_status, DockerError};
+use redact::redact_args;
+pub use state::ContainerState;
 
 /// How long a short command (`inspect`, `rm`, `ps`, ...) may take before
 /// it is killed and reported as [`DockerError::Timeout`].
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long `docker pull` may take by default (see
+/// [`Docker::with_pull_timeout`]) before the CLI is killed and the pull
+/// reported as [`DockerError::Timeout`]: generous, as images can be large.
+pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// How long `docker run -d` may take (creating and starting a container
 /// whose image is present) before the CLI is killed.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The inspect object with `Config.Env` values replaced by `[redacted]`.
-fn redacted_inspect(object: &serde_json::Value) -> serde_json::Value {
-    let mut object = object.clone();
-    if let Some(env) = object
-        .pointer_mut("/Config/Env")
-        .and_then(serde_json::Value::as_array_mut)
-    {
-        for entry in env {
-            if let Some((name, _)) = entry.as_str().and_then(|s| s.split_once('=')) {
-                *entry = serde_json::Value::String(format!("{name}=[redacted]"));
-            }
-        }
-    }
-    object
-}
-
-/// ` arg arg ...` with the values of environment assignments redacted.
-fn redact_args(args: &[String]) -> String {
-    fn assignment(text: &str) -> String {
-        match text.split_once('=') {
-            Some((name, _)) => format!("{name}=[redacted]"),
-            None => text.to_string(),
-        }
-    }
-    let mut out = String::new();
-    let mut value_next = false;
-    for arg in args {
-        out.push(' ');
-        if value_next {
-            out.push_str(&assignment(arg));
-            value_next = false;
-        } else if arg == "-e" || arg == "--env" {
-            out.push_str(arg);
-            value_next = true;
-        } else if let Some(rest) = arg.strip_prefix("--env=") {
-            out.push_str("--env=");
-            out.push_str(&assignment(rest));
-        } else if let Some(rest) = arg.strip_prefix("-e").filter(|r| r.contains('=')) {
-            out.push_str("-e");
-            out.push_str(&assignment(rest));
-        } else {
-            out.push_str(arg);
-        }
-    }
-    out
-}
-
-/// A failed Docker operation: which command, how it ended, what docker said.
-#[derive(Debug, thiserror::Error)]
-pub enum DockerError {
-    /// The CLI could not be started at all (not installed, not executable).
-    #[error("could not run `{command}`: {source}")]
-    Spawn {
-        /// The command line.
-        command: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The CLI exited unsuccessfully.
-    #[error("`{command}` failed ({status}): {stderr}")]
-    Failed {
-        /// The command line.
-        command: String,
-        /// The exit status, as text.
-        status: String,
-        /// Docker's stderr, trimmed.
-        stderr: String,
-    },
-    /// The CLI did not finish in time (it was killed).
-    #[error("`{command}` did not finish within {timeout:?}")]
-    Timeout {
-        /// The command line.
-        command: String,
-        /// The limit.
-        timeout: Duration,
-    },
-    /// The container does not exist.
-    #[error("no such container: {0}")]
-    NoSuchContainer(String),
-    /// The image is not on this machine and `docker pull` failed.
-    #[error("image {image} not present locally and could not be pulled: {message}")]
-    ImageUnavailable {
-        /// The image.
-        image: String,
-        /// Docker's message.
-        message: String,
-    },
-    /// The output was not what docker prints.
-    #[error("unexpected output of `{command}`: {reason}")]
-    Parse {
-        /// The command line.
-        command: String,
-        /// What was wrong.
-        reason: String,
-    },
-}
-
-impl DockerError {
-    /// Docker's stderr text, for a [`DockerError::Failed`].
-    pub fn stderr(&self) -> Option<&str> {
-        match self {
-            DockerError::Failed { stderr, .. } => Some(stderr),
-            _ => None,
-        }
-    }
-}
-
-/// What `docker inspect` says about a container.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContainerState {
-    /// The full container id.
-    pub id: String,
-    /// The name, without Docker's leading `/`.
-    pub name: String,
-    /// The main process's pid on the host, while running.
-    pub pid: Option<u32>,
-    /// `State.Running`.
-    pub running: bool,
-    /// `State.Status` (`created`, `running`, `exited`, ...).
-    pub status: String,
-    /// `State.ExitCode` once the container has exited.
-    pub exit_code: Option<i32>,
-    /// `State.StartedAt` unless the container never started.
-    pub started_at: Option<String>,
-    /// `State.FinishedAt` once the container has exited.
-    pub finished_at: Option<String>,
-    /// The IPv4 address (bridge: `NetworkSettings.IPAddress`; user
-    /// networks: the first network's address).
-    pub ip_address: Option<String>,
-    /// The IPv6 address, if any.
-    pub ip6_address: Option<String>,
-    /// `HostConfig.CpuShares`.
-    pub cpu_shares: Option<u64>,
-    /// `HostConfig.Memory` in bytes.
-    pub memory: Option<u64>,
-    /// The inspect output for this container (one JSON object), as Mesos
-    /// puts it in the TASK_RUNNING update's `data`, except that the values
-    /// of `Config.Env` are `[redacted]` (they may be secrets; the real
-    /// Docker executor sends them as they are).
-    pub raw: String,
-}
-
-impl ContainerState {
-    /// Whether the container has started at some point (running or exited).
-    pub fn started(&self) -> bool {
-        self.running || self.started_at.is_some()
-    }
-
-    fn parse(command: &str, output: &str) -> Result<ContainerState, DockerError> {
-        let parse_error = |reason: &str| DockerError::Parse {
-            command: command.to_string(),
-            reason: reason.to_string(),
-        };
-        let json: Value =
-            serde_json::from_str(output).map_err(|e| parse_error(&format!("not JSON: {e}")))?;
-        let object = match &json {
-            Value::Array(items) => items.first().ok_or_else(|| parse_error("empty array"))?,
-            other => other,
-        };
-        let text = |pointer: &str| {
-            object
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        let number = |pointer: &str| object.pointer(pointer).and_then(Value::as_i64);
-        let running = object
-            .pointer("/State/Running")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let status = text("/State/Status").unwrap_or_default();
-        let zero_time = |t: &String| t.starts_with("0001-01-01");
-        let started_at = text("/State/StartedAt").filter(|t| !zero_time(t));
-        let finished_at = text("/State/FinishedAt").filter(|t| !zero_time(t));
-        let exited = !running && finished_at.is_some();
-        let mut ip_address = text("/NetworkSettings/IPAddress");
-        let mut ip6_address = text("/NetworkSettings/GlobalIPv6Address");
-        if let Some(Value::Object(networks)) = object.pointer("/NetworkSettings/Networks") {
-            for network in networks.values() {
-                if ip_address.is_none() {
-                    ip_address = network
-                        .get("IPAddress")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string);
-                }
-                if ip6_address.is_none() {
-                    ip6_address = network
-                        .get("GlobalIPv6Address")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string);
-                }
-            }
-        }
-        Ok(ContainerState {
-            id: text("/Id").ok_or_else(|| parse_error("no Id"))?,
-            name: text("/Name")
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default(),
-            pid: number("/State/Pid")
-                .filter(|pid| *pid > 0)
-                .and_then(|pid| u32::try_from(pid).ok()),
-            running,
-            status,
-            exit_code: number("/State/ExitCode")
-                .filter(|_| exited)
-                .and_then(|c| i32::try_from(c).ok()),
-            started_at,
-            finished_at,
-            ip_address,
-            ip6_address,
-            cpu_shares: number("/HostConfig/CpuShares").and_then(|v| u64::try_from(v).ok()),
-            memory: number("/HostConfig/Memory").and_then(|v| u64::try_from(v).ok()),
-            raw: redacted_inspect(object).to_string(),
-        })
-    }
-}
 
 /// The Docker CLI: its path and the engine socket.
 ///
@@ -255,6 +51,7 @@ impl ContainerState {
 pub struct Docker {
     path: PathBuf,
     socket: Option<String>,
+    pull_timeout: Duration,
 }
 
 impl Default for Docker {
@@ -271,6 +68,7 @@ impl Docker {
         Docker {
             path: path.into(),
             socket: None,
+            pull_timeout: DEFAULT_PULL_TIMEOUT,
         }
     }
 
@@ -286,6 +84,20 @@ impl Docker {
             Some(format!("unix://{socket}"))
         };
         self
+    }
+
+    /// Gives up a `docker pull` (killing the CLI: [`DockerError::Timeout`])
+    /// after `timeout` instead of [`DEFAULT_PULL_TIMEOUT`]. A pull that
+    /// hangs (registry unreachable, stalled download) would otherwise hold
+    /// the launch that asked for the image forever.
+    pub fn with_pull_timeout(mut self, timeout: Duration) -> Docker {
+        self.pull_timeout = timeout;
+        self
+    }
+
+    /// How long a `docker pull` may take (see [`Docker::with_pull_timeout`]).
+    pub fn pull_timeout(&self) -> Duration {
+        self.pull_timeout
     }
 
     /// The CLI path.
@@ -513,10 +325,11 @@ impl Docker {
     }
 
     /// `docker pull <image>`; failure is [`DockerError::ImageUnavailable`]
-    /// with docker's message.
+    /// with docker's message; a pull still running after
+    /// [`Docker::pull_timeout`] is killed and is [`DockerError::Timeout`].
     pub async fn pull(&self, image: &str) -> Result<(), DockerError> {
         let args = Self::strings(&["pull", image]);
-        match self.exec(&args, None).await {
+        match self.exec(&args, Some(self.pull_timeout)).await {
             Ok(_) => Ok(()),
             Err(DockerError::Failed { stderr, .. }) => Err(DockerError::ImageUnavailable {
                 image: image.into(),
@@ -603,31 +416,6 @@ impl Docker {
     }
 }
 
-/// Whether docker said the object does not exist.
-fn is_missing(error: &DockerError) -> bool {
-    error.stderr().is_some_and(|stderr| {
-        let lower = stderr.to_lowercase();
-        lower.contains("no such container")
-            || lower.contains("no such object")
-            || lower.contains("no such image")
-    })
-}
-
-/// "exit status 3" / "signal 9".
-pub fn describe_status(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exit status {code}");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("signal {signal}");
-        }
-    }
-    status.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,6 +451,28 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_hanging_pull_is_killed_at_its_timeout() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mesos-docker-pull-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("docker");
+        std::fs::write(&path, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let docker = Docker::new(&path).with_pull_timeout(Duration::from_millis(300));
+        assert_eq!(docker.pull_timeout(), Duration::from_millis(300));
+        assert_eq!(Docker::default().pull_timeout(), DEFAULT_PULL_TIMEOUT);
+        let started = std::time::Instant::now();
+        let error = docker.pull("busybox").await.unwrap_err();
+        assert!(matches!(error, DockerError::Timeout { .. }), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn socket_forms() {
         assert_eq!(Docker::new("docker").socket(), None);
@@ -683,34 +493,5 @@ mod tests {
             docker.describe(&["ps".into()]),
             "/usr/bin/docker -H unix:///s.sock ps"
         );
-    }
-
-    #[test]
-    fn inspect_output_is_parsed() {
-        let json = r#"[{"Id":"abc","Name":"/mesos-x","State":{"Status":"running","Running":true,"Pid":42,"ExitCode":0,
-            "StartedAt":"2024-01-01T00:00:00Z","FinishedAt":"0001-01-01T00:00:00Z"},
-            "HostConfig":{"CpuShares":1024,"Memory":134217728},
-            "NetworkSettings":{"IPAddress":"172.17.0.2","GlobalIPv6Address":"","Networks":{"bridge":{"IPAddress":"172.17.0.2"}}}}]"#;
-        let state = ContainerState::parse("docker inspect", json).unwrap();
-        assert_eq!(state.name, "mesos-x");
-        assert_eq!(state.pid, Some(42));
-        assert!(state.running && state.started());
-        assert_eq!(state.exit_code, None);
-        assert_eq!(state.finished_at, None);
-        assert_eq!(state.ip_address.as_deref(), Some("172.17.0.2"));
-        assert_eq!(state.ip6_address, None);
-        assert_eq!(state.cpu_shares, Some(1024));
-        assert_eq!(state.memory, Some(134217728));
-
-        let exited = r#"[{"Id":"abc","Name":"/n","State":{"Status":"exited","Running":false,"Pid":0,"ExitCode":3,
-            "StartedAt":"2024-01-01T00:00:00Z","FinishedAt":"2024-01-01T00:00:01Z"},
-            "NetworkSettings":{"IPAddress":"","Networks":{"user1":{"IPAddress":"10.0.0.5"}}}}]"#;
-        let state = ContainerState::parse("docker inspect", exited).unwrap();
-        assert_eq!(state.exit_code, Some(3));
-        assert_eq!(state.pid, None);
-        assert_eq!(state.ip_address.as_deref(), Some("10.0.0.5"));
-
-        assert!(ContainerState::parse("x", "not json").is_err());
-        assert!(ContainerState::parse("x", "[]").is_err());
     }
 }
