@@ -53,7 +53,7 @@ mod fake;
 pub(crate) mod process;
 
 #[cfg(feature = "docker")]
-pub use docker::{is_docker_launch, DockerContainerizer};
+pub use docker::{is_docker_launch, DockerContainerizer, DEFAULT_TEARDOWN_TIMEOUT};
 pub use fake::FakeContainerizer;
 pub use process::ProcessContainerizer;
 
