@@ -4,6 +4,12 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::{encode_record, RecordIoError, DEFAULT_MAX_RECORD_LEN, MAX_LENGTH_DIGITS};
 
+/// The most [`RecordIoCodec::decode`] reserves ahead for a record whose
+/// length is known but whose payload has not all arrived: the default
+/// maximum record length, so that a decoder configured with a far larger
+/// maximum does not try to allocate what a peer's length prefix claims.
+const MAX_RESERVE_AHEAD: usize = DEFAULT_MAX_RECORD_LEN;
+
 /// An incremental, bounded RecordIO decoder (and encoder).
 ///
 /// Bytes go into a caller-owned [`BytesMut`]; [`decode`](Self::decode) takes
@@ -101,9 +107,12 @@ impl RecordIoCodec {
             },
         };
         if src.len() < len {
-            // `len` has been checked against the maximum, so making room for
-            // the rest of the record up front is safe and saves regrowing.
-            src.reserve(len - src.len());
+            // Making room for the rest of the record up front saves
+            // regrowing. `len` has been checked against the maximum, but that
+            // may be set far above what can be allocated (`usize::MAX` for
+            // "no limit"), and the bytes may never come: reserve at most
+            // `MAX_RESERVE_AHEAD` and let the buffer grow past it as they do.
+            src.reserve((len - src.len()).min(MAX_RESERVE_AHEAD));
             return Ok(None);
         }
         self.state = State::START;
@@ -297,6 +306,26 @@ mod tests {
         assert_eq!(&record[..3], b"abc");
         assert_eq!(codec.state, State::START);
         assert!(src.is_empty());
+    }
+
+    /// Found by `fuzz/` (target `recordio`): with the maximum set to
+    /// `usize::MAX`, a length prefix of 6.7e15 made `decode` reserve that
+    /// much up front, aborting the process on the failed allocation.
+    #[test]
+    fn huge_declared_length_under_an_unlimited_maximum_does_not_preallocate_it() {
+        let mut codec = RecordIoCodec::new().with_max_record_len(usize::MAX);
+        let mut src = buf(b"6666666666666666\nabc");
+        assert_eq!(codec.decode(&mut src).unwrap(), None);
+        assert_eq!(&src[..], b"abc");
+        assert!(src.capacity() < 2 * MAX_RESERVE_AHEAD);
+        assert_eq!(codec.decode(&mut src).unwrap(), None);
+        assert!(matches!(
+            codec.decode_eof(&mut src),
+            Err(RecordIoError::Truncated {
+                expected: Some(6_666_666_666_666_666),
+                received: 3
+            })
+        ));
     }
 
     #[test]
