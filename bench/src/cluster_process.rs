@@ -5,6 +5,8 @@
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
 
+use crate::cli::Containerizer;
+
 /// A `mesos-bench serve-local` child process running a `mesos-local`
 /// cluster; killed when dropped.
 pub struct ClusterProcess {
@@ -15,7 +17,7 @@ pub struct ClusterProcess {
 impl ClusterProcess {
     /// Starts the cluster (`agents` agents, `containerizer` fake or process)
     /// and waits for its master URL.
-    pub fn start(agents: usize, containerizer: &str) -> Result<ClusterProcess, String> {
+    pub fn start(agents: usize, containerizer: Containerizer) -> Result<ClusterProcess, String> {
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new(me)
             .args([
@@ -23,7 +25,7 @@ impl ClusterProcess {
                 "--agents",
                 &agents.to_string(),
                 "--containerizer",
-                containerizer,
+                containerizer.as_str(),
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

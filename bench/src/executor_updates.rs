@@ -38,7 +38,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::acks::Acknowledger;
-use crate::{cluster, offered_scalar, Args, CPUS_PER_TASK, MEM_PER_TASK};
+use crate::cli::Containerizer;
+use crate::{cluster, offered_scalar, CPUS_PER_TASK, MEM_PER_TASK};
 
 /// The whole run, scheduler side; the executor gives up a little later.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -79,9 +80,7 @@ struct Progress {
 }
 
 /// `mesos-bench executor-updates [--updates N] [--tasks M]`.
-pub(crate) async fn run(args: &Args) -> Result<serde_json::Value, String> {
-    let updates = args.number("updates", 20_000)?;
-    let tasks = args.number("tasks", 100)?;
+pub(crate) async fn run(updates: usize, tasks: usize) -> Result<serde_json::Value, String> {
     if tasks == 0 {
         return Err("--tasks must be at least 1".into());
     }
@@ -94,7 +93,7 @@ pub(crate) async fn run(args: &Args) -> Result<serde_json::Value, String> {
     let (local, master) = match std::env::var("MESOS_INTEROP_MASTER") {
         Ok(url) if !url.is_empty() => (None, url),
         _ => {
-            let cluster = cluster(1, "process").await?;
+            let cluster = cluster(1, Containerizer::Process).await?;
             let url = cluster.master_url().to_string();
             (Some(cluster), url)
         }
@@ -367,8 +366,7 @@ impl Executor for UpdateExecutor {
 /// The hidden `executor-child` mode: the executor process the agent runs.
 /// Reports to the scheduler in a framework message (`{"error": ...}` when
 /// the run failed), prints the same line to stdout (the sandbox's), stops.
-pub(crate) async fn child(args: &Args) -> Result<serde_json::Value, String> {
-    let total = args.number("updates", 0)?;
+pub(crate) async fn child(total: usize) -> Result<serde_json::Value, String> {
     if total == 0 {
         return Err("executor-child: --updates must be positive".into());
     }

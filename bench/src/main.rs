@@ -11,6 +11,7 @@
 //! reporting medians) together with the criterion micro-benchmarks.
 
 mod acks;
+mod cli;
 mod cluster_process;
 mod executor_updates;
 
@@ -19,6 +20,8 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use acks::Acknowledger;
+use clap::Parser as _;
+use cli::{Cli, Command, Containerizer, Media};
 use cluster_process::ClusterProcess;
 use futures::StreamExt;
 use mesos_local::LocalCluster;
@@ -35,42 +38,12 @@ const MEM_PER_TASK: f64 = 1.0;
 const MAX_TASKS_PER_OFFER: usize = 1000;
 const AGENT_RESOURCES: &str = "cpus:1000;mem:1000000;disk:1000;ports:[31000-32000]";
 
-struct Args(HashMap<String, String>);
-
-impl Args {
-    fn parse(args: &[String]) -> Args {
-        let mut map = HashMap::new();
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            if let Some(name) = flag.strip_prefix("--") {
-                map.insert(name.to_string(), it.next().cloned().unwrap_or_default());
-            }
-        }
-        Args(map)
-    }
-
-    fn number(&self, name: &str, default: usize) -> Result<usize, String> {
-        match self.0.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("--{name}: not a number: {v:?}")),
-        }
-    }
-
-    fn text<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
-        self.0.get(name).map(String::as_str).unwrap_or(default)
-    }
-}
-
-async fn cluster(agents: usize, containerizer: &str) -> Result<LocalCluster, String> {
+async fn cluster(agents: usize, containerizer: Containerizer) -> Result<LocalCluster, String> {
     let mut builder = LocalCluster::builder()
         .agents(agents)
         .resources_text(AGENT_RESOURCES);
-    match containerizer {
-        "fake" => builder = builder.containerizer(mesos_local::containerizer::fake()),
-        "process" => {}
-        other => return Err(format!("unknown containerizer {other:?} (fake, process)")),
+    if containerizer == Containerizer::Fake {
+        builder = builder.containerizer(mesos_local::containerizer::fake());
     }
     builder
         .start()
@@ -103,7 +76,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Option<f64> {
 /// tracking its tasks does). Reports the client's own CPU time from the
 /// first offer on (this process runs nothing else).
 /// What the workload keeps of every task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Keep {
     /// Its latest `TaskStatus`, whole (as received, spare capacity released).
     Status,
@@ -276,33 +249,28 @@ async fn run_framework(
 }
 
 /// Our framework (this process) against a cluster process.
-async fn e2e(args: &Args) -> Result<serde_json::Value, String> {
-    let agents = args.number("agents", 10)?;
-    let tasks = args.number("tasks", 10_000)?;
-    let kind = args.text("containerizer", "fake").to_string();
-    let media = match args.text("media", "protobuf") {
-        "protobuf" => mesos_scheduler::MediaType::Protobuf,
-        "json" => mesos_scheduler::MediaType::Json,
-        other => return Err(format!("--media {other:?}: expected protobuf or json")),
-    };
-    let cluster = ClusterProcess::start(agents, &kind)?;
+async fn e2e(
+    agents: usize,
+    tasks: usize,
+    kind: Containerizer,
+    media: Media,
+) -> Result<serde_json::Value, String> {
+    let cluster = ClusterProcess::start(agents, kind)?;
     let cpu_before = cluster.cpu_seconds();
-    let mut result = run_framework(cluster.url(), tasks, Keep::Status, media).await?;
+    let mut result = run_framework(cluster.url(), tasks, Keep::Status, media.into()).await?;
     result["cluster_cpu_seconds"] = json!(cluster
         .cpu_seconds()
         .zip(cpu_before)
         .map(|(end, start)| end - start));
     result["agents"] = json!(agents);
-    result["containerizer"] = json!(kind);
+    result["containerizer"] = json!(kind.as_str());
     Ok(result)
 }
 
 /// The same workload written with pymesos, against the same kind of
 /// cluster process.
-async fn pymesos(args: &Args) -> Result<serde_json::Value, String> {
-    let agents = args.number("agents", 10)?;
-    let tasks = args.number("tasks", 10_000)?;
-    let cluster = ClusterProcess::start(agents, "fake")?;
+async fn pymesos(agents: usize, tasks: usize) -> Result<serde_json::Value, String> {
+    let cluster = ClusterProcess::start(agents, Containerizer::Fake)?;
     let cpu_before = cluster.cpu_seconds();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/pymesos_framework.py");
     let master = cluster.url().trim_start_matches("http://").to_string();
@@ -343,15 +311,8 @@ async fn pymesos(args: &Args) -> Result<serde_json::Value, String> {
 /// Peak RSS of our framework tracking `--tasks` tasks (keeping each one's
 /// latest status, or with `--keep state` only its state), and of the
 /// cluster process holding them.
-async fn memory(args: &Args) -> Result<serde_json::Value, String> {
-    let tasks = args.number("tasks", 100_000)?;
-    let agents = args.number("agents", 10)?;
-    let keep = match args.text("keep", "status") {
-        "status" => Keep::Status,
-        "state" => Keep::State,
-        other => return Err(format!("--keep {other:?}: expected status or state")),
-    };
-    let cluster = ClusterProcess::start(agents, "fake")?;
+async fn memory(tasks: usize, agents: usize, keep: Keep) -> Result<serde_json::Value, String> {
+    let cluster = ClusterProcess::start(agents, Containerizer::Fake)?;
     let mut result = run_framework(
         cluster.url(),
         tasks,
@@ -368,9 +329,11 @@ async fn memory(args: &Args) -> Result<serde_json::Value, String> {
 }
 
 /// The cluster process: prints the master URL, serves until killed.
-async fn serve_local(args: &Args) -> Result<serde_json::Value, String> {
-    let agents = args.number("agents", 10)?;
-    let cluster = cluster(agents, args.text("containerizer", "fake")).await?;
+async fn serve_local(
+    agents: usize,
+    containerizer: Containerizer,
+) -> Result<serde_json::Value, String> {
+    let cluster = cluster(agents, containerizer).await?;
     println!("{}", cluster.master_url());
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;
@@ -385,16 +348,25 @@ async fn serve_local(args: &Args) -> Result<serde_json::Value, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let args = Args::parse(argv.get(1..).unwrap_or_default());
-    let result = match argv.first().map(String::as_str) {
-        Some("e2e") => e2e(&args).await,
-        Some("pymesos") => pymesos(&args).await,
-        Some("memory") => memory(&args).await,
-        Some("serve-local") => serve_local(&args).await,
-        Some("executor-updates") => executor_updates::run(&args).await,
-        Some("executor-child") => executor_updates::child(&args).await,
-        _ => Err("usage: mesos-bench <e2e|pymesos|memory> [--agents N] [--tasks N] [--containerizer fake|process] [--media protobuf|json] [--keep status|state]\n       mesos-bench executor-updates [--updates N] [--tasks M]".into()),
+    let result = match Cli::parse().command {
+        Command::E2e {
+            agents,
+            tasks,
+            containerizer,
+            media,
+        } => e2e(agents, tasks, containerizer, media).await,
+        Command::Pymesos { agents, tasks } => pymesos(agents, tasks).await,
+        Command::Memory {
+            tasks,
+            agents,
+            keep,
+        } => memory(tasks, agents, keep).await,
+        Command::ServeLocal {
+            agents,
+            containerizer,
+        } => serve_local(agents, containerizer).await,
+        Command::ExecutorUpdates { updates, tasks } => executor_updates::run(updates, tasks).await,
+        Command::ExecutorChild { updates } => executor_updates::child(updates).await,
     };
     match result {
         Ok(value) => {

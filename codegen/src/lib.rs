@@ -25,10 +25,20 @@ use prost::Message as _;
 use prost_types::FileDescriptorSet;
 
 /// The Mesos v1 files, relative to the include root, in dependency order.
-pub const PROTO_FILES: [&str; 3] = [
+///
+/// The operator APIs (`master`, `agent`) come with what they import:
+/// `allocator`, `maintenance` and `quota`. `google/protobuf/duration.proto`
+/// (imported by `master`) is protox's built-in copy and maps to
+/// `prost_types::Duration`.
+pub const PROTO_FILES: [&str; 8] = [
     "mesos/v1/mesos.proto",
     "mesos/v1/scheduler/scheduler.proto",
     "mesos/v1/executor/executor.proto",
+    "mesos/v1/allocator/allocator.proto",
+    "mesos/v1/maintenance/maintenance.proto",
+    "mesos/v1/quota/quota.proto",
+    "mesos/v1/master/master.proto",
+    "mesos/v1/agent/agent.proto",
 ];
 
 /// Name of the encoded `FileDescriptorSet` written next to the generated code.
@@ -171,7 +181,8 @@ const HEADER: &str = "\
 pub fn normalize(upstream: &Path) -> Result<(), Error> {
     let fds = compile(upstream, false)?;
     let root = proto_root();
-    for file in &fds.file {
+    // Well-known types (`google/protobuf/*`) are built into protox.
+    for file in fds.file.iter().filter(|f| !f.name().starts_with("google/")) {
         let path = root.join(file.name());
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;

@@ -19,6 +19,11 @@ fn package_module(package: &str) -> Option<&'static str> {
         "mesos.v1" => Some("crate::v1"),
         "mesos.v1.scheduler" => Some("crate::v1::scheduler"),
         "mesos.v1.executor" => Some("crate::v1::executor"),
+        "mesos.v1.allocator" => Some("crate::v1::allocator"),
+        "mesos.v1.maintenance" => Some("crate::v1::maintenance"),
+        "mesos.v1.quota" => Some("crate::v1::quota"),
+        "mesos.v1.master" => Some("crate::v1::master"),
+        "mesos.v1.agent" => Some("crate::v1::agent"),
         _ => None,
     }
 }

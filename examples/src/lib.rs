@@ -5,9 +5,9 @@
 //! | --- | --- |
 //! | `docker_framework` | the Mesos + Docker tutorial's framework: keeps N Docker containers running, relaunching what ends; Ctrl-C tears down |
 //! | `command_framework` | command tasks without an executor: a shell command and a Docker container |
-//! | `test_framework` + `test_executor` | ports of Mesos's test framework and executor: N tasks on a custom executor |
+//! | `test_framework` + `test_executor` | ports of Mesos's test framework and executor: N tasks on a custom executor (`--task-seconds S`: each runs S seconds) |
 //! | `stream_scheduler` | the same kind of job (command tasks) written against the stream API |
-//! | `test_executor` | an executor: LAUNCH → TASK_RUNNING → TASK_FINISHED, echoes framework messages |
+//! | `test_executor` | an executor: LAUNCH → TASK_RUNNING → TASK_FINISHED (after the seconds in the task's `data`, if any), the same for every task of a LAUNCH_GROUP, echoes framework messages |
 //!
 //! Every framework takes the master as its first argument: a URL
 //! (`http://host:5050`) for a real cluster, or `local` (the default, Mesos's
@@ -33,7 +33,9 @@ pub struct Master {
 }
 
 /// Resolves the master argument: `local` (or nothing) starts an in-process
-/// cluster with `agents` agents; anything else is taken as a master URL.
+/// cluster with `agents` agents; anything else is taken as a master URL
+/// (`http(s)://host:port`, or `zk://host:port,.../path` to detect the leading
+/// master through ZooKeeper, or `file:///path` holding either).
 pub async fn master_from_arg(arg: Option<&str>, agents: usize) -> Result<Master, String> {
     match arg.unwrap_or("local") {
         "local" => {
@@ -53,6 +55,27 @@ pub async fn master_from_arg(arg: Option<&str>, agents: usize) -> Result<Master,
             cluster: None,
         }),
     }
+}
+
+/// The longest task run time `test_framework --task-seconds` accepts (and
+/// `test_executor` honours): one day.
+pub const MAX_TASK_SECONDS: u64 = 86_400;
+
+/// Parses a task run time in seconds, as `test_framework --task-seconds`
+/// takes it and puts it in each task's `data` for `test_executor`: a
+/// non-negative decimal number of seconds (`3`, `0.5`) up to
+/// [`MAX_TASK_SECONDS`].
+pub fn parse_task_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=MAX_TASK_SECONDS as f64).contains(&seconds) {
+        return Err(format!(
+            "{text:?} is not between 0 and {MAX_TASK_SECONDS} seconds"
+        ));
+    }
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// The user frameworks run their tasks as: `$USER`, else `root`.
@@ -125,3 +148,23 @@ pub struct ExecutorGuideDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/porting-a-scheduler.md")]
 pub struct PortingGuideDoctests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn task_seconds_are_non_negative_decimal_seconds_up_to_a_day() {
+        assert_eq!(parse_task_seconds("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_task_seconds(" 0.5\n"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_task_seconds("0"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_task_seconds("86400"),
+            Ok(Duration::from_secs(MAX_TASK_SECONDS))
+        );
+        for bad in ["", "x", "-1", "86401", "NaN", "inf", "1e300"] {
+            assert!(parse_task_seconds(bad).is_err(), "{bad:?}");
+        }
+    }
+}

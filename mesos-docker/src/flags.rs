@@ -26,6 +26,9 @@ pub enum FlagsError {
     /// `--help` was given.
     #[error("{}", Flags::usage())]
     Help,
+    /// `--version` was given.
+    #[error("mesos-docker-executor {}", env!("CARGO_PKG_VERSION"))]
+    Version,
 }
 
 /// The flags of `mesos-docker-executor`.
@@ -86,7 +89,7 @@ const VALUE_FLAGS: &[&str] = &[
     "task_environment",
     "default_container_dns",
 ];
-const BOOL_FLAGS: &[&str] = &["cgroups_enable_cfs", "help"];
+const BOOL_FLAGS: &[&str] = &["cgroups_enable_cfs", "help", "version"];
 
 fn parse_bool(flag: &str, value: &str) -> Result<bool, FlagsError> {
     match value {
@@ -113,7 +116,8 @@ impl Flags {
          --task_environment=VALUE       JSON object of environment variables for the container\n\
          --default_container_dns=VALUE  JSON ContainerDNSInfo\n\
          --[no-]cgroups_enable_cfs      set --cpu-quota from the CPU request\n\
-         --help                         print this help\n\n\
+         --help                         print this help\n\
+         --version                      print the version\n\n\
          Unknown flags are ignored with a warning."
             .to_string()
     }
@@ -138,6 +142,7 @@ impl Flags {
             warnings: Vec::new(),
         };
         let mut help = false;
+        let mut version = false;
         let mut args = args.into_iter().map(Into::into).peekable();
         while let Some(arg) = args.next() {
             let Some(body) = arg.strip_prefix("--") else {
@@ -161,6 +166,7 @@ impl Flags {
                 };
                 match name.as_str() {
                     "help" => help = value,
+                    "version" => version = value,
                     _ => flags.cgroups_enable_cfs = value,
                 }
                 continue;
@@ -223,6 +229,9 @@ impl Flags {
         }
         if help {
             return Err(FlagsError::Help);
+        }
+        if version {
+            return Err(FlagsError::Version);
         }
         if flags.container.is_empty() {
             return Err(FlagsError::Missing("container"));
@@ -355,6 +364,11 @@ mod tests {
             Err(FlagsError::NoValue("container".into()))
         );
         assert_eq!(Flags::parse(["--help"]), Err(FlagsError::Help));
+        assert_eq!(Flags::parse(["--version"]), Err(FlagsError::Version));
+        assert_eq!(
+            FlagsError::Version.to_string(),
+            format!("mesos-docker-executor {}", env!("CARGO_PKG_VERSION"))
+        );
     }
 
     #[test]

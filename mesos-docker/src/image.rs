@@ -22,8 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use crate::testing::TempDir;
-
 /// The image [`ensure_local_busybox_image`] builds.
 pub const LOCAL_BUSYBOX_IMAGE: &str = "mesos-rs-test:busybox";
 
@@ -148,7 +146,7 @@ pub fn ensure_local_busybox_image() -> Result<String, ImageError> {
         image = LOCAL_BUSYBOX_IMAGE,
         "building the local busybox image"
     );
-    let work = TempDir::new("mesos-rs-test-image").map_err(io_error("temp dir"))?;
+    let work = crate::testing::temp_dir("mesos-rs-test-image").map_err(io_error("temp dir"))?;
     let busybox = fetch_busybox(work.path())?;
     let rootfs = work.path().join("rootfs");
     for dir in [

@@ -58,6 +58,7 @@
 //! // Run it: mesos_docker::Docker::default().run_detached(&spec).await
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod containerizer;
 pub mod docker;
@@ -75,3 +76,8 @@ pub use docker::{ContainerState, Docker, DockerError};
 pub use executor::{DockerExecutor, DockerExecutorConfig, Output};
 pub use flags::{Flags, FlagsError};
 pub use spec::{ContainerDns, PortMapping, RunContext, RunSpec, SpecError};
+
+/// The examples in this crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

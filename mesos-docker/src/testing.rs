@@ -13,7 +13,6 @@
 //! ```
 
 use std::io;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The image [`ensure_test_image`] builds
@@ -25,6 +24,7 @@ pub const TEST_IMAGE: &str = crate::image::LOCAL_BUSYBOX_IMAGE;
 
 pub use crate::image::ImageError as TestImageError;
 pub use crate::image::APPLETS;
+pub use tempfile::TempDir;
 
 /// Whether a Docker engine answers (`docker version` succeeds).
 pub fn docker_available() -> bool {
@@ -44,38 +44,10 @@ pub fn ensure_test_image() -> Result<String, TestImageError> {
     crate::image::ensure_local_busybox_image()
 }
 
-/// A directory under the system temp dir, removed (recursively) on drop.
-#[derive(Debug)]
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    /// Creates `<tmp>/<prefix>-<pid>-<random>`.
-    pub fn new(prefix: &str) -> io::Result<TempDir> {
-        let unique = format!(
-            "{prefix}-{}-{:x}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        );
-        let path = std::env::temp_dir().join(unique);
-        std::fs::create_dir_all(&path)?;
-        Ok(TempDir { path })
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
+/// A fresh private directory `<tmp>/<prefix><random>`, removed
+/// (recursively) when the returned [`TempDir`] is dropped.
+pub fn temp_dir(prefix: &str) -> io::Result<TempDir> {
+    tempfile::Builder::new().prefix(prefix).tempdir()
 }
 
 /// Force-removes the named containers on drop (`docker rm -f -v`), so a

@@ -61,7 +61,7 @@ async fn wait_code(docker: &Docker, name: &str) -> i32 {
 async fn env_sandbox_mount_and_resources_are_applied() {
     let Some(image) = setup() else { return };
     let docker = Docker::default();
-    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-sandbox").unwrap();
     let name = testing::unique_name("mesos-rs-test-env-");
     let _guard = ContainerGuard::new([name.clone()]);
     let task = task(
@@ -100,7 +100,7 @@ async fn env_sandbox_mount_and_resources_are_applied() {
 async fn exit_codes_and_the_image_entrypoint() {
     let Some(image) = setup() else { return };
     let docker = Docker::default();
-    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-sandbox").unwrap();
     let mut guard = ContainerGuard::default();
     for (command, expected) in [("exit 0", 0), ("exit 3", 3)] {
         let name = testing::unique_name("mesos-rs-test-exit-");
@@ -171,7 +171,7 @@ async fn exit_codes_and_the_image_entrypoint() {
 async fn stop_honours_the_grace_period() {
     let Some(image) = setup() else { return };
     let docker = Docker::default();
-    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-sandbox").unwrap();
     let trapping = testing::unique_name("mesos-rs-test-trap-");
     let ignoring = testing::unique_name("mesos-rs-test-sleep-");
     let _guard = ContainerGuard::new([trapping.clone(), ignoring.clone()]);
@@ -243,7 +243,7 @@ async fn wait_for_log(docker: &Docker, name: &str, text: &str) {
 async fn containerizer_launch_then_destroy_mid_run_leaves_nothing() {
     let Some(image) = setup() else { return };
     let containerizer = DockerContainerizer::new(Docker::default());
-    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-sandbox").unwrap();
     let id = testing::unique_name("rs-test-destroy-");
     let name = container_name(&id);
     let _guard = ContainerGuard::new([name.clone()]);
@@ -289,7 +289,7 @@ async fn containerizer_launch_then_destroy_mid_run_leaves_nothing() {
 async fn orphans_with_the_mesos_prefix_are_removed() {
     let Some(image) = setup() else { return };
     let docker = Docker::default();
-    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-sandbox").unwrap();
     // Scoped to this test's names so that containers of other users of
     // this engine are never touched.
     let scope = testing::unique_name("mesos-orphan-");
@@ -372,7 +372,7 @@ async fn missing_image_is_a_clear_error() {
 
 #[test]
 fn invalid_network_and_port_mappings_are_spec_errors() {
-    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-sandbox").unwrap();
     let outside = task(
         CommandInfoBuilder::entrypoint(),
         DockerInfoBuilder::new(TEST_IMAGE)
@@ -432,7 +432,7 @@ fn invalid_network_and_port_mappings_are_spec_errors() {
 async fn the_local_image_keeps_running_when_asked_and_stops_on_term() {
     let Some(image) = setup() else { return };
     let docker = Docker::default();
-    let sandbox = TempDir::new("mesos-docker-sandbox").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-sandbox").unwrap();
     let name = testing::unique_name("mesos-rs-test-alive-");
     let _guard = ContainerGuard::new([name.clone()]);
     let spec = spec_for(

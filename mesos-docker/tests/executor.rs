@@ -109,7 +109,7 @@ impl Scenario {
             return None;
         }
         let mut agent = FakeAgent::start().await;
-        let sandbox = TempDir::new("mesos-docker-executor").unwrap();
+        let sandbox = testing::temp_dir("mesos-docker-executor").unwrap();
         let container = testing::unique_name("mesos-rs-test-exec-");
         let guard = ContainerGuard::new([container.clone()]);
         let (driver, executor) = start(&agent, &container, &sandbox, terminal_ack_timeout);
@@ -327,7 +327,7 @@ async fn the_binary_runs_a_task_with_the_agents_flags() {
         return;
     }
     let mut agent = FakeAgent::start().await;
-    let sandbox = TempDir::new("mesos-docker-executor").unwrap();
+    let sandbox = testing::temp_dir("mesos-docker-executor").unwrap();
     let container = testing::unique_name("mesos-rs-test-bin-");
     let _guard = ContainerGuard::new([container.clone()]);
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mesos-docker-executor"))

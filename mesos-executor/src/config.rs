@@ -46,6 +46,8 @@ pub struct ExecutorConfig {
     request_timeout: Duration,
     media_type: MediaType,
     credentials: Option<Credentials>,
+    #[cfg(feature = "tls")]
+    tls: Option<mesos_http::TlsConfig>,
 }
 
 impl ExecutorConfig {
@@ -64,6 +66,8 @@ impl ExecutorConfig {
     /// | `MESOS_SLAVE_PID` | `slave(1)@host:port`: the API is at `http://host:port/slave(1)/api/v1/executor` | this or the next |
     /// | `MESOS_AGENT_ENDPOINT` | `host:port`, used only without `MESOS_SLAVE_PID`: `http://host:port/api/v1/executor` | |
     /// | `LIBPROCESS_SSL_ENABLED` (or `SSL_ENABLED`) | `1`/`true`: use `https` | no |
+    /// | `LIBPROCESS_SSL_CA_FILE`, `LIBPROCESS_SSL_CA_DIR` | the CAs the agent's certificate is checked against (default: the system's) | no |
+    /// | `LIBPROCESS_SSL_CERT_FILE`, `LIBPROCESS_SSL_KEY_FILE` | the executor's certificate for agents that require one (mutual TLS) | no (both or neither) |
     /// | `MESOS_CHECKPOINT` | `1`: survive agent restarts | no (0) |
     /// | `MESOS_RECOVERY_TIMEOUT` | how long to try to reach a restarting agent | no (15mins) |
     /// | `MESOS_SUBSCRIPTION_BACKOFF_MAX` | cap of the resubscription backoff | no (2secs) |
@@ -158,6 +162,12 @@ impl ExecutorConfig {
     pub fn credentials(&self) -> Option<&Credentials> {
         self.credentials.as_ref()
     }
+    /// The TLS settings of an `https://` agent (from the `LIBPROCESS_SSL_*`
+    /// variables, see [`TlsConfig::from_libprocess_env`](mesos_http::TlsConfig::from_libprocess_env)).
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&mesos_http::TlsConfig> {
+        self.tls.as_ref()
+    }
 }
 
 impl fmt::Debug for ExecutorConfig {
@@ -178,8 +188,11 @@ impl fmt::Debug for ExecutorConfig {
             request_timeout,
             media_type,
             credentials,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
-        f.debug_struct("ExecutorConfig")
+        let mut debug = f.debug_struct("ExecutorConfig");
+        debug
             .field("agent_url", &mesos_http::RedactedUrl(agent_url))
             .field("framework_id", framework_id)
             .field("executor_id", executor_id)
@@ -193,8 +206,10 @@ impl fmt::Debug for ExecutorConfig {
             .field("heartbeat_interval", heartbeat_interval)
             .field("request_timeout", request_timeout)
             .field("media_type", media_type)
-            .field("credentials", credentials)
-            .finish()
+            .field("credentials", credentials);
+        #[cfg(feature = "tls")]
+        debug.field("tls", tls);
+        debug.finish()
     }
 }
 
@@ -239,6 +254,8 @@ impl ExecutorConfigBuilder {
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 media_type: MediaType::Protobuf,
                 credentials: None,
+                #[cfg(feature = "tls")]
+                tls: None,
             },
         }
     }
@@ -301,6 +318,13 @@ impl ExecutorConfigBuilder {
     /// Credentials for every call. Default: none.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.config.credentials = Some(credentials);
+        self
+    }
+    /// TLS settings for an `https://` agent: trusted CAs, the executor's
+    /// certificate (mutual TLS). Default: the system's roots, no certificate.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: mesos_http::TlsConfig) -> Self {
+        self.config.tls = Some(tls);
         self
     }
 

@@ -6,7 +6,9 @@ use http::StatusCode;
 use mesos_http::{Client, EventStream};
 use mesos_proto::v1::executor::{call, event, Call, Event};
 
-use crate::{Error, ExecutorConfig};
+use tracing::Instrument;
+
+use crate::{telemetry, Error, ExecutorConfig};
 
 /// Why an attempt failed: worth retrying (agent restarting, routes not up
 /// yet), or not (wrong endpoint, refused credentials, bad request).
@@ -14,6 +16,10 @@ use crate::{Error, ExecutorConfig};
 pub(crate) enum AttemptError {
     Retry(Error),
     Fatal(Error),
+    /// The agent answered SUBSCRIBE with SHUTDOWN instead of SUBSCRIBED (as
+    /// a real agent does when the executor's only task was killed before
+    /// it subscribed): the executor is to shut down.
+    Shutdown,
 }
 
 /// An open subscription whose SUBSCRIBED has been read.
@@ -43,23 +49,27 @@ pub(crate) async fn subscribe(
     let endpoint = mesos_http::redact_url(url);
     let mut subscribe = call(config, call::Type::Subscribe);
     subscribe.subscribe = Some(payload);
-    let subscription = client
+    telemetry::subscribe_attempt();
+    let timing = telemetry::call(&tracing::Span::current(), "SUBSCRIBE");
+    let answer = client
         .subscribe::<Call, Event>(url, &subscribe)
-        .await
-        .map_err(|e| {
-            // 404: the agent's HTTP routes are not set up yet; 503: the
-            // agent is still recovering. Mesos's library retries both.
-            let retry = e.is_retryable()
-                || matches!(
-                    e.status(),
-                    Some(StatusCode::NOT_FOUND | StatusCode::SERVICE_UNAVAILABLE)
-                );
-            if retry {
-                AttemptError::Retry(Error::Subscribe(e))
-            } else {
-                AttemptError::Fatal(Error::Subscribe(e))
-            }
-        })?;
+        .instrument(timing.span().clone())
+        .await;
+    timing.finish_with(&answer);
+    let subscription = answer.map_err(|e| {
+        // 404: the agent's HTTP routes are not set up yet; 503: the
+        // agent is still recovering. Mesos's library retries both.
+        let retry = e.is_retryable()
+            || matches!(
+                e.status(),
+                Some(StatusCode::NOT_FOUND | StatusCode::SERVICE_UNAVAILABLE)
+            );
+        if retry {
+            AttemptError::Retry(Error::Subscribe(e))
+        } else {
+            AttemptError::Fatal(Error::Subscribe(e))
+        }
+    })?;
     let mut events = subscription.events;
     let first = tokio::time::timeout(config.request_timeout(), events.next()).await;
     let wrong = |reason: String| {
@@ -90,7 +100,11 @@ pub(crate) async fn subscribe(
         Ok(Some(Err(e))) => return Err(AttemptError::Retry(Error::Subscribe(e))),
         Ok(Some(Ok(event))) => event,
     };
+    if event.r#type == Some(event::Type::Shutdown as i32) {
+        return Err(AttemptError::Shutdown);
+    }
     let info = check_subscribed(config, event).map_err(wrong)?;
+    telemetry::event_received("SUBSCRIBED");
     Ok(Subscribed { info, events })
 }
 

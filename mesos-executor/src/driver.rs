@@ -1,24 +1,24 @@
 //! `ExecutorDriver`: runs an [`Executor`] against the agent's v1 executor API.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use futures::StreamExt;
-use mesos_http::{Backoff, CallbackEnd, Client, EventStream};
-use mesos_proto::v1::executor::{call, event, Event};
+use mesos_http::Client;
+use mesos_proto::v1::executor::call;
 use mesos_proto::v1::task_status::Source;
 use mesos_proto::v1::{AgentId, Status, TaskId, TaskState, TaskStatus};
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{self, AttemptError};
 use crate::updates::Unacknowledged;
+use crate::{connection, telemetry};
 use crate::{Error, Executor, ExecutorConfig};
+use tracing::Instrument;
+
+mod event_loop;
+
+use event_loop::{new_uuid, now_seconds};
 use mesos_http::error_chain as chain;
 
 /// Drives an [`Executor`]: subscribes to the agent, turns events into
@@ -57,6 +57,9 @@ struct Inner {
     /// The driver's event loop task: calls from it (from a callback) never
     /// wait for the loop to finish.
     loop_task: OnceLock<tokio::task::Id>,
+    /// The subscription's span: around the event loop, the parent of every
+    /// call's.
+    span: tracing::Span,
 }
 
 #[derive(Default)]
@@ -84,58 +87,6 @@ impl fmt::Debug for ExecutorDriver {
     }
 }
 
-/// How a subscription ended.
-enum End {
-    /// `stop`/`abort`.
-    Cancelled,
-    /// SHUTDOWN handled.
-    Shutdown,
-    /// The stream broke or ended.
-    Lost(String),
-}
-
-/// The first resubscription delay and the floor of every later one
-/// (smaller when the cap is smaller).
-const SUBSCRIPTION_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
-
-/// How long a subscription must have lasted for its loss to start the
-/// backoff over.
-const SUBSCRIPTION_STABLE_AFTER: Duration = Duration::from_secs(10);
-
-/// Delays between (re)subscription attempts, as [`Backoff`] describes:
-/// attempt `n` waits a random duration in `[max(100ms, cap_n / 2), cap_n]`
-/// where `cap_n = min(max, 100ms × 2ⁿ)`. The jitter keeps many executors on
-/// one restarted agent from resubscribing in lockstep; `max` is
-/// `MESOS_SUBSCRIPTION_BACKOFF_MAX`.
-fn subscription_backoff(max: Duration) -> Backoff {
-    Backoff::new(SUBSCRIPTION_BACKOFF_INITIAL.min(max), max).stable_after(SUBSCRIPTION_STABLE_AFTER)
-}
-
-/// `now + after`, or a deadline decades away when that overflows (a
-/// `MESOS_RECOVERY_TIMEOUT` of a billion weeks means "never").
-fn deadline_after(after: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(after)
-        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365 * 30)))
-        .unwrap_or(now)
-}
-
-/// A fresh random (version 4) UUID, as the 16 bytes Mesos expects.
-fn new_uuid() -> Bytes {
-    let mut bytes = [0u8; 16];
-    bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Bytes::copy_from_slice(&bytes)
-}
-
-fn now_seconds() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
-}
-
 impl ExecutorDriver {
     /// A driver for `executor`; nothing happens until [`start`](Self::start).
     pub fn new(executor: impl Executor, config: ExecutorConfig) -> Result<ExecutorDriver, Error> {
@@ -145,8 +96,17 @@ impl ExecutorDriver {
         if let Some(credentials) = config.credentials() {
             client = client.credentials(credentials.clone());
         }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = config.tls() {
+            client = client.tls(tls.clone());
+        }
         let client = client.build().map_err(Error::Client)?;
         let agent_id = config.agent_id().cloned();
+        let span = telemetry::subscription_span(
+            config.framework_id(),
+            config.executor_id(),
+            config.agent_url(),
+        );
         Ok(ExecutorDriver {
             inner: Arc::new(Inner {
                 config,
@@ -160,6 +120,7 @@ impl ExecutorDriver {
                 executor: Mutex::new(Some(Box::new(executor))),
                 resubscribe: Notify::new(),
                 loop_task: OnceLock::new(),
+                span,
             }),
         })
     }
@@ -210,29 +171,25 @@ impl ExecutorDriver {
         };
         self.inner.status.send_replace(Status::DriverRunning);
         let driver = self.clone();
-        let event_loop = runtime.spawn(async move { driver.run_loop(executor).await });
-        // The supervisor: whatever ends the event loop (even a panic in the
-        // driver itself), the status leaves DRIVER_RUNNING and `join` returns.
-        let driver = self.clone();
-        runtime.spawn(async move {
-            let status = match event_loop.await {
-                Ok(status) => status,
-                Err(e) => {
-                    let message = if e.is_panic() {
-                        mesos_http::panic_message(e.into_panic().as_ref())
-                    } else {
-                        "the event loop was cancelled (runtime shutting down)".to_string()
-                    };
-                    driver.fail(Error::Panicked {
+        let supervisor = self.clone();
+        // Whatever ends the event loop (even a panic in the driver itself),
+        // the status leaves DRIVER_RUNNING and `join` returns.
+        mesos_http::spawn_supervised(
+            &runtime,
+            async move { driver.run_loop(executor).await }.instrument(self.inner.span.clone()),
+            move |ended| {
+                let status = ended.unwrap_or_else(|message| {
+                    supervisor.fail(Error::Panicked {
                         during: "event loop",
                         message,
                     });
                     Status::DriverAborted
-                }
-            };
-            tracing::info!(status = status.as_str_name(), "executor driver finished");
-            driver.inner.status.send_replace(status);
-        });
+                });
+                let _in = supervisor.inner.span.enter();
+                tracing::info!(status = status.as_str_name(), "executor driver finished");
+                supervisor.inner.status.send_replace(status);
+            },
+        );
         Status::DriverRunning
     }
 
@@ -314,7 +271,14 @@ impl ExecutorDriver {
     /// Errors: the driver is not running, the update is invalid
     /// (`TASK_STAGING`, no task id), or the agent refused it as malformed
     /// (`400`: then it is not kept, as resending could only fail again).
-    pub async fn send_status_update(&self, mut status: TaskStatus) -> Result<(), Error> {
+    pub async fn send_status_update(&self, status: TaskStatus) -> Result<(), Error> {
+        // Its logs carry the subscription's fields, even from another task.
+        self.update(status)
+            .instrument(self.inner.span.clone())
+            .await
+    }
+
+    async fn update(&self, mut status: TaskStatus) -> Result<(), Error> {
         let current = self.status();
         if current != Status::DriverRunning {
             return Err(Error::NotRunning { status: current });
@@ -365,12 +329,7 @@ impl ExecutorDriver {
         let mut call = connection::call(&self.inner.config, call::Type::Update);
         call.update = Some(call::Update { status });
         tracing::debug!(task_id, state, "sending status update");
-        match self
-            .inner
-            .client
-            .call(self.inner.config.agent_url(), &call, None)
-            .await
-        {
+        match self.post(&call).await {
             Ok(_) => Ok(()),
             Err(e) if e.status() == Some(http::StatusCode::BAD_REQUEST) => {
                 // Malformed: resending it would only be refused again.
@@ -407,412 +366,22 @@ impl ExecutorDriver {
         }
         let mut call = connection::call(&self.inner.config, call::Type::Message);
         call.message = Some(call::Message { data });
-        self.inner
-            .client
-            .call(self.inner.config.agent_url(), &call, None)
-            .await
-            .map(|_| ())
-            .map_err(Error::Message)
+        self.post(&call).await.map(|_| ()).map_err(Error::Message)
     }
 
-    /// An update sent on subscription `generation` was not delivered: if
-    /// that is still the current subscription, end it and subscribe again
-    /// (the SUBSCRIBE carries every unacknowledged update).
-    fn mark_stale(&self, generation: u64) {
-        let mut shared = self.shared();
-        if shared.subscribed && shared.generation == generation {
-            shared.stale = true;
-            drop(shared);
-            self.inner.resubscribe.notify_one();
-        }
-    }
-
-    /// Sends a HEARTBEAT call in `tasks` (owned by the session, so it never
-    /// outlives the driver), unless the previous one is still in flight.
-    fn heartbeat(&self, tasks: &mut JoinSet<()>) {
-        while tasks.try_join_next().is_some() {}
-        if !tasks.is_empty() {
-            tracing::debug!("previous HEARTBEAT still in flight; skipping one");
-            return;
-        }
-        let driver = self.clone();
-        tasks.spawn(async move {
-            let call = connection::call(&driver.inner.config, call::Type::Heartbeat);
-            if let Err(e) = driver
-                .inner
-                .client
-                .call(driver.inner.config.agent_url(), &call, None)
-                .await
-            {
-                tracing::debug!(error = %chain(&e), "HEARTBEAT call failed");
-            }
-        });
-    }
-
-    /// Runs the callback `during` names unless stop/abort interrupts it. A
-    /// panic in it aborts the driver with [`Error::Panicked`]. False when
-    /// interrupted (or panicked).
-    async fn guarded(&self, during: &'static str, callback: impl Future<Output = ()>) -> bool {
-        match mesos_http::run_callback(callback, self.inner.cancel.cancelled()).await {
-            CallbackEnd::Returned => !self.inner.cancel.is_cancelled(),
-            CallbackEnd::Interrupted => false,
-            CallbackEnd::Panicked(message) => {
-                tracing::error!(during, %message, "an executor callback panicked; aborting");
-                self.fail(Error::Panicked { during, message });
-                self.request(Status::DriverAborted);
-                false
-            }
-        }
-    }
-
-    /// Calls `Executor::shutdown`, for at most the grace period.
-    async fn shutdown_executor(&self, executor: &mut Box<dyn Executor>) {
-        let grace = self.inner.config.shutdown_grace_period();
-        let finished = tokio::time::timeout(
-            grace,
-            self.guarded("shutdown callback", executor.shutdown(self)),
-        )
-        .await;
-        if finished.is_err() {
-            tracing::warn!(
-                ?grace,
-                "Executor::shutdown did not return within the grace period"
-            );
-        }
-    }
-
-    fn fail(&self, error: Error) {
-        tracing::error!(error = %chain(&error), "executor driver failed");
-        self.shared().failure.get_or_insert_with(|| Arc::new(error));
-    }
-
-    fn requested(&self) -> Option<Status> {
-        self.shared().requested
-    }
-
-    async fn run_loop(&self, mut executor: Box<dyn Executor>) -> Status {
-        let _ = self.inner.loop_task.set(tokio::task::id());
-        let outcome = self.subscriptions(&mut executor).await;
-        self.shared().subscribed = false;
-        self.requested().unwrap_or(outcome)
-    }
-
-    async fn subscriptions(&self, executor: &mut Box<dyn Executor>) -> Status {
-        let config = &self.inner.config;
-        let mut backoff = subscription_backoff(config.subscription_backoff_max());
-        let mut registered = false;
-        let mut deadline = deadline_after(config.recovery_timeout());
-        loop {
-            let payload = self.shared().book.subscribe();
-            tracing::info!(
-                url = %mesos_http::RedactedUrl(config.agent_url()),
-                unacknowledged_tasks = payload.unacknowledged_tasks.len(),
-                unacknowledged_updates = payload.unacknowledged_updates.len(),
-                "subscribing to the agent"
-            );
-            let attempt = tokio::select! {
-                _ = self.inner.cancel.cancelled() => return Status::DriverStopped,
-                attempt = connection::subscribe(&self.inner.client, config, payload) => attempt,
-            };
-            let subscribed = match attempt {
-                Ok(subscribed) => subscribed,
-                Err(AttemptError::Fatal(error)) => {
-                    let message = chain(&error);
-                    self.fail(error);
-                    self.guarded("error callback", executor.error(self, message))
-                        .await;
-                    return Status::DriverAborted;
-                }
-                Err(AttemptError::Retry(error)) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return self.give_up(executor, error, registered).await;
-                    }
-                    let delay = backoff.next_delay().min(deadline - now);
-                    tracing::warn!(error = %chain(&error), ?delay, "SUBSCRIBE failed; retrying");
-                    tokio::select! {
-                        _ = self.inner.cancel.cancelled() => return Status::DriverStopped,
-                        _ = tokio::time::sleep(delay) => continue,
-                    }
-                }
-            };
-            let info = subscribed.info;
-            let since = Instant::now();
-            {
-                let mut shared = self.shared();
-                shared.subscribed = true;
-                shared.stale = false;
-                shared.generation += 1;
-                if let Some(id) = info.agent_info.id.clone() {
-                    shared.agent_id = Some(id);
-                }
-            }
-            tracing::info!(agent = %info.agent_info.hostname, reregistered = registered, "subscribed");
-            let completed = if registered {
-                self.guarded(
-                    "reregistered callback",
-                    executor.reregistered(self, info.agent_info),
-                )
-                .await
-            } else {
-                registered = true;
-                self.guarded(
-                    "registered callback",
-                    executor.registered(
-                        self,
-                        info.executor_info,
-                        info.framework_info,
-                        info.agent_info,
-                    ),
-                )
-                .await
-            };
-            let end = if completed {
-                self.session(executor, subscribed.events).await
-            } else {
-                End::Cancelled
-            };
-            self.shared().subscribed = false;
-            match end {
-                End::Cancelled => return Status::DriverStopped,
-                End::Shutdown => return Status::DriverStopped,
-                End::Lost(reason) => {
-                    tracing::warn!(
-                        reason,
-                        checkpoint = config.checkpoint(),
-                        "disconnected from the agent"
-                    );
-                    backoff.session_ended(since.elapsed());
-                    if !self
-                        .guarded("disconnected callback", executor.disconnected(self))
-                        .await
-                    {
-                        return Status::DriverStopped;
-                    }
-                    if !config.checkpoint() {
-                        self.shutdown_executor(executor).await;
-                        return Status::DriverStopped;
-                    }
-                    deadline = deadline_after(config.recovery_timeout());
-                    let delay = backoff.next_delay();
-                    tokio::select! {
-                        _ = self.inner.cancel.cancelled() => return Status::DriverStopped,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
-            }
-        }
-    }
-
-    /// The agent stayed unreachable until the deadline.
-    async fn give_up(
+    /// POSTs `call` to the agent, in a call span of the subscription's.
+    async fn post(
         &self,
-        executor: &mut Box<dyn Executor>,
-        last: Error,
-        registered: bool,
-    ) -> Status {
-        let timeout = self.inner.config.recovery_timeout();
-        tracing::error!(error = %chain(&last), ?timeout, "giving up on the agent");
-        if registered {
-            // As Mesos's library: the recovery timeout shuts the executor down.
-            self.fail(Error::RecoveryTimeout { timeout });
-            self.shutdown_executor(executor).await;
-            Status::DriverStopped
-        } else {
-            let message = chain(&last);
-            self.fail(last);
-            self.guarded("error callback", executor.error(self, message))
-                .await;
-            Status::DriverAborted
-        }
-    }
-
-    /// Delivers the events of one subscription until it ends.
-    async fn session(
-        &self,
-        executor: &mut Box<dyn Executor>,
-        mut events: EventStream<Event>,
-    ) -> End {
-        let interval = self
+        call: &mesos_proto::v1::executor::Call,
+    ) -> Result<mesos_http::CallResponse, mesos_http::Error> {
+        let timing = telemetry::call(&self.inner.span, call.r#type().as_str_name());
+        let answer = self
             .inner
-            .config
-            .heartbeat_interval()
-            .max(Duration::from_millis(10));
-        let mut heartbeat = tokio::time::interval_at(deadline_after(interval), interval);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut heartbeats = JoinSet::new();
-        let end = self
-            .deliver_events(executor, &mut events, &mut heartbeat, &mut heartbeats)
+            .client
+            .call(self.inner.config.agent_url(), call, None)
+            .instrument(timing.span().clone())
             .await;
-        heartbeats.shutdown().await;
-        end
-    }
-
-    async fn deliver_events(
-        &self,
-        executor: &mut Box<dyn Executor>,
-        events: &mut EventStream<Event>,
-        heartbeat: &mut tokio::time::Interval,
-        heartbeats: &mut JoinSet<()>,
-    ) -> End {
-        loop {
-            let next = tokio::select! {
-                biased;
-                _ = self.inner.cancel.cancelled() => return End::Cancelled,
-                _ = self.inner.resubscribe.notified() => {
-                    if self.shared().stale {
-                        return End::Lost("a status update was not delivered on this subscription".into());
-                    }
-                    continue;
-                }
-                _ = heartbeat.tick() => {
-                    self.heartbeat(heartbeats);
-                    continue;
-                }
-                next = events.next() => next,
-            };
-            let completed = match next {
-                None => return End::Lost("the agent closed the event stream".into()),
-                Some(Err(e @ mesos_http::Error::Decode { .. })) => {
-                    let message = format!("undecodable event: {}", chain(&e));
-                    tracing::warn!(message, "skipping event");
-                    self.guarded("error callback", executor.error(self, message))
-                        .await
-                }
-                Some(Err(e)) => return End::Lost(chain(&e)),
-                Some(Ok(event)) => match self.dispatch(executor, event).await {
-                    Some(end) => return end,
-                    None => !self.inner.cancel.is_cancelled(),
-                },
-            };
-            if !completed {
-                return End::Cancelled;
-            }
-        }
-    }
-
-    /// One event → bookkeeping and one callback. `Some` ends the session.
-    async fn dispatch(&self, executor: &mut Box<dyn Executor>, event: Event) -> Option<End> {
-        let kind =
-            event::Type::try_from(event.r#type.unwrap_or_default()).unwrap_or(event::Type::Unknown);
-        tracing::debug!(event = kind.as_str_name(), "event");
-        let completed = match kind {
-            event::Type::Launch => match event.launch {
-                Some(launch) => {
-                    self.shared().book.launched(launch.task.clone());
-                    self.guarded(
-                        "launch_task callback",
-                        executor.launch_task(self, launch.task),
-                    )
-                    .await
-                }
-                None => true,
-            },
-            event::Type::LaunchGroup => match event.launch_group {
-                Some(group) => {
-                    {
-                        let mut shared = self.shared();
-                        for task in &group.task_group.tasks {
-                            shared.book.launched(task.clone());
-                        }
-                    }
-                    self.guarded(
-                        "launch_group callback",
-                        executor.launch_group(self, group.task_group),
-                    )
-                    .await
-                }
-                None => true,
-            },
-            event::Type::Kill => match event.kill {
-                Some(kill) => {
-                    self.guarded(
-                        "kill_task callback",
-                        executor.kill_task(self, kill.task_id, kill.kill_policy),
-                    )
-                    .await
-                }
-                None => true,
-            },
-            event::Type::Acknowledged => match event.acknowledged {
-                Some(ack) => {
-                    let known = self.shared().book.acknowledged(&ack.task_id, &ack.uuid);
-                    if !known {
-                        tracing::debug!(
-                            task_id = ack.task_id.value,
-                            "acknowledgement of an unknown update"
-                        );
-                    }
-                    self.guarded(
-                        "acknowledged callback",
-                        executor.acknowledged(self, ack.task_id, ack.uuid),
-                    )
-                    .await
-                }
-                None => true,
-            },
-            event::Type::Message => match event.message {
-                Some(message) => {
-                    self.guarded(
-                        "framework_message callback",
-                        executor.framework_message(self, message.data),
-                    )
-                    .await
-                }
-                None => true,
-            },
-            event::Type::Error => {
-                let message = event.error.map(|e| e.message).unwrap_or_default();
-                self.guarded("error callback", executor.error(self, message))
-                    .await
-            }
-            event::Type::Shutdown => {
-                tracing::info!("SHUTDOWN from the agent");
-                self.shutdown_executor(executor).await;
-                return Some(End::Shutdown);
-            }
-            event::Type::Subscribed | event::Type::Heartbeat => true,
-            event::Type::Unknown => {
-                tracing::warn!(r#type = ?event.r#type, "ignoring an event of unknown type");
-                true
-            }
-        };
-        if completed {
-            None
-        } else {
-            Some(End::Cancelled)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subscription_delays_grow_and_stay_within_the_cap() {
-        let max = Duration::from_secs(2);
-        let mut backoff = subscription_backoff(max);
-        let mut bound = SUBSCRIPTION_BACKOFF_INITIAL;
-        for _ in 0..64 {
-            let delay = backoff.next_delay();
-            assert!(
-                delay <= bound && delay >= bound / 2,
-                "{delay:?} vs {bound:?}"
-            );
-            bound = (bound * 2).min(max);
-        }
-        backoff.reset();
-        assert!(backoff.next_delay() <= SUBSCRIPTION_BACKOFF_INITIAL);
-    }
-
-    #[test]
-    fn subscription_backoff_with_zero_and_tiny_caps() {
-        let mut zero = subscription_backoff(Duration::ZERO);
-        assert_eq!(zero.next_delay(), Duration::ZERO);
-        let mut tiny = subscription_backoff(Duration::from_millis(10));
-        for _ in 0..10 {
-            assert!(tiny.next_delay() <= Duration::from_millis(10));
-        }
+        timing.finish_with(&answer);
+        answer
     }
 }

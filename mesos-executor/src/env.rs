@@ -182,6 +182,15 @@ pub(crate) fn read<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<ExecutorC
             "contains a line break",
         );
     }
+    #[cfg(feature = "tls")]
+    let tls_config = if tls {
+        mesos_http::TlsConfig::from_libprocess_lookup(&env.lookup)
+            .map_err(|e| env.invalid("LIBPROCESS_SSL_*", None, mesos_http::error_chain(&e)))
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     let agent_id = env.optional("MESOS_SLAVE_ID");
     let directory = env.optional("MESOS_DIRECTORY").map(PathBuf::from);
     let sandbox = env.optional("MESOS_SANDBOX").map(PathBuf::from);
@@ -225,6 +234,10 @@ pub(crate) fn read<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<ExecutorC
     }
     if let Some(dir) = sandbox {
         builder = builder.sandbox(dir);
+    }
+    #[cfg(feature = "tls")]
+    if let Some(tls) = tls_config {
+        builder = builder.tls(tls);
     }
     builder.build().map_err(|e| EnvError {
         problems: vec![EnvProblem::Invalid {
@@ -300,11 +313,16 @@ mod tests {
         );
         env.insert("LIBPROCESS_SSL_ENABLED", "true");
         env.insert("MESOS_SLAVE_PID", "slave(1)@127.0.0.1:5051");
-        let config = read_map(&env).unwrap();
-        assert_eq!(
-            config.agent_url().to_string(),
-            "https://127.0.0.1:5051/slave(1)/api/v1/executor"
-        );
+        let result = read_map(&env);
+        if cfg!(feature = "tls") {
+            assert_eq!(
+                result.unwrap().agent_url().to_string(),
+                "https://127.0.0.1:5051/slave(1)/api/v1/executor"
+            );
+        } else {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("enable the `tls` feature"), "{err}");
+        }
     }
 
     #[test]

@@ -78,6 +78,41 @@
 //! assert!(config.checkpoint());
 //! # Ok::<(), mesos_executor::Error>(())
 //! ```
+//!
+//! # Observability
+//!
+//! The driver opens `tracing` spans and (with the `metrics` feature, off by
+//! default) records metrics.
+//!
+//! ## Spans
+//!
+//! | span | level | fields | where |
+//! | --- | --- | --- | --- |
+//! | `subscription` | INFO | `framework_id`, `executor_id`, `agent` (the agent's executor API URL, without user-info) | around the driver's event loop (every SUBSCRIBE, every callback) and [`ExecutorDriver::send_status_update`]; the parent of every call span |
+//! | `call` | DEBUG | `call` (`SUBSCRIBE`, `UPDATE`, `MESSAGE`, `HEARTBEAT`), `outcome` (`ok` or [`mesos_http::Error::outcome`]), `latency_ms` (recorded when the answer arrives) | each call to the agent |
+//! | `event` | DEBUG | `event` (`LAUNCH`, `KILL`, `ACKNOWLEDGED`, ...) | each event dispatched to the [`Executor`] |
+//!
+//! Log events inside these spans carry their fields (a subscriber such as
+//! `tracing-subscriber`'s `fmt` prints them), so they do not repeat them.
+//! No span or log shows credentials or the user-info of a URL.
+//!
+//! ## Metrics (feature `metrics`)
+//!
+//! Recorded through the [`metrics`](https://docs.rs/metrics) facade: install
+//! any recorder (a Prometheus exporter, ...) to collect them; without one
+//! they cost next to nothing.
+//!
+//! | name | kind | labels | what |
+//! | --- | --- | --- | --- |
+//! | `mesos_executor_calls_total` | counter | `call`, `outcome` | calls to the agent, SUBSCRIBE attempts included, by type and outcome (the `outcome` values of the `call` span) |
+//! | `mesos_executor_call_duration_seconds` | histogram | `call` | time from sending a call to its answer (for SUBSCRIBE: to the response headers) |
+//! | `mesos_executor_events_total` | counter | `event` | events received from the agent, by type (`SUBSCRIBED`, `LAUNCH`, `ACKNOWLEDGED`, ...) |
+//! | `mesos_executor_subscribe_attempts_total` | counter | | SUBSCRIBE requests sent (the first and every retry) |
+//! | `mesos_executor_reconnects_total` | counter | | subscriptions lost (stream closed or broken, an update not delivered) |
+//! | `mesos_executor_heartbeat_misses_total` | counter | | HEARTBEAT calls skipped because the previous one was still unanswered |
+//! | `mesos_executor_unacknowledged_updates` | gauge | | status updates sent and not yet acknowledged by the agent (an executor process runs one driver) |
+//! | `mesos_executor_unacknowledged_tasks` | gauge | | launched tasks the agent has not acknowledged a terminal update of |
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod connection;
@@ -86,6 +121,7 @@ mod endpoint;
 mod env;
 mod error;
 mod executor;
+mod telemetry;
 mod updates;
 
 pub use config::{
@@ -96,8 +132,17 @@ pub use driver::ExecutorDriver;
 pub use env::{EnvError, EnvProblem};
 pub use error::Error;
 pub use executor::Executor;
+#[cfg(feature = "tls")]
+pub use mesos_http::{TlsConfig, TlsError};
 pub use mesos_proto::duration::{parse_duration, DurationError};
 pub use mesos_proto::v1::Status;
+
+/// `mesos-proto`: the Mesos v1 wire types, builders and resource arithmetic,
+/// re-exported so that a framework depends on this crate alone.
+pub use mesos_proto as proto;
+
+/// The attribute that [`Executor`] implementations carry, re-exported.
+pub use async_trait::async_trait;
 
 /// Runs `executor` with the configuration from the process environment,
 /// for executor binaries: when the environment is unusable (or the driver
@@ -122,3 +167,8 @@ pub async fn run_from_env(executor: impl Executor) -> Status {
     }
     status
 }
+
+/// The examples in this crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use mesos_proto::v1::executor::call;
 use mesos_proto::v1::{TaskId, TaskInfo};
 
+use crate::telemetry;
+
 /// Unacknowledged tasks and updates, in the order they were launched/sent.
 #[derive(Debug, Default)]
 pub(crate) struct Unacknowledged {
@@ -26,6 +28,7 @@ impl Unacknowledged {
         } else {
             self.tasks.push(task);
         }
+        self.changed();
     }
 
     /// An update about to be sent.
@@ -35,11 +38,13 @@ impl Unacknowledged {
         }
         self.updates.insert(self.next, update);
         self.next += 1;
+        self.changed();
     }
 
     /// Forgets an update the agent refused (so it is not resent forever).
     pub(crate) fn refused(&mut self, task_id: &TaskId, uuid: &[u8]) {
         self.take(task_id, uuid);
+        self.changed();
     }
 
     /// The agent acknowledged the update `uuid` of `task_id`. Returns false
@@ -51,7 +56,13 @@ impl Unacknowledged {
         if update.status.state().is_terminal() {
             self.tasks.retain(|t| t.task_id != *task_id);
         }
+        self.changed();
         true
+    }
+
+    /// Reports the new sizes (gauges of the `metrics` feature).
+    fn changed(&self) {
+        telemetry::unacknowledged(self.updates.len(), self.tasks.len());
     }
 
     fn take(&mut self, task_id: &TaskId, uuid: &[u8]) -> Option<call::Update> {

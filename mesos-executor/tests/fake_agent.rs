@@ -13,61 +13,8 @@ use http::StatusCode;
 use mesos_executor::{Error, ExecutorConfig, ExecutorDriver, Status};
 use mesos_http::MediaType;
 use mesos_proto::v1::executor::call;
-use mesos_proto::v1::task_status::Source;
-use mesos_proto::v1::{TaskId, TaskState, TaskStatus};
+use mesos_proto::v1::TaskState;
 use support::*;
-
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
-
-async fn join(driver: &ExecutorDriver) -> Status {
-    tokio::time::timeout(WAIT, driver.join())
-        .await
-        .expect("driver did not finish")
-}
-
-/// A checkpointing driver with a [`Recorder`] on `config`, subscribed to
-/// `agent` and registered.
-async fn registered_with_checkpointing(
-    agent: &mut FakeAgent,
-    config: mesos_executor::ExecutorConfigBuilder,
-) -> (ExecutorDriver, Callbacks) {
-    let (executor, mut seen) = Recorder::new();
-    let driver = ExecutorDriver::new(executor, config.checkpoint(true).build().unwrap()).unwrap();
-    driver.start();
-    agent.next(call::Type::Subscribe).await;
-    seen.until(|s| *s == Seen::Registered).await;
-    (driver, seen)
-}
-
-/// The UPDATE's status, checked for what the driver must fill in.
-fn update_status(call: &mesos_proto::v1::executor::Call) -> TaskStatus {
-    assert_eq!(call.r#type(), call::Type::Update);
-    assert_eq!(call.executor_id.value, EXECUTOR);
-    assert_eq!(call.framework_id.value, FRAMEWORK);
-    let status = call.update.clone().expect("update").status;
-    assert_eq!(status.uuid.as_ref().map(Bytes::len), Some(16), "{status:?}");
-    assert_eq!(status.source, Some(Source::Executor as i32));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    let timestamp = status.timestamp.expect("timestamp");
-    assert!((now - timestamp).abs() < 60.0, "{timestamp}");
-    assert_eq!(
-        status.executor_id.as_ref().map(|e| e.value.as_str()),
-        Some(EXECUTOR)
-    );
-    assert_eq!(
-        status.agent_id.as_ref().map(|a| a.value.as_str()),
-        Some(AGENT)
-    );
-    status
-}
 
 #[tokio::test]
 async fn launch_sends_running_then_finished_updates() {
@@ -271,81 +218,6 @@ async fn recovery_timeout_shuts_the_executor_down() {
         attempts >= 2,
         "only {attempts} SUBSCRIBE attempt(s) within the recovery timeout"
     );
-}
-
-#[tokio::test]
-async fn an_update_refused_with_403_or_503_is_kept_and_resent_after_resubscribing() {
-    init_logs();
-    // 403: after an agent restart, the agent may not know the subscription
-    // yet; 503: the agent is recovering. Either way the stream stays open.
-    for refusal in [
-        (StatusCode::FORBIDDEN, "Executor is not subscribed"),
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Agent has not finished recovery",
-        ),
-    ] {
-        let mut agent = FakeAgent::start(Mode::Agent).await;
-        let config = agent.config();
-        let (driver, mut seen) = registered_with_checkpointing(&mut agent, config).await;
-        agent.answer_update(Some(refusal));
-        agent.send(launch("t1"));
-        let refused = update_status(&agent.next(call::Type::Update).await);
-        agent.answer_update(None);
-
-        // The driver gives up the subscription and resubscribes with the
-        // refused update (and everything sent after it) unacknowledged;
-        // later updates wait for that SUBSCRIBE, to keep their order.
-        let resubscribe = loop {
-            let call = agent.next_call().await;
-            match call.r#type() {
-                call::Type::Subscribe => break call,
-                call::Type::Update => panic!("{refusal:?}: an update overtook the refused one"),
-                _ => {}
-            }
-        };
-        let resent: Vec<_> = resubscribe
-            .subscribe
-            .expect("payload")
-            .unacknowledged_updates
-            .into_iter()
-            .map(|u| u.status)
-            .collect();
-        let states: Vec<_> = resent.iter().map(TaskStatus::state).collect();
-        assert_eq!(resent.first(), Some(&refused), "{refusal:?}: {resent:?}");
-        assert_eq!(
-            states,
-            [TaskState::TaskRunning, TaskState::TaskFinished],
-            "{refusal:?}"
-        );
-        seen.until(|s| *s == Seen::Reregistered).await;
-        assert_eq!(driver.status(), Status::DriverRunning);
-        assert_eq!(driver.stop().await, Status::DriverStopped);
-    }
-}
-
-#[tokio::test]
-async fn an_update_refused_with_400_is_reported_and_not_resent() {
-    init_logs();
-    let mut agent = FakeAgent::start(Mode::Agent).await;
-    let config = agent.config();
-    let (driver, _seen) = registered_with_checkpointing(&mut agent, config).await;
-
-    agent.answer_update(Some((StatusCode::BAD_REQUEST, "malformed")));
-    let task = TaskId { value: "t9".into() };
-    let err = driver
-        .send_status_update(status(&task, TaskState::TaskRunning))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, Error::Update { task_id, source } if task_id == "t9" && source.status() == Some(StatusCode::BAD_REQUEST)),
-        "{err:?}"
-    );
-    agent.answer_update(None);
-    agent.drop_stream();
-    let again = agent.next(call::Type::Subscribe).await.subscribe.unwrap();
-    assert!(again.unacknowledged_updates.is_empty(), "{again:?}");
-    assert_eq!(driver.stop().await, Status::DriverStopped);
 }
 
 /// An executor whose `launch_task` panics.
@@ -580,4 +452,29 @@ fn missing_environment_variable_is_named() {
         err.to_string().contains("MESOS_EXECUTOR_ID is not set"),
         "{err}"
     );
+}
+
+/// A real agent answers the SUBSCRIBE of an executor whose only task was
+/// killed before it subscribed with SHUTDOWN as the first event (recorded
+/// in the differential suite): the executor shuts down, as on a SHUTDOWN
+/// event, and the driver stops; it is not a wrong stream.
+#[tokio::test]
+async fn shutdown_instead_of_subscribed_shuts_the_executor_down() {
+    init_logs();
+    let record = MediaType::Json.encode(&shutdown()).expect("encodes");
+    let mut body = format!("{}\n", record.len()).into_bytes();
+    body.extend_from_slice(&record);
+    let mut agent = FakeAgent::start(Mode::Raw("application/json", Bytes::from(body))).await;
+    let (executor, mut seen) = Recorder::new();
+    let config = agent.config().media_type(MediaType::Json).build().unwrap();
+    let driver = ExecutorDriver::new(executor, config).unwrap();
+    driver.start();
+    agent.next(call::Type::Subscribe).await;
+    assert_eq!(
+        seen.until(|_| true).await,
+        Seen::Shutdown,
+        "shut down, never registered"
+    );
+    assert_eq!(join(&driver).await, Status::DriverStopped);
+    assert!(driver.failure().is_none(), "{:?}", driver.failure());
 }

@@ -51,6 +51,41 @@ pub async fn run_callback(
     }
 }
 
+/// Spawns a driver's `event_loop` on `runtime` with a supervisor: whatever
+/// ends the loop, `on_end` runs with its output, or with `Err(message)`
+/// when the loop panicked (the panic's message) or was cancelled (the
+/// runtime shutting down). Both drivers start so, so that a failure inside
+/// the driver itself still ends it rather than leaving it running.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (tx, rx) = tokio::sync::oneshot::channel();
+/// let runtime = tokio::runtime::Handle::current();
+/// mesos_http::spawn_supervised(&runtime, async { panic!("bug") }, move |ended: Result<(), String>| {
+///     let _ = tx.send(ended);
+/// });
+/// assert_eq!(rx.await.unwrap(), Err("bug".to_string()));
+/// # }
+/// ```
+pub fn spawn_supervised<T, F, E>(runtime: &tokio::runtime::Handle, event_loop: F, on_end: E)
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+    E: FnOnce(Result<T, String>) + Send + 'static,
+{
+    let event_loop = runtime.spawn(event_loop);
+    runtime.spawn(async move {
+        let ended = event_loop.await.map_err(|e| {
+            if e.is_panic() {
+                panic_message(e.into_panic().as_ref())
+            } else {
+                "the event loop was cancelled (runtime shutting down)".to_string()
+            }
+        });
+        on_end(ended);
+    });
+}
+
 /// The message of a caught panic (`panic!("...")` payloads are `&str` or
 /// `String`), for the drivers that turn a panicking callback or task into a
 /// typed failure.

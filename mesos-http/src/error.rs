@@ -159,12 +159,44 @@ pub enum Error {
         /// The limit that was exceeded, in bytes.
         limit: usize,
     },
+    /// A call of a streamed request
+    /// ([`Client::call_streaming`](crate::Client::call_streaming)) is
+    /// longer, encoded, than the client's record limit
+    /// ([`ClientBuilder::max_record_len`](crate::ClientBuilder::max_record_len)):
+    /// it was not sent and the request was aborted. Sending it again will
+    /// fail the same way.
+    #[error(
+        "a call streamed to {endpoint} is {len} bytes, over the record limit of {limit} bytes"
+    )]
+    RequestRecordTooLarge {
+        /// The endpoint.
+        endpoint: String,
+        /// The encoded call's length, in bytes.
+        len: usize,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The call could not be encoded.
     #[error("could not encode the call")]
     Encode(#[source] EncodeError),
     /// The TLS configuration could not be built.
+    #[cfg(feature = "tls")]
     #[error("invalid TLS configuration")]
-    Tls(#[source] BoxError),
+    Tls(#[source] crate::TlsError),
+    /// The TLS handshake ended in a verdict on the certificates: the
+    /// server's was not trusted (unknown CA, wrong name, expired), or the
+    /// server refused ours (mutual TLS). `reason` says which and what to
+    /// configure. Retrying cannot help: this is a configuration problem.
+    #[error("TLS with {endpoint} failed: {reason}")]
+    TlsHandshake {
+        /// The endpoint.
+        endpoint: String,
+        /// What went wrong, and what to check.
+        reason: String,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl Error {
@@ -213,6 +245,42 @@ impl Error {
     /// True for `401` and `403`.
     pub fn is_auth(&self) -> bool {
         matches!(self, Error::Unauthorized { .. } | Error::Forbidden { .. })
+    }
+
+    /// What happened, as one short, stable word from a small fixed set:
+    /// the `outcome` that the scheduler and executor drivers record on call
+    /// spans and metrics (`ok` for a success is theirs). `redirect`,
+    /// `bad_request`, `unauthorized`, `forbidden`, `unavailable` (`503`,
+    /// `429` and other 5xx), `status` (any other status), `timeout`,
+    /// `connect`, `request` (the connection failed mid-request),
+    /// `tls` (configuration or handshake), `protocol` (content type,
+    /// undecodable or oversized answer, broken stream), `encode` (a call
+    /// not encodable, or a streamed call over the record limit), `invalid_url`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Error::InvalidUrl { .. } => "invalid_url",
+            Error::Connect { .. } => "connect",
+            Error::Request { .. } => "request",
+            Error::Timeout { .. } => "timeout",
+            Error::Redirect { .. } | Error::InsecureRedirect { .. } => "redirect",
+            Error::BadRequest { .. } => "bad_request",
+            Error::Unauthorized { .. } => "unauthorized",
+            Error::Forbidden { .. } => "forbidden",
+            Error::Status { status, .. }
+                if *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
+            {
+                "unavailable"
+            }
+            Error::Status { .. } => "status",
+            Error::ContentType { .. }
+            | Error::Decode { .. }
+            | Error::Framing { .. }
+            | Error::ResponseTooLarge { .. } => "protocol",
+            Error::Encode(_) | Error::RequestRecordTooLarge { .. } => "encode",
+            #[cfg(feature = "tls")]
+            Error::Tls(_) => "tls",
+            Error::TlsHandshake { .. } => "tls",
+        }
     }
 
     /// For a redirect, the `Location` it names.
@@ -282,6 +350,17 @@ mod tests {
             Some("//m2:5050/x"),
             "msg".into(),
         )
+    }
+
+    #[test]
+    fn outcomes_are_short_stable_words() {
+        assert_eq!(status(400).outcome(), "bad_request");
+        assert_eq!(status(401).outcome(), "unauthorized");
+        assert_eq!(status(403).outcome(), "forbidden");
+        assert_eq!(status(307).outcome(), "redirect");
+        assert_eq!(status(503).outcome(), "unavailable");
+        assert_eq!(status(429).outcome(), "unavailable");
+        assert_eq!(status(404).outcome(), "status");
     }
 
     #[test]

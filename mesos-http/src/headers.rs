@@ -7,6 +7,14 @@ use mesos_proto::MediaType;
 /// required on every later call of that subscription.
 pub const MESOS_STREAM_ID: HeaderName = HeaderName::from_static("mesos-stream-id");
 
+/// `Message-Content-Type`: the media type of each record of a streamed
+/// request body (`Content-Type: application/recordio`), e.g. the agent's
+/// `ATTACH_CONTAINER_INPUT`.
+pub const MESSAGE_CONTENT_TYPE: HeaderName = HeaderName::from_static("message-content-type");
+
+/// The `Content-Type` of a streamed request body: `application/recordio`.
+pub const RECORDIO_MIME: &str = "application/recordio";
+
 /// The media type named by the `Content-Type` header, if it is one of ours.
 pub fn content_type(headers: &HeaderMap) -> Option<MediaType> {
     headers

@@ -5,7 +5,8 @@
 //!
 //! - the **client** half ([`Client`], feature `client`, on by default), used
 //!   by `mesos-scheduler` and `mesos-executor`: POSTing calls
-//!   ([`Client::call`]), opening a SUBSCRIBE stream and decoding its RecordIO
+//!   ([`Client::call`]) or a RecordIO stream of calls
+//!   ([`Client::call_streaming`], the agent's `ATTACH_CONTAINER_INPUT`), opening a SUBSCRIBE stream and decoding its RecordIO
 //!   events ([`Client::subscribe`], [`EventStream`]), the `Mesos-Stream-Id`
 //!   header, both media types, authentication ([`Credentials`]), TLS (feature
 //!   `tls`, on by default) and a typed [`Error`] for every HTTP status the
@@ -38,8 +39,9 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `client` | yes | [`Client`], [`EventStream`], [`Credentials`] |
-//! | `tls` | yes | `https://` endpoints via rustls (system roots plus bundled Mozilla roots, or your own) |
+//! | `tls` | yes | `https://` endpoints via rustls ([`TlsConfig`]: system roots plus bundled Mozilla roots, or your CAs; client certificates for mutual TLS; the server name; `LIBPROCESS_SSL_*`); with `server`, [`server::serve_tls`] |
 //! | `server` | no | [`server`]: negotiation, call decoding, streaming responses, a small accept loop |
+//! | `metrics` | no | [`CallTimer`] also counts calls and their latencies through the `metrics` facade, under the [`CallMetrics`] names it is given |
 //!
 //! # Example
 //!
@@ -75,9 +77,11 @@
 //! peer may or may not have received it (as with any HTTP request). Dropping
 //! an [`EventStream`] closes its connection, which the master reads as the
 //! subscriber going away.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod backoff;
+mod call_timer;
 mod callback;
 mod error;
 pub mod headers;
@@ -89,20 +93,31 @@ mod client;
 mod events;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "client")]
+mod url;
 
 pub use auth::{Credentials, Secret};
 pub use backoff::Backoff;
-pub use callback::{panic_message, run_callback, CallbackEnd};
+pub use call_timer::{CallMetrics, CallTimer};
+pub use callback::{panic_message, run_callback, spawn_supervised, CallbackEnd};
 #[cfg(feature = "client")]
-pub use client::{
-    parse_url, resolve_location, CallResponse, Client, ClientBuilder, Subscription,
-    DEFAULT_MAX_RESPONSE_LEN,
-};
+pub use client::{CallResponse, Client, ClientBuilder, Subscription, DEFAULT_MAX_RESPONSE_LEN};
 pub use error::{error_chain, Error, DEFAULT_ERROR_BODY_LIMIT};
 #[cfg(feature = "client")]
 pub use events::EventStream;
 pub use mesos_proto::MediaType;
 pub use redact::{redact_url, redact_url_str, RedactedUrl};
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError, MAX_CA_CERTIFICATES, MAX_PEM_FILE_LEN};
+#[cfg(feature = "client")]
+pub use url::{parse_url, resolve_location};
 
 /// A boxed error, as carried in the `source` of transport errors.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The examples in this crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

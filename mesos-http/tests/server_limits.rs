@@ -2,9 +2,11 @@
 //! body timeout and size, decode cost, stalled writers. Loopback only;
 //! every wait has a deadline.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt as _;
 use http::StatusCode;
 use mesos_http::server::{self, CallReader, ServerLimits};
 use mesos_proto::cost::DecodeLimits;
@@ -12,6 +14,19 @@ use mesos_proto::v1::scheduler::{event, Call, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+
+/// How many `/flood` streams the server has dropped (their connection
+/// closed).
+static FLOODS_ENDED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a `/flood` stream's end in [`FLOODS_ENDED`] when dropped.
+struct CountOnDrop;
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        FLOODS_ENDED.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
 /// Serves `/call` (decodes a scheduler Call, answers 202) and `/flood`
 /// (an endless event stream) under `limits`.
@@ -28,7 +43,11 @@ async fn start(limits: ServerLimits) -> (String, CancellationToken) {
                     r#type: Some(event::Type::Heartbeat as i32),
                     ..Default::default()
                 };
-                let events = futures::stream::repeat(heartbeat);
+                let guard = CountOnDrop;
+                let events = futures::stream::repeat(heartbeat).map(move |event| {
+                    let _ = &guard;
+                    event
+                });
                 return server::event_stream_response(mesos_proto::MediaType::Json, None, events);
             }
             match reader.read::<Call>(request).await {
@@ -146,9 +165,17 @@ async fn a_client_that_stops_reading_is_disconnected() {
         .write_all(b"POST /flood HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
         .await
         .unwrap();
-    // Not reading: the server's writes stall, then it gives up. Reading
-    // afterwards drains what was buffered and reaches the end.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Not reading: the server's writes stall, then it gives up and drops
+    // the stream. Reading afterwards drains what was buffered and reaches
+    // the end.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while FLOODS_ENDED.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server kept writing to a client that does not read"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0usize;
     let ended = tokio::time::timeout(Duration::from_secs(10), async {

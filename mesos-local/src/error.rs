@@ -41,6 +41,41 @@ pub enum Error {
         /// How many agents there are.
         agents: usize,
     },
+    /// No master with that index.
+    #[error("no master {index} (the cluster has {masters})")]
+    NoSuchMaster {
+        /// The index asked for.
+        index: usize,
+        /// How many masters there are.
+        masters: usize,
+    },
+    /// No master was elected in time.
+    #[error("no master was elected within {waited:?}")]
+    NoLeader {
+        /// How long was waited.
+        waited: std::time::Duration,
+    },
+    /// [`LocalCluster::expire_master_session`](crate::LocalCluster::expire_master_session)
+    /// found no session to end: the masters do not contend through
+    /// ZooKeeper, or master `index` is stopped or between sessions.
+    #[error("master {index} holds no ZooKeeper session")]
+    NoZooKeeperSession {
+        /// The master asked for.
+        index: usize,
+    },
+    /// A master could not contend through ZooKeeper (or its session could
+    /// not be ended).
+    #[error("a master's ZooKeeper candidacy failed")]
+    ZooKeeper(#[source] mesos_zookeeper::ZkError),
+    /// Master `index`'s ZooKeeper session was ended, but the master did not
+    /// notice within `waited`.
+    #[error("master {index} did not notice the end of its ZooKeeper session within {waited:?}")]
+    SessionLossUnnoticed {
+        /// The master.
+        index: usize,
+        /// How long it was given.
+        waited: std::time::Duration,
+    },
 }
 
 impl Error {

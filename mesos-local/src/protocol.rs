@@ -54,6 +54,43 @@ pub(crate) enum ToAgent {
     },
     /// The framework (re)subscribed: resend its unacknowledged updates now.
     FrameworkSubscribed { framework_id: FrameworkId },
+    /// A newly elected master asks the agent to re-register: it answers
+    /// with what it runs on `reply`.
+    Reregister {
+        reply: mpsc::UnboundedSender<AgentReport>,
+    },
+    /// Which sandbox and file a READ_FILE `path` names (see the agent's
+    /// operator API), for the master's proxy of READ_FILE to this agent:
+    /// `None` when no live executor's sandbox holds it.
+    Sandbox {
+        path: String,
+        reply: mpsc::UnboundedSender<Option<(std::path::PathBuf, std::path::PathBuf)>>,
+    },
+}
+
+/// What an agent runs, reported to a newly elected master.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentReport {
+    pub(crate) agent_id: AgentId,
+    pub(crate) frameworks: Vec<ReportedFramework>,
+}
+
+/// One framework's executors and live tasks on an agent.
+#[derive(Debug, Clone)]
+pub(crate) struct ReportedFramework {
+    pub(crate) info: FrameworkInfo,
+    /// Custom executors (not the command executors of command tasks).
+    pub(crate) executors: Vec<ExecutorInfo>,
+    pub(crate) tasks: Vec<ReportedTask>,
+}
+
+/// A non-terminal task, as its agent knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct ReportedTask {
+    pub(crate) info: TaskInfo,
+    pub(crate) state: mesos_proto::v1::TaskState,
+    /// Its executor (`None` for a command task).
+    pub(crate) executor_id: Option<ExecutorId>,
 }
 
 /// Agent → master.

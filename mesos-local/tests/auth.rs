@@ -21,13 +21,7 @@ use tokio::time::Instant;
 const SOON: Duration = Duration::from_secs(20);
 
 fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
+    mesos_test_support::init_tracing();
 }
 
 fn credentials() -> Credentials {

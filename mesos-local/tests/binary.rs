@@ -9,8 +9,8 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use rustix::process::{kill_process, Pid, Signal};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_mesos-local");
 
@@ -63,9 +63,29 @@ async fn get_json(url: &str) -> Value {
     serde_json::from_slice(&body).expect("JSON")
 }
 
+/// Starts the binary with `args`; returns it and its stdout's lines.
+fn serve(args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("mesos-local starts");
+    let stdout = child.stdout.take().expect("stdout");
+    (child, BufReader::new(stdout).lines())
+}
+
+/// The next line of stdout (a master URL), within 20 s.
+async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+    tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("a master URL within 20 s")
+        .expect("reading stdout")
+        .expect("a line per master")
+}
+
 #[tokio::test]
 async fn serves_agents_and_stops_cleanly_on_sigterm() {
-    let mut child = command(&[
+    let (mut child, mut lines) = serve(&[
         "--port",
         "0",
         "--num_agents",
@@ -74,18 +94,8 @@ async fn serves_agents_and_stops_cleanly_on_sigterm() {
         "cpus:2;mem:1024;ports:[31000-31100]",
         "--allocation_interval",
         "100ms",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("mesos-local starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let url = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the master URL within 20 s")
-        .expect("reading stdout")
-        .expect("a first line");
+    ]);
+    let url = next_line(&mut lines).await;
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let state = get_json(&format!("{url}/master/state")).await;
@@ -153,11 +163,54 @@ async fn zero_or_absurd_intervals_are_refused_naming_the_flag() {
         ("--allocation_interval", "0ms"),
         ("--heartbeat_interval", "1000days"),
         ("--http_header_read_timeout", "0secs"),
+        ("--fetcher_stall_timeout", "0secs"),
+        ("--fetcher_cache_size", "2XB"),
     ] {
         let (status, stderr) = run_to_end(&["--port", "0", flag, value]).await;
         assert!(!status.success(), "{flag} {value}: {status}: {stderr}");
         let name = flag.trim_start_matches("--").trim_start_matches("http_");
         assert!(stderr.contains(name), "{flag} {value}: {stderr}");
         assert!(!stderr.contains("panicked"), "{flag} {value}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn several_masters_print_their_urls_and_followers_redirect() {
+    let (child, mut lines) = serve(&["--port", "0", "--masters", "2"]);
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let url = next_line(&mut lines).await;
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        urls.push(url);
+    }
+    let state = get_json(&format!("{}/master/state", urls[0])).await;
+    assert_eq!(
+        state["activated_slaves"], 1.0,
+        "the first master leads: {state}"
+    );
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<Bytes>>();
+    let uri: http::Uri = format!("{}/master/state", urls[1]).parse().expect("a URL");
+    let response = client.get(uri).await.expect("the follower answers");
+    assert_eq!(response.status(), http::StatusCode::TEMPORARY_REDIRECT);
+    let location = response.headers().get(http::header::LOCATION).cloned();
+    let expected = format!("{}/master/state", urls[0].trim_start_matches("http:"));
+    assert_eq!(
+        location.as_ref().and_then(|l| l.to_str().ok()),
+        Some(expected.as_str())
+    );
+    drop(child);
+}
+
+#[tokio::test]
+async fn zk_must_be_a_zookeeper_url_and_masters_in_range() {
+    for (args, named) in [
+        (["--zk", "http://127.0.0.1:5050"], "zk://"),
+        (["--zk", "zk://"], "--zk"),
+        (["--masters", "0"], "masters"),
+    ] {
+        let (status, stderr) = run_to_end(&[&["--port", "0"][..], &args[..]].concat()).await;
+        assert!(!status.success(), "{args:?}: {status}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
 }

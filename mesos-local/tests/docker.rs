@@ -457,3 +457,39 @@ async fn docker_false_runs_processes_only() {
         last.message()
     );
 }
+
+#[tokio::test]
+async fn fetched_uris_are_in_the_containers_sandbox() {
+    let scripts = tempfile::tempdir().expect("temporary directory");
+    let script = scripts.path().join("tool.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").expect("script");
+    let Some(updates) = run_one_task(|offer| {
+        let mut task = TaskInfo::builder("task fetched", "fetched")
+            .agent_id(&offer.agent_id)
+            .cpus(0.5)
+            .mem(64.0)
+            .command(CommandInfoBuilder::shell(
+                "test -x /mnt/mesos/sandbox/tool.sh && /mnt/mesos/sandbox/tool.sh",
+            ))
+            .container(DockerInfoBuilder::new(TEST_IMAGE).network(DockerNetwork::Bridge))
+            .build()
+            .expect("task");
+        if let Some(command) = task.command.as_mut() {
+            command.uris.push(mesos_proto::v1::command_info::Uri {
+                value: format!("file://{}", script.display()),
+                executable: Some(true),
+                ..Default::default()
+            });
+        }
+        task
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(
+        updates.last().map(TaskStatus::state),
+        Some(TaskState::TaskFinished),
+        "{updates:#?}"
+    );
+}

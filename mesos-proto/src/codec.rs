@@ -12,7 +12,13 @@
 //!   (`framework_id`, not `frameworkId`), enum values by name, `bytes` as
 //!   base64 and 64-bit integers as plain JSON numbers. Fields this schema does
 //!   not know are ignored when decoding, and so are enum values it does not
-//!   know: a newer master may send either.
+//!   know: a newer master may send either. As Mesos's JSON writer (stout's
+//!   `JSON::Protobuf`) does, an unset field that has an explicit proto2
+//!   default is written with it (`FrameworkInfo.checkpoint: false`,
+//!   `CommandInfo.shell: true`...), so it comes back set
+//!   ([`with_explicit_defaults`]). Mesos's JSON knows no proto3 well-known
+//!   types: the `google.protobuf.Duration` of the master's `DRAIN_AGENT` is
+//!   written `{"seconds":10,"nanos":5}`, as a plain message.
 //!
 //! The JSON mapping is done by [`prost_reflect`] over the schema's descriptors
 //! ([`FILE_DESCRIPTOR_SET`](crate::FILE_DESCRIPTOR_SET)), not by hand.
@@ -37,10 +43,10 @@
 //! let json = MediaType::Json.encode(&call)?;
 //! assert_eq!(
 //!     std::str::from_utf8(&json).unwrap(),
-//!     r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"example"}}}"#
+//!     r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"example","failover_timeout":0.0,"checkpoint":false}}}"#
 //! );
 //! let back: Call = MediaType::Json.decode(&json)?;
-//! assert_eq!(back, call);
+//! assert_eq!(back, mesos_proto::codec::with_explicit_defaults(&call)?);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -48,7 +54,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions};
+use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions, Value};
 
 /// A protobuf message of the Mesos schema that the codecs can carry.
 ///
@@ -169,6 +175,24 @@ pub enum EncodeError {
     },
 }
 
+/// `message` with each unset singular field that has an explicit proto2
+/// default (`[default = ...]`, not deprecated) set to that default, at
+/// every depth: what decoding its [`MediaType::Json`] encoding gives back,
+/// since the JSON carries such fields as Mesos's own JSON writer does.
+///
+/// ```
+/// use mesos_proto::codec::with_explicit_defaults;
+/// use mesos_proto::v1::FrameworkInfo;
+/// let info = FrameworkInfo { user: "root".into(), name: "f".into(), ..Default::default() };
+/// let filled = with_explicit_defaults(&info).unwrap();
+/// assert_eq!(filled.checkpoint, Some(false));
+/// assert_eq!(filled.failover_timeout, Some(0.0));
+/// assert_eq!(filled.hostname, None); // no explicit default
+/// ```
+pub fn with_explicit_defaults<M: WireMessage>(message: &M) -> Result<M, SchemaError> {
+    json::with_explicit_defaults(message)
+}
+
 /// The JSON codec was asked for a type it has no descriptor for.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message_type} is not a message of the Mesos v1 schema")]
@@ -203,8 +227,49 @@ mod json {
             // The descriptor set is generated with the code and checked by the
             // codegen drift test and by this crate's tests; an empty pool (which
             // would turn every JSON call into a SchemaError) is the fallback.
-            DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET).unwrap_or_default()
+            mesos_json_pool(crate::FILE_DESCRIPTOR_SET).unwrap_or_default()
         })
+    }
+
+    /// Where `google.protobuf.Duration` lives in the JSON codec's pool.
+    const PLAIN_DURATION_PACKAGE: &str = "mesos_rs.plain.google.protobuf";
+
+    /// The schema as Mesos's JSON sees it. Mesos (stout's `JSON::Protobuf`
+    /// and `protobuf::parse`) knows no well-known types: the
+    /// `google.protobuf.Duration` of `master.Call.DrainAgent.max_grace_period`
+    /// is an ordinary message there, `{"seconds":10,"nanos":5}`, not the
+    /// proto3 JSON string `"10.000000005s"`. Moving it out of the
+    /// `google.protobuf` package turns off prost-reflect's special mapping;
+    /// the binary encoding, which the transcoding goes through, is unchanged.
+    /// (A real 1.11 master answers `"max_grace_period":"10s"` with 400
+    /// "Not expecting a JSON string for field 'max_grace_period'".)
+    pub(super) fn mesos_json_pool(bytes: &[u8]) -> Option<DescriptorPool> {
+        use prost::Message as _;
+        use prost_reflect::prost_types::{DescriptorProto, FileDescriptorSet};
+
+        fn retarget(message: &mut DescriptorProto, from: &str, to: &str) {
+            for field in &mut message.field {
+                if field.type_name.as_deref() == Some(from) {
+                    field.type_name = Some(to.to_string());
+                }
+            }
+            for nested in &mut message.nested_type {
+                retarget(nested, from, to);
+            }
+        }
+
+        let mut fds = FileDescriptorSet::decode(bytes).ok()?;
+        let from = ".google.protobuf.Duration";
+        let to = format!(".{PLAIN_DURATION_PACKAGE}.Duration");
+        for file in &mut fds.file {
+            if file.name() == "google/protobuf/duration.proto" {
+                file.package = Some(PLAIN_DURATION_PACKAGE.to_string());
+            }
+            for message in &mut file.message_type {
+                retarget(message, from, &to);
+            }
+        }
+        DescriptorPool::from_file_descriptor_set(fds).ok()
     }
 
     fn descriptor<M: WireMessage>() -> Result<prost_reflect::MessageDescriptor, SchemaError> {
@@ -214,7 +279,8 @@ mod json {
             .ok_or(SchemaError { message_type: name })
     }
 
-    pub(super) fn encode<M: WireMessage>(message: &M) -> Result<Vec<u8>, EncodeError> {
+    /// `message` as a dynamic message with its explicit defaults written.
+    fn dynamic_with_defaults<M: WireMessage>(message: &M) -> Result<DynamicMessage, SchemaError> {
         let desc = descriptor::<M>()?;
         let mut dynamic = DynamicMessage::new(desc);
         // Re-reading our own encoding cannot fail for a schema type; if it ever
@@ -222,6 +288,20 @@ mod json {
         dynamic.transcode_from(message).map_err(|_| SchemaError {
             message_type: M::full_name(),
         })?;
+        as_mesos_writes(&mut dynamic);
+        Ok(dynamic)
+    }
+
+    pub(super) fn with_explicit_defaults<M: WireMessage>(message: &M) -> Result<M, SchemaError> {
+        dynamic_with_defaults(message)?
+            .transcode_to::<M>()
+            .map_err(|_| SchemaError {
+                message_type: M::full_name(),
+            })
+    }
+
+    pub(super) fn encode<M: WireMessage>(message: &M) -> Result<Vec<u8>, EncodeError> {
+        let dynamic = dynamic_with_defaults(message)?;
         let mut out = Vec::with_capacity(message.encoded_len() * 2 + 16);
         let mut serializer = serde_json::Serializer::new(&mut out);
         dynamic
@@ -233,6 +313,64 @@ mod json {
         Ok(out)
     }
 
+    /// Makes `message` what Mesos's JSON writer (stout's `JSON::Protobuf`)
+    /// writes, at every depth, in one walk:
+    /// - each unset singular field that has an explicit proto2 default
+    ///   (`[default = ...]`) and is not deprecated is set to it, so that the
+    ///   JSON carries `FrameworkInfo.checkpoint: false`, `failover_timeout: 0`,
+    ///   `Environment.Variable.type: "VALUE"`... (fields without one stay
+    ///   absent);
+    /// - each enum value the schema does not name is left out (cleared, or
+    ///   dropped from a repeated field): Mesos's writer cannot name it either
+    ///   (a `MasterInfo.Capability` of a type its `v1` schema lacks is
+    ///   written `{}`), and Mesos's reader refuses an enum given as a number.
+    fn as_mesos_writes(message: &mut DynamicMessage) {
+        let descriptor = prost_reflect::ReflectMessage::descriptor(&*message);
+        for field in descriptor.fields() {
+            if !message.has_field(&field) {
+                let proto = field.field_descriptor_proto();
+                let deprecated = proto.options.as_ref().is_some_and(|o| o.deprecated());
+                if !field.is_list()
+                    && !field.is_map()
+                    && proto.default_value.is_some()
+                    && !deprecated
+                    && field.containing_oneof().is_none()
+                {
+                    message.set_field(&field, Value::default_value_for_field(&field));
+                }
+                continue;
+            }
+            if let prost_reflect::Kind::Enum(kind) = field.kind() {
+                let known =
+                    |v: &Value| matches!(v, Value::EnumNumber(n) if kind.get_value(*n).is_some());
+                match message.get_field_mut(&field) {
+                    Value::List(items) => items.retain(known),
+                    value if !known(value) => message.clear_field(&field),
+                    _ => {}
+                }
+                continue;
+            }
+            match message.get_field_mut(&field) {
+                Value::Message(inner) => as_mesos_writes(inner),
+                Value::List(items) => {
+                    for item in items {
+                        if let Value::Message(inner) = item {
+                            as_mesos_writes(inner);
+                        }
+                    }
+                }
+                Value::Map(entries) => {
+                    for value in entries.values_mut() {
+                        if let Value::Message(inner) = value {
+                            as_mesos_writes(inner);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     pub(super) fn decode<M: WireMessage>(bytes: &[u8]) -> Result<M, DecodeError> {
         let desc = descriptor::<M>()?;
         let options = DeserializeOptions::new().deny_unknown_fields(false);
@@ -241,9 +379,14 @@ mod json {
             message_type: M::full_name(),
             source,
         };
-        let dynamic = DynamicMessage::deserialize_with_options(desc, &mut deserializer, &options)
+        let value = <serde_json::Value as serde::Deserialize>::deserialize(&mut deserializer)
             .map_err(json_error)?;
         deserializer.end().map_err(json_error)?;
+        if let Some(message) = crate::json_kinds::numeric_enum(&desc, &value) {
+            return Err(json_error(serde::de::Error::custom(message)));
+        }
+        let dynamic =
+            DynamicMessage::deserialize_with_options(desc, value, &options).map_err(json_error)?;
         dynamic
             .transcode_to::<M>()
             .map_err(|source| DecodeError::Protobuf {
@@ -254,122 +397,5 @@ mod json {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::v1;
-
-    #[test]
-    fn descriptor_set_loads_and_has_every_api_message() {
-        let pool = DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET).expect("valid descriptors");
-        for name in [
-            "mesos.v1.TaskInfo",
-            "mesos.v1.scheduler.Call",
-            "mesos.v1.scheduler.Event",
-            "mesos.v1.executor.Call",
-            "mesos.v1.executor.Event",
-        ] {
-            assert!(pool.get_message_by_name(name).is_some(), "{name} missing");
-        }
-    }
-
-    #[test]
-    fn mime_types_round_trip() {
-        for media in [MediaType::Protobuf, MediaType::Json] {
-            assert_eq!(MediaType::from_mime(media.mime()), Some(media));
-        }
-        assert_eq!(
-            MediaType::from_mime("Application/X-Protobuf"),
-            Some(MediaType::Protobuf)
-        );
-        assert_eq!(MediaType::from_mime(""), None);
-    }
-
-    #[test]
-    fn json_uses_mesos_conventions() {
-        let status = v1::TaskStatus {
-            task_id: v1::TaskId { value: "t1".into() },
-            state: v1::TaskState::TaskRunning as i32,
-            uuid: Some(Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef])),
-            timestamp: Some(1.5),
-            ..Default::default()
-        };
-        let json = MediaType::Json.encode(&status).unwrap();
-        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
-        assert_eq!(
-            value,
-            serde_json::json!({
-                "task_id": {"value": "t1"},
-                "state": "TASK_RUNNING",
-                "uuid": "3q2+7w==",
-                "timestamp": 1.5
-            })
-        );
-        let offer_id = v1::scheduler::Call {
-            framework_id: Some(v1::FrameworkId { value: "f".into() }),
-            r#type: Some(v1::scheduler::call::Type::Revive as i32),
-            ..Default::default()
-        };
-        let back: v1::scheduler::Call = MediaType::Json
-            .decode(&MediaType::Json.encode(&offer_id).unwrap())
-            .unwrap();
-        assert_eq!(back, offer_id);
-    }
-
-    #[test]
-    fn json_64_bit_integers_are_numbers() {
-        let range = v1::value::Range {
-            begin: 31000,
-            end: 1 << 40,
-        };
-        let json = MediaType::Json.encode(&range).unwrap();
-        assert_eq!(&json[..], br#"{"begin":31000,"end":1099511627776}"#);
-        // Strings are accepted too, as the proto JSON mapping allows.
-        let parsed: v1::value::Range = MediaType::Json
-            .decode(br#"{"begin":"31000","end":31005}"#)
-            .unwrap();
-        assert_eq!(
-            parsed,
-            v1::value::Range {
-                begin: 31000,
-                end: 31005
-            }
-        );
-    }
-
-    #[test]
-    fn json_ignores_unknown_fields_and_enum_values() {
-        let event: v1::scheduler::Event = MediaType::Json
-            .decode(br#"{"type":"HEARTBEAT","from_the_future":{"x":1}}"#)
-            .unwrap();
-        assert_eq!(
-            event.r#type,
-            Some(v1::scheduler::event::Type::Heartbeat as i32)
-        );
-        let info: v1::MasterInfo = MediaType::Json
-            .decode(
-                br#"{"id":"m","ip":16777343,"port":5050,
-                     "capabilities":[{"type":"AGENT_UPDATE"},{},{"type":"NOT_YET_INVENTED"}]}"#,
-            )
-            .unwrap();
-        assert_eq!(info.capabilities.len(), 3);
-        assert_eq!(info.capabilities[1].r#type, None);
-    }
-
-    #[test]
-    fn bad_input_is_a_typed_error() {
-        let err = MediaType::Json
-            .decode::<v1::scheduler::Event>(b"{\"type\":")
-            .unwrap_err();
-        assert!(
-            matches!(err, DecodeError::Json { ref message_type, .. } if message_type == "mesos.v1.scheduler.Event")
-        );
-        let err = MediaType::Json
-            .decode::<v1::scheduler::Event>(b"{} trailing")
-            .unwrap_err();
-        assert!(matches!(err, DecodeError::Json { .. }));
-        let err = MediaType::Protobuf
-            .decode::<v1::scheduler::Event>(&[0x0a, 0xff])
-            .unwrap_err();
-        assert!(matches!(err, DecodeError::Protobuf { .. }));
-    }
-}
+#[path = "codec_tests.rs"]
+mod tests;

@@ -17,7 +17,9 @@ pub enum DurationError {
     /// The number in front of the unit is not a non-negative decimal.
     #[error("invalid number in {0:?}")]
     Number(String),
-    /// The value does not fit a `std::time::Duration`.
+    /// The value does not fit a Mesos `Duration`: more than `i64::MAX`
+    /// nanoseconds (about 292 years), which Mesos refuses ("out of the
+    /// range that a Duration can represent").
     #[error("duration {0:?} is out of range")]
     Range(String),
 }
@@ -38,7 +40,8 @@ const UNITS: &[(&str, f64)] = &[
 /// Parses a duration in Mesos's format: `10ns`, `500us`, `100ms`, `15secs`,
 /// `5mins`, `2hrs`, `1days`, `3weeks`; the number may be decimal
 /// (`1.5secs`). Surrounding whitespace is ignored; negative values are
-/// refused (no Mesos timeout is negative).
+/// refused (no Mesos timeout is negative), and so are values past
+/// `i64::MAX` nanoseconds, as Mesos refuses them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -62,23 +65,33 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let value: f64 = number
         .parse()
         .map_err(|_| DurationError::Number(text.to_string()))?;
-    Duration::try_from_secs_f64(value * seconds_per_unit)
-        .map_err(|_| DurationError::Range(text.to_string()))
+    // As stout's `Duration::parse`: the nanoseconds must fit an int64.
+    let seconds = value * seconds_per_unit;
+    if seconds * 1e9 > i64::MAX as f64 {
+        return Err(DurationError::Range(text.to_string()));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| DurationError::Range(text.to_string()))
 }
 
-/// Writes a duration as Mesos prints it (`stringify(Duration)`): in the
-/// largest unit that keeps the value at least 1, with up to six decimals and
-/// no trailing zeros; [`parse_duration`] reads it back.
+/// Writes a duration as Mesos prints it (`stringify(Duration)`, stout's
+/// `operator<<`): the unit is that of the duration's magnitude (the
+/// largest that keeps the value at least 1), or the next smaller one when
+/// the value is a whole number only there (`1500ms`, not `1.5secs`);
+/// otherwise a fraction with up to 15 significant digits and no trailing
+/// zeros. Durations past `i64::MAX` nanoseconds (which Mesos cannot hold)
+/// are written as that maximum. [`parse_duration`] reads it back.
 ///
 /// ```
 /// use std::time::Duration;
 /// use mesos_proto::duration::format_duration;
 /// assert_eq!(format_duration(Duration::from_secs(900)), "15mins");
-/// assert_eq!(format_duration(Duration::from_millis(1500)), "1.5secs");
+/// assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+/// assert_eq!(format_duration(Duration::from_nanos(1_000_000_100)), "1.0000001secs");
 /// assert_eq!(format_duration(Duration::ZERO), "0ns");
 /// ```
 pub fn format_duration(duration: Duration) -> String {
-    const NANOS_PER_UNIT: [(&str, u128); 8] = [
+    /// Units from the largest, with their length in nanoseconds.
+    const UNITS: [(&str, u64); 8] = [
         ("weeks", 7 * 24 * 3600 * 1_000_000_000),
         ("days", 24 * 3600 * 1_000_000_000),
         ("hrs", 3600 * 1_000_000_000),
@@ -88,21 +101,40 @@ pub fn format_duration(duration: Duration) -> String {
         ("us", 1_000),
         ("ns", 1),
     ];
-    let nanos = duration.as_nanos();
-    let (unit, factor) = NANOS_PER_UNIT
+    let nanos = u64::try_from(duration.as_nanos())
+        .unwrap_or(u64::MAX)
+        .min(i64::MAX as u64);
+    let bucket = UNITS
         .iter()
-        .copied()
-        .find(|(_, factor)| nanos >= *factor)
-        .unwrap_or(("ns", 1));
-    let value = nanos as f64 / factor as f64;
-    let mut text = format!("{value:.6}");
-    while text.ends_with('0') {
-        text.pop();
+        .position(|(_, length)| nanos >= *length)
+        .unwrap_or(UNITS.len() - 1);
+    let (mut unit, mut length) = UNITS[bucket];
+    if let Some(&(smaller, smaller_length)) = UNITS.get(bucket + 1) {
+        if nanos % length != 0 && nanos % smaller_length == 0 {
+            (unit, length) = (smaller, smaller_length);
+        }
     }
-    if text.ends_with('.') {
-        text.pop();
+    if nanos % length == 0 {
+        return format!("{}{unit}", nanos / length);
     }
-    format!("{text}{unit}")
+    format!("{}{unit}", significant(nanos as f64 / length as f64, 15))
+}
+
+/// `value` (at least 1) with `digits` significant digits, as C++ streams
+/// print a double at that precision: no exponent for the values here, no
+/// trailing zeros.
+fn significant(value: f64, digits: usize) -> String {
+    let integral = (value.abs().log10().floor() as usize).saturating_add(1);
+    let mut text = format!("{value:.*}", digits.saturating_sub(integral));
+    if text.contains('.') {
+        while text.ends_with('0') {
+            text.pop();
+        }
+        if text.ends_with('.') {
+            text.pop();
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -114,7 +146,12 @@ mod tests {
         let cases = [
             (Duration::from_secs(5), "5secs"),
             (Duration::from_secs(900), "15mins"),
-            (Duration::from_millis(1500), "1.5secs"),
+            (Duration::from_millis(1500), "1500ms"),
+            (Duration::from_millis(2500), "2500ms"),
+            (Duration::from_nanos(1_000_000_100), "1.0000001secs"),
+            (Duration::from_secs(90), "90secs"),
+            (Duration::from_secs(86_400 * 10), "10days"),
+            (Duration::from_micros(1500), "1500us"),
             (Duration::from_millis(100), "100ms"),
             (Duration::from_secs(7200), "2hrs"),
             (Duration::from_micros(3), "3us"),
@@ -124,6 +161,11 @@ mod tests {
             assert_eq!(format_duration(duration), text);
             assert_eq!(parse_duration(text), Ok(duration), "{text}");
         }
+        // A fraction: 15 significant digits, as stout prints a double.
+        assert_eq!(
+            format_duration(Duration::from_millis(90_500)),
+            "1.50833333333333mins"
+        );
     }
 
     use super::*;
@@ -167,6 +209,13 @@ mod tests {
             ("1e3secs", "number"),
             ("", "unit"),
             ("999999999999999999999weeks", "range"),
+            // Past i64::MAX nanoseconds, as Mesos refuses; found by the
+            // `duration` fuzz target (it parsed, but its formatted maximum
+            // read back as another value).
+            ("99999999995secs", "range"),
+            ("9223372037secs", "range"),
+            ("9223372036secs", "ok"),
+            ("15250weeks", "ok"),
         ];
         for (text, expected) in cases {
             assert_eq!(error_kind(text), expected, "{text:?}");

@@ -2,47 +2,12 @@
 //! agent (see `tests/data/`, copied from the team's `mesos-samples`) decode,
 //! and re-encode to the same JSON and to equivalent protobuf.
 
-use mesos_proto::codec::WireMessage;
+mod support;
+
 use mesos_proto::recordio::RecordIoCodec;
 use mesos_proto::v1::{executor, scheduler};
 use mesos_proto::MediaType;
-
-fn data(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// JSON numbers compared by value (`32` and `32.0` are the same number).
-fn normalized(value: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::Number(n) => n
-            .as_f64()
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Value::Number(n), Value::Number),
-        Value::Array(items) => Value::Array(items.into_iter().map(normalized).collect()),
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, v)| (k, normalized(v))).collect())
-        }
-        other => other,
-    }
-}
-
-/// Decodes `json` as `M`, checks that re-encoding gives the same JSON and
-/// that the protobuf encoding round-trips; returns the message.
-fn check_json<M: WireMessage + PartialEq + std::fmt::Debug>(json: &[u8]) -> M {
-    let msg: M = MediaType::Json
-        .decode(json)
-        .expect("real Mesos JSON decodes");
-    let again = MediaType::Json.encode(&msg).expect("encodes");
-    let original: serde_json::Value = serde_json::from_slice(json).expect("sample is JSON");
-    let ours: serde_json::Value = serde_json::from_slice(&again).expect("we emit JSON");
-    assert_eq!(normalized(ours), normalized(original));
-    let proto = MediaType::Protobuf.encode(&msg).expect("encodes");
-    let back: M = MediaType::Protobuf.decode(&proto).expect("decodes");
-    assert_eq!(back, msg);
-    msg
-}
+use support::{check_json, check_json_as, data, recordio_messages};
 
 fn lines(name: &str) -> Vec<Vec<u8>> {
     data(name)
@@ -110,9 +75,10 @@ fn command_task_and_failure_events() {
 #[test]
 fn launch_scheduler_calls() {
     use scheduler::call::Type::*;
+    // Written by the probe scheduler (Python), not by Mesos.
     let calls: Vec<scheduler::Call> = lines("launch-scheduler-calls.jsonl")
         .iter()
-        .map(|l| check_json(l))
+        .map(|l| check_json_as(l, false))
         .collect();
     let types: Vec<_> = calls.iter().map(scheduler::Call::r#type).collect();
     assert_eq!(
@@ -137,15 +103,9 @@ fn executor_events() {
     assert_eq!(types, [Subscribed, Launch, Acknowledged, Acknowledged]);
 }
 
-/// The raw HTTP bodies of a SUBSCRIBE, as the master streamed them.
+/// The events of a SUBSCRIBE body, as the master streamed it.
 fn stream_events(name: &str, media: MediaType) -> Vec<scheduler::Event> {
-    let mut buf = bytes::BytesMut::from(&data(name)[..]);
-    let mut codec = RecordIoCodec::new();
-    let mut events = Vec::new();
-    while let Some(record) = codec.decode_eof(&mut buf).expect("valid RecordIO") {
-        events.push(media.decode(&record).expect("valid event"));
-    }
-    events
+    recordio_messages(name, media)
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use mesos_proto::v1::{AgentId, TaskId};
 
+use crate::telemetry;
+
 /// How many undelivered acknowledgements are kept at most (one per task:
 /// only a task's latest update needs one). Past it, `acknowledge` reports
 /// the failure instead of keeping more.
@@ -39,7 +41,9 @@ impl PendingAcks {
         if map.len() >= MAX_PENDING_ACKNOWLEDGEMENTS && !map.contains_key(&task_id) {
             return false;
         }
-        map.insert(task_id, ack);
+        if map.insert(task_id, ack).is_none() {
+            telemetry::pending_acknowledgements(1);
+        }
         true
     }
 
@@ -52,12 +56,15 @@ impl PendingAcks {
             .is_some_and(|pending| Some(&pending.uuid) != uuid)
         {
             map.remove(task_id);
+            telemetry::pending_acknowledgements(-1);
         }
     }
 
     /// Takes every kept acknowledgement (to send them again).
     pub(crate) fn take_all(&self) -> Vec<(TaskId, PendingAck)> {
-        self.map().drain().collect()
+        let taken: Vec<_> = self.map().drain().collect();
+        telemetry::pending_acknowledgements(-(taken.len() as isize));
+        taken
     }
 
     /// Puts back an acknowledgement that failed again, unless a newer one
@@ -66,12 +73,23 @@ impl PendingAcks {
         let mut map = self.map();
         if !map.contains_key(&task_id) && map.len() < MAX_PENDING_ACKNOWLEDGEMENTS {
             map.insert(task_id, ack);
+            telemetry::pending_acknowledgements(1);
         }
     }
 
     /// How many are kept.
     pub(crate) fn len(&self) -> usize {
         self.map().len()
+    }
+}
+
+/// What a dropped driver kept no longer waits.
+impl Drop for PendingAcks {
+    fn drop(&mut self) {
+        let left = self.map().len();
+        if left > 0 {
+            telemetry::pending_acknowledgements(-(left as isize));
+        }
     }
 }
 

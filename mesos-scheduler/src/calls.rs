@@ -229,3 +229,11 @@ pub fn update_framework(framework: FrameworkInfo) -> Call {
 pub fn type_name(call: &Call) -> &'static str {
     call.r#type().as_str_name()
 }
+
+/// The offers a call answers (ACCEPT's and DECLINE's `offer_ids`; none for
+/// other calls): once the master took the call, they are no longer held.
+pub(crate) fn offers_answered(call: &Call) -> impl Iterator<Item = &OfferId> {
+    let accepted = call.accept.iter().flat_map(|a| a.offer_ids.iter());
+    let declined = call.decline.iter().flat_map(|d| d.offer_ids.iter());
+    accepted.chain(declined)
+}

@@ -12,8 +12,10 @@ use mesos_proto::v1::{
     TaskId, TaskInfo, TaskStatus,
 };
 
+use tracing::Instrument;
+
 use crate::acks::{PendingAck, PendingAcks};
-use crate::{calls, Error};
+use crate::{calls, telemetry, Error};
 
 /// The subscription calls are made on: which master, with which stream id,
 /// as which framework.
@@ -45,6 +47,11 @@ pub(crate) struct Shared {
     pub(crate) torn_down: AtomicBool,
     /// Acknowledgements to send again after the next SUBSCRIBED.
     pub(crate) pending_acks: PendingAcks,
+    /// Offers received and not yet accepted, declined or rescinded.
+    pub(crate) held_offers: crate::offers::HeldOffers,
+    /// The span of the latest subscription (none before the first
+    /// SUBSCRIBE): the parent of every call's and every dispatched event's.
+    pub(crate) span: RwLock<tracing::Span>,
 }
 
 impl Shared {
@@ -55,11 +62,41 @@ impl Shared {
         }
     }
 
+    /// The span of the latest subscription.
+    pub(crate) fn span(&self) -> tracing::Span {
+        match self.span.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_span(&self, span: tracing::Span) {
+        match self.span.write() {
+            Ok(mut guard) => *guard = span,
+            Err(poisoned) => *poisoned.into_inner() = span,
+        }
+    }
+
+    /// Opens the span of a new subscription to `master`, a child of
+    /// `parent`, and makes it the latest.
+    pub(crate) fn new_span(
+        &self,
+        parent: &tracing::Span,
+        framework_id: Option<&str>,
+        master: &Uri,
+    ) -> tracing::Span {
+        let span = telemetry::subscription_span(parent, framework_id, master);
+        self.set_span(span.clone());
+        span
+    }
+
     pub(crate) fn is_torn_down(&self) -> bool {
         self.torn_down.load(Ordering::Acquire)
     }
 
     pub(crate) fn set_session(&self, session: Option<Session>) {
+        // Offers belong to the subscription that received them.
+        self.held_offers.clear();
         match self.session.write() {
             Ok(mut guard) => *guard = session,
             Err(poisoned) => *poisoned.into_inner() = session,
@@ -100,6 +137,14 @@ impl SchedulerClient {
         self.shared.pending_acks.len()
     }
 
+    /// How many offers the framework holds on the current subscription:
+    /// received and not yet accepted, declined or rescinded (also the gauge
+    /// `mesos_scheduler_offers_held` with the `metrics` feature). Offers a
+    /// framework holds are resources no other framework can use.
+    pub fn offers_held(&self) -> usize {
+        self.shared.held_offers.len()
+    }
+
     /// True while subscribed.
     pub fn is_subscribed(&self) -> bool {
         self.shared.session().is_some()
@@ -111,15 +156,26 @@ impl SchedulerClient {
     }
 
     async fn call_with_response(&self, call: &mut Call) -> Result<mesos_http::CallResponse, Error> {
-        let session = self.shared.session().ok_or(Error::NotSubscribed)?;
-        call.framework_id = Some(session.framework_id.clone());
         let kind = calls::type_name(call);
-        tracing::debug!(call = kind, framework_id = %session.framework_id.value, "call");
-        self.shared
+        let timing = telemetry::call(&self.shared.span(), kind);
+        let Some(session) = self.shared.session() else {
+            timing.finish("not_subscribed");
+            return Err(Error::NotSubscribed);
+        };
+        call.framework_id = Some(session.framework_id.clone());
+        let answer = self
+            .shared
             .http
             .call(&session.url, call, Some(&session.stream_id))
-            .await
-            .map_err(|source| Error::Call { call: kind, source })
+            .instrument(timing.span().clone())
+            .await;
+        timing.finish_with(&answer);
+        if answer.is_ok() {
+            self.shared
+                .held_offers
+                .released(calls::offers_answered(call));
+        }
+        answer.map_err(|source| Error::Call { call: kind, source })
     }
 
     /// ACCEPT offers with operations (any `Offer.Operation` type).

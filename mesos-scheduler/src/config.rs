@@ -7,6 +7,7 @@ use http::Uri;
 use mesos_http::{Credentials, MediaType};
 use mesos_proto::v1::FrameworkInfo;
 
+use crate::masters::Masters;
 use crate::Error;
 
 /// The path of the scheduler API on a master.
@@ -47,6 +48,20 @@ pub struct SchedulerConfig {
     pub(crate) max_redirects: u32,
     pub(crate) max_record_len: usize,
     pub(crate) stop_grace_period: Duration,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<mesos_http::TlsConfig>,
+    /// The ZooKeeper group of a `zk://` master, and how to detect it.
+    #[cfg(feature = "zookeeper")]
+    pub(crate) zookeeper: Option<ZooKeeperMasters>,
+}
+
+/// A `zk://` master: where, how to detect, and the leader's scheme.
+#[cfg(feature = "zookeeper")]
+#[derive(Clone, Debug)]
+pub(crate) struct ZooKeeperMasters {
+    pub(crate) url: mesos_zookeeper::ZkUrl,
+    pub(crate) options: mesos_zookeeper::DetectorOptions,
+    pub(crate) tls: bool,
 }
 
 impl fmt::Debug for SchedulerConfig {
@@ -66,9 +81,14 @@ impl fmt::Debug for SchedulerConfig {
             max_redirects,
             max_record_len,
             stop_grace_period,
+            #[cfg(feature = "tls")]
+            tls,
+            #[cfg(feature = "zookeeper")]
+            zookeeper,
         } = self;
         let masters: Vec<_> = masters.iter().map(mesos_http::RedactedUrl).collect();
-        f.debug_struct("SchedulerConfig")
+        let mut debug = f.debug_struct("SchedulerConfig");
+        debug
             .field("masters", &masters)
             .field("framework", framework)
             .field("media", media)
@@ -81,8 +101,13 @@ impl fmt::Debug for SchedulerConfig {
             .field("implicit_acknowledgements", implicit_acknowledgements)
             .field("max_redirects", max_redirects)
             .field("max_record_len", max_record_len)
-            .field("stop_grace_period", stop_grace_period)
-            .finish()
+            .field("stop_grace_period", stop_grace_period);
+        #[cfg(feature = "tls")]
+        debug.field("tls", tls);
+        // The ZkUrl's Debug never shows the password.
+        #[cfg(feature = "zookeeper")]
+        debug.field("zookeeper", zookeeper);
+        debug.finish()
     }
 }
 
@@ -91,17 +116,39 @@ impl SchedulerConfig {
     /// optionally with a path prefix; tried in turn until one answers, and a
     /// non-leading master's redirect is followed) as `framework`.
     ///
+    /// With the `zookeeper` feature, the only master may instead be a
+    /// ZooKeeper URL, `zk://[user:password@]host:port[,host:port...]/path`
+    /// (or `file:///path` of a file holding the master flag, as Mesos's
+    /// `--master` accepts): the leading master is then detected there,
+    /// followed when it changes, and waited for while there is none.
+    /// Without the feature such a master is [`Error::ZooKeeperDisabled`].
+    ///
     /// `framework.id` set means failover: resubscribe as that framework.
     pub fn new<I, S>(masters: I, framework: FrameworkInfo) -> Result<Self, Error>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let masters = masters
+        let flags: Vec<String> = masters
             .into_iter()
-            .map(|m| master_url(m.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
-        if masters.is_empty() {
+            .map(|m| m.as_ref().trim().to_string())
+            .collect();
+        let detected = flags.iter().any(|m| is_detected(m));
+        if detected && flags.len() > 1 {
+            return Err(Error::Config(
+                "a zk:// or file:// master must be the only master given".into(),
+            ));
+        }
+        let (masters, zookeeper) = if detected {
+            detected_master(&flags[0])?
+        } else {
+            let masters = flags
+                .iter()
+                .map(|m| master_url(m))
+                .collect::<Result<Vec<_>, _>>()?;
+            (masters, None)
+        };
+        if masters.is_empty() && zookeeper.is_none() {
             return Err(Error::Config("no master given".into()));
         }
         Ok(SchedulerConfig {
@@ -118,7 +165,50 @@ impl SchedulerConfig {
             max_redirects: 5,
             max_record_len: mesos_proto::recordio::DEFAULT_MAX_RECORD_LEN,
             stop_grace_period: Duration::from_secs(5),
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "zookeeper")]
+            zookeeper,
         })
+    }
+
+    /// The masters as the connection uses them.
+    pub(crate) fn masters(&self) -> Masters {
+        #[cfg(feature = "zookeeper")]
+        if let Some(zk) = &self.zookeeper {
+            return Masters::Detected(Box::new(crate::masters::Detected::new(
+                zk.url.clone(),
+                zk.options.clone(),
+                zk.tls,
+            )));
+        }
+        Masters::Fixed {
+            list: self.masters.clone(),
+            index: 0,
+        }
+    }
+
+    /// How the leader is detected with a `zk://` master: the ZooKeeper
+    /// session timeout and reconnection delays. Default:
+    /// [`DetectorOptions::default`](mesos_zookeeper::DetectorOptions::default)
+    /// (10 s sessions, as Mesos). No effect on other masters.
+    #[cfg(feature = "zookeeper")]
+    pub fn zookeeper_options(mut self, options: mesos_zookeeper::DetectorOptions) -> Self {
+        if let Some(zk) = &mut self.zookeeper {
+            zk.options = options;
+        }
+        self
+    }
+
+    /// Whether masters detected through ZooKeeper are reached over `https`
+    /// (their `MasterInfo` does not say; libmesos uses https when built
+    /// with SSL enabled). Default: false (`http`).
+    #[cfg(feature = "zookeeper")]
+    pub fn zookeeper_leader_tls(mut self, tls: bool) -> Self {
+        if let Some(zk) = &mut self.zookeeper {
+            zk.tls = tls;
+        }
+        self
     }
 
     /// The media type of calls and events. Default: protobuf.
@@ -130,6 +220,29 @@ impl SchedulerConfig {
     /// HTTP credentials (Basic principal/secret, or a bearer token).
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// TLS settings for `https://` masters: the CAs to trust, a client
+    /// certificate for masters that require one (mutual TLS, libprocess's
+    /// `LIBPROCESS_SSL_REQUIRE_CLIENT_CERT`), the server name to verify.
+    /// Default: the system's and the bundled roots, no client certificate.
+    /// A certificate the client or the master refuses ends the driver with
+    /// [`mesos_http::Error::TlsHandshake`], which says what to configure.
+    ///
+    /// ```no_run
+    /// use mesos_scheduler::{SchedulerConfig, TlsConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let framework = Default::default();
+    /// let tls = TlsConfig::new()
+    ///     .ca_file("/etc/mesos/ssl/ca.pem")?
+    ///     .identity_files("/etc/mesos/ssl/fw.pem", "/etc/mesos/ssl/fw.key")?;
+    /// let config = SchedulerConfig::new(["https://master.internal:5050"], framework)?.tls(tls);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: mesos_http::TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -204,6 +317,49 @@ impl SchedulerConfig {
     }
 }
 
+/// Whether `master` is resolved by the ZooKeeper machinery (`zk://`, or
+/// Mesos's `file://` indirection).
+fn is_detected(master: &str) -> bool {
+    master.starts_with("zk://") || master.starts_with("file://")
+}
+
+#[cfg(not(feature = "zookeeper"))]
+type Detected = Option<()>;
+#[cfg(feature = "zookeeper")]
+type Detected = Option<ZooKeeperMasters>;
+
+/// A `zk://` or `file://` master: the ZooKeeper group, or (a file naming a
+/// master's address) that master.
+#[cfg(feature = "zookeeper")]
+fn detected_master(flag: &str) -> Result<(Vec<Uri>, Detected), Error> {
+    use mesos_zookeeper::MasterFlag;
+    match MasterFlag::resolve(flag).map_err(Error::ZooKeeperUrl)? {
+        MasterFlag::ZooKeeper(url) => Ok((
+            Vec::new(),
+            Some(ZooKeeperMasters {
+                url,
+                options: Default::default(),
+                tls: false,
+            }),
+        )),
+        // Mesos files name a master as host:port; ours take URLs too.
+        MasterFlag::Direct(master) if master.contains("://") => {
+            Ok((vec![master_url(&master)?], None))
+        }
+        MasterFlag::Direct(master) => Ok((vec![master_url(&format!("http://{master}"))?], None)),
+    }
+}
+
+#[cfg(not(feature = "zookeeper"))]
+fn detected_master(flag: &str) -> Result<(Vec<Uri>, Detected), Error> {
+    let scheme = if flag.starts_with("zk://") {
+        "zk://"
+    } else {
+        "file://"
+    };
+    Err(Error::ZooKeeperDisabled { scheme })
+}
+
 /// `http://host:port[/prefix]` → the scheduler API URL on that master.
 fn master_url(master: &str) -> Result<Uri, Error> {
     let trimmed = master.trim().trim_end_matches('/');
@@ -222,7 +378,7 @@ mod tests {
     #[test]
     fn debug_hides_user_info_and_secrets() {
         let config = SchedulerConfig::new(
-            ["http://fw:hunter2@m1:5050", "https://m2:5050"],
+            ["http://fw:hunter2@m1:5050", "http://m2:5050"],
             FrameworkInfo::default(),
         )
         .unwrap()
@@ -233,12 +389,25 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"masters: ["http://m1:5050/api/v1/scheduler", "https://m2:5050/api/v1/scheduler"]"#),
+            text.contains(
+                r#"masters: ["http://m1:5050/api/v1/scheduler", "http://m2:5050/api/v1/scheduler"]"#
+            ),
             "{text}"
         );
         let err = SchedulerConfig::new(["ftp://fw:hunter2@m1:5050"], FrameworkInfo::default())
             .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+    }
+
+    #[test]
+    fn https_masters_need_the_tls_feature() {
+        let result = SchedulerConfig::new(["https://m:5050"], FrameworkInfo::default());
+        if cfg!(feature = "tls") {
+            assert!(result.is_ok(), "{result:?}");
+        } else {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("enable the `tls` feature"), "{err}");
+        }
     }
 
     #[test]
@@ -261,5 +430,69 @@ mod tests {
         );
         assert!(master_url("m:5050").is_err());
         assert!(SchedulerConfig::new(Vec::<String>::new(), FrameworkInfo::default()).is_err());
+    }
+
+    #[cfg(not(feature = "zookeeper"))]
+    #[test]
+    fn zookeeper_masters_need_the_feature() {
+        for master in ["zk://zk1:2181/mesos", "file:///etc/mesos/master"] {
+            let err = SchedulerConfig::new([master], FrameworkInfo::default()).unwrap_err();
+            assert!(matches!(err, Error::ZooKeeperDisabled { .. }), "{err:?}");
+            assert!(err.to_string().contains("`zookeeper` feature"), "{err}");
+        }
+    }
+
+    #[cfg(feature = "zookeeper")]
+    #[test]
+    fn zookeeper_masters_are_detected() {
+        let config = SchedulerConfig::new(
+            ["zk://fw:hunter2@zk1:2181,zk2/mesos"],
+            FrameworkInfo::default(),
+        )
+        .unwrap();
+        let zk = config.zookeeper.as_ref().expect("a ZooKeeper master");
+        assert_eq!(zk.url.connect_string(), "zk1:2181,zk2:2181");
+        assert!(config.masters.is_empty());
+        let text = format!("{config:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("zk1:2181"), "{text}");
+
+        // Only alone, and well-formed.
+        let err = SchedulerConfig::new(
+            ["zk://zk1/mesos", "http://m:5050"],
+            FrameworkInfo::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        let err = SchedulerConfig::new(["zk://zk1:2181/"], FrameworkInfo::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ZooKeeperUrl(mesos_zookeeper::UrlError::PathRequired)
+            ),
+            "{err:?}"
+        );
+
+        // file:// names either a ZooKeeper group or a master (host:port as
+        // Mesos writes it, or a URL).
+        let dir = std::env::temp_dir().join(format!("mesos-sched-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let zk_file = dir.join("zk");
+        let master_file = dir.join("master");
+        std::fs::write(&zk_file, "zk://zk1:2181/mesos\n").unwrap();
+        std::fs::write(&master_file, "10.0.0.1:5050\n").unwrap();
+        let config = SchedulerConfig::new(
+            [format!("file://{}", zk_file.display())],
+            FrameworkInfo::default(),
+        )
+        .unwrap();
+        assert_eq!(config.zookeeper.unwrap().url.path(), "/mesos");
+        let config = SchedulerConfig::new(
+            [format!("file://{}", master_file.display())],
+            FrameworkInfo::default(),
+        )
+        .unwrap();
+        assert_eq!(config.masters, ["http://10.0.0.1:5050/api/v1/scheduler"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -15,9 +15,16 @@ use http::Uri;
 use mesos_http::Backoff;
 use mesos_proto::v1::scheduler::{Call, Event};
 use mesos_proto::v1::FrameworkInfo;
+use tracing::Instrument;
 
 use crate::client::{Session, Shared};
-use crate::{calls, Error, SchedulerClient, SchedulerConfig, SchedulerEvent};
+use crate::masters::Masters;
+use crate::{calls, telemetry, Error, SchedulerClient, SchedulerConfig, SchedulerEvent};
+
+/// How long a connection with a `zk://` master waits before asking the
+/// detected leader again after it answered `307` (it learns that it leads
+/// a moment after ZooKeeper tells the framework).
+const DETECTED_LEADER_RETRY: Duration = Duration::from_millis(100);
 
 /// Opens a scheduler subscription: the lower-level alternative to the
 /// [`SchedulerDriver`](crate::SchedulerDriver).
@@ -29,7 +36,14 @@ use crate::{calls, Error, SchedulerClient, SchedulerConfig, SchedulerEvent};
 /// is lost (stream closed or broken, or no event for `heartbeat_multiplier`
 /// heartbeat intervals) yields [`SchedulerEvent::Disconnected`], backs off
 /// (jittered, exponential) and resubscribes with the framework id, so tasks
-/// survive within the framework's failover timeout.
+/// survive within the framework's failover timeout. With a `zk://` master
+/// (feature `zookeeper`) it subscribes to the leader ZooKeeper names, ends
+/// the subscription as soon as another master leads (yielding
+/// `Disconnected`, then resubscribing to it), and waits while none does;
+/// there it follows no `307`: a detected leader that redirects has not
+/// learnt yet that it leads, and is asked again after 100 ms, as many
+/// times as redirects are followed in a row otherwise, then after the
+/// backoff.
 ///
 /// The stream ends after an [`SchedulerEvent::Error`] from the master, or
 /// with an `Err` when the master refuses the subscription for good (`400`,
@@ -64,16 +78,26 @@ pub fn subscribe(config: SchedulerConfig) -> Result<(SchedulerClient, Subscripti
     if let Some(credentials) = &config.credentials {
         builder = builder.credentials(credentials.clone());
     }
-    let http = builder.build().map_err(|e| Error::Config(e.to_string()))?;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        builder = builder.tls(tls.clone());
+    }
+    let http = builder
+        .build()
+        .map_err(|e| Error::Config(mesos_http::error_chain(&e)))?;
     let shared = Arc::new(Shared {
         http,
         session: RwLock::new(None),
         torn_down: AtomicBool::new(false),
         pending_acks: Default::default(),
+        held_offers: Default::default(),
+        span: RwLock::new(tracing::Span::none()),
     });
-    let connection = Connection::new(config, shared.clone());
+    let connection = Connection::new(config, shared.clone(), tracing::Span::current());
     let stream = futures::stream::unfold(connection, |mut connection| async move {
-        let item = connection.next_event().await?;
+        // In the current subscription's span; a new SUBSCRIBE opens its own.
+        let span = connection.shared.span();
+        let item = connection.next_event().instrument(span).await?;
         Some((item, connection))
     })
     .boxed();
@@ -118,8 +142,7 @@ enum State {
 
 struct Connection {
     framework: FrameworkInfo,
-    masters: Vec<Uri>,
-    master_index: usize,
+    masters: Masters,
     url: Uri,
     shared: Arc<Shared>,
     backoff: Backoff,
@@ -127,17 +150,21 @@ struct Connection {
     heartbeat_multiplier: u32,
     heartbeat_timeout: Duration,
     subscribed_before: bool,
+    /// The connection was lost: the next SUBSCRIBE is a reconnection.
+    reconnecting: bool,
+    /// The span current where [`subscribe`] was called: the parent of each
+    /// subscription's span.
+    parent: tracing::Span,
     state: State,
 }
 
 impl Connection {
-    fn new(config: SchedulerConfig, shared: Arc<Shared>) -> Self {
-        let url = config.masters[0].clone();
+    fn new(config: SchedulerConfig, shared: Arc<Shared>, parent: tracing::Span) -> Self {
+        let masters = config.masters();
         Connection {
             framework: config.framework,
-            url,
-            masters: config.masters,
-            master_index: 0,
+            url: masters.first(),
+            masters,
             shared,
             backoff: Backoff::new(config.backoff_initial, config.backoff_max)
                 .stable_after(config.default_heartbeat),
@@ -147,6 +174,8 @@ impl Connection {
                 .default_heartbeat
                 .saturating_mul(config.heartbeat_multiplier),
             subscribed_before: false,
+            reconnecting: false,
+            parent,
             state: State::Connecting {
                 delay: Duration::ZERO,
                 redirects: 0,
@@ -162,9 +191,29 @@ impl Connection {
                 State::Connecting { delay, redirects } => {
                     let (delay, redirects) = (*delay, *redirects);
                     if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
+                        // With ZooKeeper, a new leader cuts the backoff short.
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = self.masters.leader_lost() => {}
+                        }
                     }
-                    if let Err(e) = self.connect(redirects).await {
+                    if redirects == 0 || !self.masters.follows_redirects() {
+                        // With ZooKeeper: wait for a leader and go to it.
+                        match self.masters.leader().await {
+                            Ok(Some(leader)) => self.url = leader,
+                            Ok(None) => {}
+                            Err(e) => {
+                                self.state = State::Done;
+                                return Some(Err(e));
+                            }
+                        }
+                    }
+                    let span = self.shared.new_span(
+                        &self.parent,
+                        self.framework.id.as_ref().map(|id| &*id.value),
+                        &self.url,
+                    );
+                    if let Err(e) = self.connect(redirects).instrument(span).await {
                         self.state = State::Done;
                         return Some(Err(e));
                     }
@@ -174,21 +223,31 @@ impl Connection {
                     stream_id,
                     since,
                 } => {
-                    let next = tokio::time::timeout(self.heartbeat_timeout, events.next()).await;
+                    let next = tokio::select! {
+                        next = tokio::time::timeout(self.heartbeat_timeout, events.next()) => next,
+                        reason = self.masters.leader_lost() => {
+                            let subscribed_at = *since;
+                            if let Some(lost) = self.lose(reason, subscribed_at, false) {
+                                return Some(Ok(lost));
+                            }
+                            continue;
+                        }
+                    };
                     let (stream_id, subscribed_at) = (stream_id.clone(), *since);
                     match next {
                         Err(_) => {
+                            telemetry::heartbeat_missed();
                             let reason = format!(
                                 "no event from the master for {:?} ({} heartbeat intervals)",
                                 self.heartbeat_timeout, self.heartbeat_multiplier
                             );
-                            if let Some(lost) = self.lose(reason, subscribed_at) {
+                            if let Some(lost) = self.lose(reason, subscribed_at, true) {
                                 return Some(Ok(lost));
                             }
                         }
                         Ok(None) => {
                             let reason = "the master closed the event stream".to_string();
-                            if let Some(lost) = self.lose(reason, subscribed_at) {
+                            if let Some(lost) = self.lose(reason, subscribed_at, true) {
                                 return Some(Ok(lost));
                             }
                         }
@@ -197,7 +256,7 @@ impl Connection {
                         }
                         Ok(Some(Err(e))) => {
                             let reason = mesos_http::error_chain(&e);
-                            if let Some(lost) = self.lose(reason, subscribed_at) {
+                            if let Some(lost) = self.lose(reason, subscribed_at, true) {
                                 return Some(Ok(lost));
                             }
                         }
@@ -222,24 +281,63 @@ impl Connection {
     /// refused the framework for good.
     async fn connect(&mut self, redirects: u32) -> Result<(), Error> {
         let call: Call = calls::subscribe(self.framework.clone());
-        tracing::debug!(master = %mesos_http::RedactedUrl(&self.url), framework_id = ?self.framework.id, "subscribing");
-        match self
-            .shared
+        let (shared, url) = (self.shared.clone(), self.url.clone());
+        let span = shared.span();
+        tracing::debug!("subscribing");
+        telemetry::subscribe_attempt();
+        if std::mem::take(&mut self.reconnecting) {
+            telemetry::reconnect();
+        }
+        let timing = telemetry::call(&span, "SUBSCRIBE");
+        let request = shared
             .http
-            .subscribe::<Call, Event>(&self.url, &call)
-            .await
-        {
+            .subscribe::<Call, Event>(&url, &call)
+            .instrument(timing.span().clone());
+        // With ZooKeeper, a new leader ends a SUBSCRIBE still waiting on the
+        // old one (which may never answer) at once.
+        let answer = tokio::select! {
+            answer = request => answer,
+            reason = self.masters.leader_lost() => {
+                timing.finish("abandoned");
+                tracing::info!(%reason, "abandoning SUBSCRIBE");
+                self.state = State::Connecting {
+                    delay: Duration::ZERO,
+                    redirects: 0,
+                };
+                return Ok(());
+            }
+        };
+        timing.finish_with(&answer);
+        match answer {
             Ok(sub) => {
                 let Some(stream_id) = sub.stream_id else {
-                    tracing::warn!(master = %mesos_http::RedactedUrl(&self.url), "SUBSCRIBE answered without Mesos-Stream-Id");
+                    tracing::warn!("SUBSCRIBE answered without Mesos-Stream-Id");
                     self.retry_later(true);
                     return Ok(());
                 };
+                span.record("stream_id", stream_id.as_str());
                 self.state = State::Streaming {
                     events: sub.events,
                     stream_id,
                     since: None,
                 };
+                Ok(())
+            }
+            Err(e) if e.redirect_location().is_some() && !self.masters.follows_redirects() => {
+                // Like a followed redirect, a few quick retries, then the
+                // backoff; the leader is looked up again each time.
+                tracing::info!(
+                    "the detected leader redirects elsewhere (it may not know yet that it leads); \
+                     asking it again"
+                );
+                if redirects < self.max_redirects {
+                    self.state = State::Connecting {
+                        delay: DETECTED_LEADER_RETRY,
+                        redirects: redirects + 1,
+                    };
+                } else {
+                    self.retry_later(false);
+                }
                 Ok(())
             }
             Err(e) if e.redirect_location().is_some() => {
@@ -265,7 +363,7 @@ impl Connection {
                 Ok(())
             }
             Err(e) if e.is_retryable() => {
-                tracing::warn!(master = %mesos_http::RedactedUrl(&self.url), error = %mesos_http::error_chain(&e), "subscribe failed; will retry");
+                tracing::warn!(error = %mesos_http::error_chain(&e), "subscribe failed; will retry");
                 self.retry_later(true);
                 Ok(())
             }
@@ -273,11 +371,13 @@ impl Connection {
         }
     }
 
-    /// Backs off; with `next_master`, moves on to the next configured master.
+    /// Backs off; with `next_master`, moves on to the next configured master
+    /// (with ZooKeeper, the leader is looked up again anyway).
     fn retry_later(&mut self, next_master: bool) {
         if next_master {
-            self.master_index = (self.master_index + 1) % self.masters.len();
-            self.url = self.masters[self.master_index].clone();
+            if let Some(next) = self.masters.rotate() {
+                self.url = next;
+            }
         }
         self.state = State::Connecting {
             delay: self.backoff.next_delay(),
@@ -285,22 +385,37 @@ impl Connection {
         };
     }
 
-    /// The stream is gone: forget the session and reconnect. Yields
-    /// `Disconnected` only if the framework was subscribed on it (`since`
-    /// SUBSCRIBED arrived); the backoff starts over only if that session
-    /// was healthy (see [`Backoff::session_ended`]).
-    fn lose(&mut self, reason: String, since: Option<Instant>) -> Option<SchedulerEvent> {
+    /// The stream is gone: forget the session and reconnect, after a
+    /// backoff delay if `back_off` (not when ZooKeeper named another
+    /// leader: that one is tried at once). Yields `Disconnected` only if
+    /// the framework was subscribed on it (`since` SUBSCRIBED arrived); the
+    /// backoff starts over only if that session was healthy (see
+    /// [`Backoff::session_ended`]).
+    fn lose(
+        &mut self,
+        reason: String,
+        since: Option<Instant>,
+        back_off: bool,
+    ) -> Option<SchedulerEvent> {
         self.shared.set_session(None);
         if self.shared.is_torn_down() {
-            tracing::info!(master = %mesos_http::RedactedUrl(&self.url), "framework torn down; subscription ended");
+            tracing::info!("framework torn down; subscription ended");
             self.state = State::Done;
             return None;
         }
-        tracing::warn!(master = %mesos_http::RedactedUrl(&self.url), %reason, "connection to the master lost");
+        tracing::warn!(%reason, "connection to the master lost");
+        self.reconnecting = true;
         if let Some(since) = since {
             self.backoff.session_ended(since.elapsed());
         }
-        self.retry_later(false);
+        if back_off {
+            self.retry_later(false);
+        } else {
+            self.state = State::Connecting {
+                delay: Duration::ZERO,
+                redirects: 0,
+            };
+        }
         since.map(|_| SchedulerEvent::Disconnected { reason })
     }
 
@@ -310,6 +425,7 @@ impl Connection {
         stream_id: String,
     ) -> Option<Result<SchedulerEvent, Error>> {
         let kind = event.r#type();
+        telemetry::event_received(kind.as_str_name());
         let Some(event) = SchedulerEvent::from_wire(event, self.subscribed_before) else {
             tracing::warn!(
                 event = kind.as_str_name(),
@@ -323,6 +439,13 @@ impl Connection {
                 heartbeat_interval,
                 ..
             } => {
+                if self.framework.id.is_none() {
+                    // Known from now on: the next subscriptions' spans
+                    // carry it from the start.
+                    self.shared
+                        .span()
+                        .record("framework_id", framework_id.value.as_str());
+                }
                 self.framework.id = Some(framework_id.clone());
                 if let Some(interval) = heartbeat_interval {
                     self.heartbeat_timeout = interval.saturating_mul(self.heartbeat_multiplier);
@@ -337,7 +460,15 @@ impl Connection {
                 if let State::Streaming { since, .. } = &mut self.state {
                     *since = Some(Instant::now());
                 }
-                tracing::info!(framework_id = %framework_id.value, master = %mesos_http::RedactedUrl(&self.url), "subscribed");
+                tracing::info!("subscribed");
+            }
+            SchedulerEvent::Offers(offers) => {
+                self.shared
+                    .held_offers
+                    .received(offers.iter().map(|o| &o.id));
+            }
+            SchedulerEvent::Rescind(offer_id) => {
+                self.shared.held_offers.released([offer_id]);
             }
             SchedulerEvent::Update(status) => {
                 self.shared

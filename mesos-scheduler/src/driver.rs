@@ -13,9 +13,11 @@ use mesos_proto::v1::{
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{
-    subscribe, Error, Scheduler, SchedulerClient, SchedulerConfig, SchedulerEvent, Subscription,
+    subscribe, telemetry, Error, Scheduler, SchedulerClient, SchedulerConfig, SchedulerEvent,
+    Subscription,
 };
 
 /// The Rust `MesosSchedulerDriver`: connects a [`Scheduler`] to a master and
@@ -165,27 +167,25 @@ impl SchedulerDriver {
         };
         self.inner.status.send_replace(Status::DriverRunning);
         let driver = self.clone();
-        let event_loop =
-            runtime.spawn(async move { driver.event_loop(scheduler, subscription).await });
-        // The supervisor: whatever ends the event loop (even a panic in the
-        // driver itself), the status leaves DRIVER_RUNNING and `join` returns.
-        let driver = self.clone();
-        runtime.spawn(async move {
-            if let Err(e) = event_loop.await {
-                let message = if e.is_panic() {
-                    mesos_http::panic_message(e.into_panic().as_ref())
-                } else {
-                    "the event loop was cancelled (runtime shutting down)".to_string()
-                };
-                tracing::error!(%message, "the scheduler driver's event loop failed");
-                driver.fail(Error::Panicked {
-                    during: "event loop",
-                    message,
-                });
-            }
-            driver.finish(Status::DriverAborted);
-            driver.inner.finished.send_replace(true);
-        });
+        let supervisor = self.clone();
+        // Whatever ends the event loop (even a panic in the driver itself),
+        // the status leaves DRIVER_RUNNING and `join` returns.
+        mesos_http::spawn_supervised(
+            &runtime,
+            async move { driver.event_loop(scheduler, subscription).await },
+            move |ended| {
+                if let Err(message) = ended {
+                    let _in = supervisor.inner.client.shared.span().entered();
+                    tracing::error!(%message, "the scheduler driver's event loop failed");
+                    supervisor.fail(Error::Panicked {
+                        during: "event loop",
+                        message,
+                    });
+                }
+                supervisor.finish(Status::DriverAborted);
+                supervisor.inner.finished.send_replace(true);
+            },
+        );
         Status::DriverRunning
     }
 
@@ -205,7 +205,9 @@ impl SchedulerDriver {
         }
         if !failover {
             if let Err(e) = self.inner.client.teardown().await {
-                tracing::warn!(error = %e, "TEARDOWN failed while stopping");
+                self.inner.client.shared.span().in_scope(|| {
+                    tracing::warn!(error = %e, "TEARDOWN failed while stopping");
+                });
             }
         }
         self.finish(Status::DriverStopped);
@@ -299,7 +301,9 @@ impl SchedulerDriver {
                 }
                 Some(Err(e)) => {
                     let message = mesos_http::error_chain(&e);
-                    tracing::error!(error = %message, "subscription failed; aborting");
+                    self.inner.client.shared.span().in_scope(|| {
+                        tracing::error!(error = %message, "subscription failed; aborting");
+                    });
                     self.fail(e);
                     self.deliver(scheduler.as_mut(), SchedulerEvent::Error(message))
                         .await;
@@ -323,6 +327,13 @@ impl SchedulerDriver {
     /// stop grace period left to finish. A panic in it aborts the driver
     /// with [`Error::Panicked`]. False when the loop must end.
     async fn deliver(&self, scheduler: &mut dyn Scheduler, event: SchedulerEvent) -> bool {
+        let span = telemetry::event_span(&self.inner.client.shared.span(), event.type_name());
+        self.deliver_in_span(scheduler, event)
+            .instrument(span)
+            .await
+    }
+
+    async fn deliver_in_span(&self, scheduler: &mut dyn Scheduler, event: SchedulerEvent) -> bool {
         let during = callback_name(&event);
         let callback = self.dispatch(scheduler, event);
         let interrupt = async {

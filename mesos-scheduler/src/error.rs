@@ -41,6 +41,18 @@ pub enum Error {
         /// The panic's message.
         message: String,
     },
+    /// A `zk://` (or `file://`) master was given, but this build of
+    /// `mesos-scheduler` has no ZooKeeper support: enable its `zookeeper`
+    /// feature (`mesos-scheduler = { features = ["zookeeper"] }`).
+    #[error("{scheme} masters need mesos-scheduler's `zookeeper` feature (add features = [\"zookeeper\"] to the mesos-scheduler dependency)")]
+    ZooKeeperDisabled {
+        /// `zk://` or `file://`.
+        scheme: &'static str,
+    },
+    /// A `zk://` (or `file://`) master could not be read.
+    #[cfg(feature = "zookeeper")]
+    #[error(transparent)]
+    ZooKeeperUrl(mesos_zookeeper::UrlError),
     /// `start` was called outside a tokio runtime.
     #[error("the driver needs a tokio runtime (start it from within one)")]
     NoRuntime,

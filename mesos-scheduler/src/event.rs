@@ -135,6 +135,26 @@ pub fn heartbeat_interval(seconds: f64) -> Result<Duration, InvalidHeartbeat> {
 }
 
 impl SchedulerEvent {
+    /// The event's type as Mesos names it (`SUBSCRIBED`, `OFFERS`,
+    /// `UPDATE`, ...), or `DISCONNECTED` for the connection's own event:
+    /// the `event` field of the driver's `event` span.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SchedulerEvent::Subscribed { .. } => "SUBSCRIBED",
+            SchedulerEvent::Offers(_) => "OFFERS",
+            SchedulerEvent::InverseOffers(_) => "INVERSE_OFFERS",
+            SchedulerEvent::Rescind(_) => "RESCIND",
+            SchedulerEvent::RescindInverseOffer(_) => "RESCIND_INVERSE_OFFER",
+            SchedulerEvent::Update(_) => "UPDATE",
+            SchedulerEvent::OperationUpdate(_) => "UPDATE_OPERATION_STATUS",
+            SchedulerEvent::Message { .. } => "MESSAGE",
+            SchedulerEvent::Failure { .. } => "FAILURE",
+            SchedulerEvent::Error(_) => "ERROR",
+            SchedulerEvent::Heartbeat => "HEARTBEAT",
+            SchedulerEvent::Disconnected { .. } => "DISCONNECTED",
+        }
+    }
+
     /// Converts a wire event. `None` for an event without its payload or of
     /// a type this SDK does not know (logged by the caller).
     pub fn from_wire(event: Event, resubscribed: bool) -> Option<Self> {

@@ -10,7 +10,9 @@
 //! framework otherwise gets wrong:
 //!
 //! - the `Mesos-Stream-Id` of the subscription, sent on every call;
-//! - several masters and `307` redirects to the leading one;
+//! - several masters and `307` redirects to the leading one, or (feature
+//!   `zookeeper`) a `zk://` URL: the leading master detected through
+//!   ZooKeeper as Mesos detects it, followed as soon as it changes;
 //! - reconnection with jittered exponential backoff on `503`, refused or
 //!   reset connections, broken streams, and missed heartbeats (no event for
 //!   5 × `heartbeat_interval_seconds` by default), resubscribing with the
@@ -48,6 +50,48 @@
 //! driver.run().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Observability
+//!
+//! The driver and the [`subscribe`] stream open `tracing` spans and (with
+//! the `metrics` feature, off by default) record metrics.
+//!
+//! ## Spans
+//!
+//! | span | level | fields | where |
+//! | --- | --- | --- | --- |
+//! | `subscription` | INFO | `framework_id` (from the start when known, else recorded when SUBSCRIBED arrives), `master` (the master subscribed to, without user-info), `stream_id` (its `Mesos-Stream-Id`, recorded when the answer arrives) | one per SUBSCRIBE: the attempt and, once accepted, its event stream until the connection ends; a child of the span current where [`subscribe`] (or [`SchedulerDriver::new`]) was called; the parent of the calls and dispatched events made meanwhile |
+//! | `call` | DEBUG | `call` (the call type: `SUBSCRIBE`, `DECLINE`, ...), `outcome` (`ok`, `not_subscribed`, or [`mesos_http::Error::outcome`]), `latency_ms` (recorded when the answer arrives) | each call, SUBSCRIBE attempts included |
+//! | `event` | DEBUG | `event` (the event type: `OFFERS`, `UPDATE`, ..., or `DISCONNECTED` for the connection's own) | each event the driver dispatches to the [`Scheduler`], around its callback |
+//!
+//! Log events inside these spans carry their fields (a subscriber such as
+//! `tracing-subscriber`'s `fmt` prints them), so they do not repeat them.
+//! Each field is recorded once per span (a reconnection opens a new
+//! subscription span), so a long-lived connection does not grow a
+//! subscriber's per-span text. No span or log shows credentials or the
+//! user-info of a URL.
+//!
+//! ## Metrics (feature `metrics`)
+//!
+//! Recorded through the [`metrics`](https://docs.rs/metrics) facade: install
+//! any recorder (a Prometheus exporter, ...) to collect them; without one
+//! they cost next to nothing.
+//!
+//! | name | kind | labels | what |
+//! | --- | --- | --- | --- |
+//! | `mesos_scheduler_calls_total` | counter | `call`, `outcome` | calls made, SUBSCRIBE attempts included, by type and outcome (the `outcome` values of the `call` span) |
+//! | `mesos_scheduler_call_duration_seconds` | histogram | `call` | time from sending a call to its answer (for SUBSCRIBE: to the response headers) |
+//! | `mesos_scheduler_events_total` | counter | `event` | events received from the master, by type (`SUBSCRIBED`, `OFFERS`, `HEARTBEAT`, ...) |
+//! | `mesos_scheduler_subscribe_attempts_total` | counter | | SUBSCRIBE requests sent (the first and every retry) |
+//! | `mesos_scheduler_reconnects_total` | counter | | resubscriptions after a lost connection (stream closed or broken, heartbeats missed, another leader), counted when the first SUBSCRIBE after the loss goes out |
+//! | `mesos_scheduler_heartbeat_misses_total` | counter | | connections given up because no event (not even a HEARTBEAT) came for `heartbeat_multiplier` heartbeat intervals |
+//! | `mesos_scheduler_pending_acknowledgements` | gauge | | acknowledgements that could not be delivered and wait for the next subscription (see [`SchedulerClient::acknowledge`]); summed over the drivers of the process |
+//! | `mesos_scheduler_offers_held` | gauge | | offers received on the current subscription and not yet accepted, declined or rescinded (see [`SchedulerClient::offers_held`]); summed over the drivers of the process |
+//!
+//! The driver does not hold offers (they go to
+//! [`Scheduler::resource_offers`] and
+//! are the framework's from then on), so it has no gauge of offers held.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod acks;
 pub mod calls;
@@ -57,7 +101,10 @@ mod connection;
 mod driver;
 mod error;
 mod event;
+mod masters;
+mod offers;
 mod scheduler;
+mod telemetry;
 
 pub use acks::MAX_PENDING_ACKNOWLEDGEMENTS;
 pub use client::SchedulerClient;
@@ -70,5 +117,23 @@ pub use event::{
     MIN_HEARTBEAT_INTERVAL,
 };
 pub use mesos_http::{Backoff, Credentials, MediaType};
+#[cfg(feature = "tls")]
+pub use mesos_http::{TlsConfig, TlsError};
 pub use mesos_proto::v1::Status;
+pub use offers::MAX_TRACKED_OFFERS;
+
+/// `mesos-proto`: the Mesos v1 wire types, builders and resource arithmetic,
+/// re-exported so that a framework depends on this crate alone.
+pub use mesos_proto as proto;
+
+/// The attribute that [`Scheduler`] implementations carry, re-exported.
+pub use async_trait::async_trait;
+
+#[cfg(feature = "zookeeper")]
+pub use mesos_zookeeper;
 pub use scheduler::Scheduler;
+
+/// The examples in this crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

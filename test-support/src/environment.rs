@@ -23,6 +23,10 @@ pub const REQUIRE_ENV_VAR: &str = "MESOS_RS_REQUIRE_ENV";
 /// The environment variable naming a real Mesos master for interop tests.
 pub const INTEROP_MASTER_VAR: &str = "MESOS_INTEROP_MASTER";
 
+/// The environment variable naming a standalone ZooKeeper (`host:port`, as
+/// `scripts/zookeeper.sh start` prints it) for the ZooKeeper tests.
+pub const ZOOKEEPER_VAR: &str = "MESOS_RS_ZOOKEEPER";
+
 /// Whether the environment is required ([`REQUIRE_ENV_VAR`] is `1`).
 pub fn required() -> bool {
     std::env::var(REQUIRE_ENV_VAR).is_ok_and(|v| v.trim() == "1")
@@ -72,6 +76,39 @@ pub fn interop_master(test: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// The ZooKeeper `host:port` from [`ZOOKEEPER_VAR`], or `None` after
+/// [`skip`]ping `test`. Start one with `scripts/zookeeper.sh start`.
+pub fn zookeeper(test: &str) -> Option<String> {
+    match std::env::var(ZOOKEEPER_VAR) {
+        Ok(servers) if !servers.trim().is_empty() => Some(servers.trim().to_string()),
+        _ => {
+            skip(
+                test,
+                &format!(
+                    "{ZOOKEEPER_VAR} is not set (no ZooKeeper; `scripts/zookeeper.sh start` runs one)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A `zk://` URL on the ZooKeeper of [`ZOOKEEPER_VAR`] whose group path
+/// (`/mesos-rs-tests/<name>-<pid>-<nanos>`) no other test uses, or `None`
+/// after [`skip`]ping `test`.
+pub fn zookeeper_group(test: &str) -> Option<String> {
+    let servers = zookeeper(test)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let name = label(test).replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    Some(format!(
+        "zk://{servers}/mesos-rs-tests/{name}-{}-{nanos}",
+        std::process::id()
+    ))
 }
 
 /// Whether a Docker engine answers (`docker version` succeeds); otherwise

@@ -13,6 +13,8 @@ pub mod environment;
 pub mod fault_proxy;
 pub mod schedule;
 pub mod scheduler;
+pub mod telemetry;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -93,4 +95,45 @@ fn build_examples() -> HashMap<String, PathBuf> {
             Some((name, PathBuf::from(exe)))
         })
         .collect()
+}
+
+/// `GET url` (plain HTTP) and its body as JSON, e.g. a master's
+/// `/master/state`.
+///
+/// # Panics
+/// When the request fails, the status is not 2xx or the body is not JSON:
+/// the calling test cannot go on.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let uri: http::Uri = url.parse().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let response = client
+        .get(uri)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: body: {e}"))
+        .to_bytes();
+    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// Logs of the test's process to the test's output, filtered by `RUST_LOG`
+/// (default `warn`); once per process, later calls do nothing.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
 }

@@ -127,13 +127,7 @@ where
 }
 
 fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
+    mesos_test_support::init_tracing();
 }
 
 /// The sum of the scalar resource `name` in `offer`.

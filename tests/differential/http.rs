@@ -10,7 +10,10 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use mesos_proto::codec::WireMessage;
 use mesos_proto::recordio::RecordIoCodec;
+use mesos_proto::v1::executor::{self, Call as ExecutorCall, Event as ExecutorEvent};
+use mesos_proto::v1::master::{self, Call as OperatorCall, Event as OperatorEvent};
 use mesos_proto::v1::scheduler::{Call, Event};
 use mesos_proto::MediaType;
 use serde_json::Value;
@@ -45,6 +48,41 @@ impl Request {
         }
     }
 
+    /// A POST of an executor call given as JSON to the executor API at
+    /// `path`, encoded in `media`, with `Content-Type` and `Accept` of
+    /// `media`.
+    pub(crate) fn executor_call(path: &str, media: MediaType, call: Value) -> Request {
+        Request {
+            method: http::Method::POST,
+            path: path.into(),
+            headers: vec![
+                ("Content-Type".into(), media.mime().into()),
+                ("Accept".into(), media.mime().into()),
+            ],
+            body: encode_as::<ExecutorCall>(media, &call),
+        }
+    }
+
+    /// A POST of an operator call given as JSON to `/api/v1`, encoded in
+    /// `media`, with `Content-Type` and `Accept` of `media`.
+    pub(crate) fn operator_call(media: MediaType, call: Value) -> Request {
+        Request {
+            method: http::Method::POST,
+            path: "/api/v1".into(),
+            headers: vec![
+                ("Content-Type".into(), media.mime().into()),
+                ("Accept".into(), media.mime().into()),
+            ],
+            body: encode_as::<OperatorCall>(media, &call),
+        }
+    }
+
+    /// The same request to another path.
+    pub(crate) fn to(mut self, path: &str) -> Request {
+        self.path = path.into();
+        self
+    }
+
     /// A POST with this raw body and these headers only.
     pub(crate) fn raw(headers: &[(&str, &str)], body: impl Into<Bytes>) -> Request {
         Request {
@@ -72,11 +110,16 @@ impl Request {
 /// codecs (prost writes every proto2 `required` field, so protobuf bodies
 /// that lack one are written by hand in the scenarios).
 pub(crate) fn encode_call(media: MediaType, call: &Value) -> Bytes {
+    encode_as::<Call>(media, call)
+}
+
+/// `call` (JSON) in `media`, through message type `T` for protobuf.
+fn encode_as<T: WireMessage>(media: MediaType, call: &Value) -> Bytes {
     let json = Bytes::from(call.to_string());
     match media {
         MediaType::Json => json,
         MediaType::Protobuf => {
-            let call: Call = MediaType::Json
+            let call: T = MediaType::Json
                 .decode(&json)
                 .unwrap_or_else(|e| panic!("scenario call {call} decodes: {e}"));
             MediaType::Protobuf
@@ -138,14 +181,20 @@ impl EventStream {
     /// The first event of type `kind` within `within`, skipping others;
     /// `None` if the stream ended first. Panics on a timeout.
     pub(crate) async fn wait_for(&mut self, kind: &str, within: Duration) -> Option<Value> {
+        self.wait_for_any(&[kind], within).await
+    }
+
+    /// The first event of one of `kinds` within `within`, skipping
+    /// others; `None` if the stream ended first. Panics on a timeout.
+    pub(crate) async fn wait_for_any(&mut self, kinds: &[&str], within: Duration) -> Option<Value> {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.next(left).await {
-                Ok(Some(event)) if event["type"] == kind => return Some(event),
+                Ok(Some(event)) if kinds.iter().any(|k| event["type"] == *k) => return Some(event),
                 Ok(Some(_)) => continue,
                 Ok(None) => return None,
-                Err(e) => panic!("waiting for {kind}: {e}"),
+                Err(e) => panic!("waiting for {kinds:?}: {e}"),
             }
         }
     }
@@ -222,7 +271,7 @@ impl Target {
                 headers: parts.headers,
                 body: Bytes::new(),
                 events: Some(EventStream {
-                    rx: spawn_reader(body, media),
+                    rx: spawn_reader(body, media, Api::of(&request)),
                     ended: false,
                 }),
             };
@@ -242,16 +291,58 @@ impl Target {
     }
 }
 
-/// Whether the request is a SUBSCRIBE call (JSON or protobuf).
+/// The API a request goes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Scheduler,
+    Executor,
+    Operator,
+}
+
+impl Api {
+    fn of(request: &Request) -> Api {
+        if request.path.ends_with("/api/v1/executor") {
+            Api::Executor
+        } else if request.path.ends_with("/api/v1") {
+            Api::Operator
+        } else {
+            Api::Scheduler
+        }
+    }
+}
+
+/// Whether the request is a SUBSCRIBE call (JSON or protobuf) of its API.
 fn is_subscribe(request: &Request) -> bool {
-    let json = MediaType::Json.decode::<Call>(&request.body);
-    let call = json.or_else(|_| MediaType::Protobuf.decode::<Call>(&request.body));
-    call.is_ok_and(|c| c.r#type == Some(mesos_proto::v1::scheduler::call::Type::Subscribe as i32))
+    fn decodes<T: WireMessage>(body: &[u8]) -> Option<T> {
+        MediaType::Json
+            .decode::<T>(body)
+            .or_else(|_| MediaType::Protobuf.decode::<T>(body))
+            .ok()
+    }
+    match Api::of(request) {
+        Api::Executor => decodes::<ExecutorCall>(&request.body)
+            .is_some_and(|c| c.r#type == Some(executor::call::Type::Subscribe as i32)),
+        Api::Operator => decodes::<OperatorCall>(&request.body)
+            .is_some_and(|c| c.r#type == Some(master::call::Type::Subscribe as i32)),
+        Api::Scheduler => decodes::<Call>(&request.body).is_some_and(|c| {
+            c.r#type == Some(mesos_proto::v1::scheduler::call::Type::Subscribe as i32)
+        }),
+    }
+}
+
+/// A protobuf record of `T` in our JSON mapping.
+pub(crate) fn protobuf_as_json<T: WireMessage>(record: &[u8]) -> Result<Value, String> {
+    let event = MediaType::Protobuf
+        .decode::<T>(record)
+        .map_err(|e| e.to_string())?;
+    let json = MediaType::Json.encode(&event).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
 fn spawn_reader(
     mut body: Incoming,
     media: MediaType,
+    api: Api,
 ) -> mpsc::UnboundedReceiver<Result<Value, String>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -271,15 +362,11 @@ fn spawn_reader(
                         let event = match media {
                             MediaType::Json => serde_json::from_slice(&record)
                                 .map_err(|e| format!("event is not JSON: {e}")),
-                            MediaType::Protobuf => media
-                                .decode::<Event>(&record)
-                                .map_err(|e| e.to_string())
-                                .and_then(|event| {
-                                    let json = MediaType::Json
-                                        .encode(&event)
-                                        .map_err(|e| e.to_string())?;
-                                    serde_json::from_slice(&json).map_err(|e| e.to_string())
-                                }),
+                            MediaType::Protobuf => match api {
+                                Api::Executor => protobuf_as_json::<ExecutorEvent>(&record),
+                                Api::Operator => protobuf_as_json::<OperatorEvent>(&record),
+                                Api::Scheduler => protobuf_as_json::<Event>(&record),
+                            },
                         };
                         if tx.send(event).is_err() {
                             return;

@@ -8,6 +8,34 @@
 //! ids and parser details removed, event type sequences, the fields present
 //! in each event, task state/source/reason sequences.
 //!
+//! The executor API's scenarios (`scenarios/executor/`) launch a task whose
+//! custom executor is a shell script that only writes its environment to a
+//! file and waits; the test then speaks the executor API itself, raw, to the
+//! agent as that executor (framework id + executor id from the
+//! environment), so every call, error answer and event sequence is scripted
+//! the same on both targets. Their observations normalise only what is
+//! run-specific, explicitly (`Launched::normalise`): the framework, agent
+//! and container ids, the agent's work directory and port, the script's
+//! own directory. Protobuf events are observed through our JSON mapping,
+//! which writes the fields that have explicit proto2 defaults (as Mesos's
+//! JSON writer does): for protobuf scenarios a field list shows those
+//! whether or not they were on the wire.
+//!
+//! The task group scenarios (`scenarios/task_group.rs`) run our own
+//! executor instead: the `test_executor` example, built on
+//! `mesos-executor` and run by the agent by absolute path, gets a
+//! LAUNCH_GROUP of two tasks and reports what it saw to a file; each
+//! task's updates, the executor's FAILURE and the executor's own view are
+//! compared.
+//!
+//! The operator API's scenarios (`scenarios/operator.rs`,
+//! `scenarios/agent_operator.rs`) call `POST /api/v1` on the master and
+//! `/slave(1)/api/v1` on the agent while a framework runs a task, and
+//! follow the master's SUBSCRIBE stream as the task and the framework come
+//! and go. Answers are observed through our JSON mapping of the operator
+//! protos (the fields a client decodes), restricted to the scenario's own
+//! framework, since the real master keeps those of earlier scenarios.
+//!
 //! The observations of the real master are checked in, one JSON file per
 //! scenario under `tests/differential/goldens/`. Every run compares
 //! mesos-local (a fresh in-process cluster per scenario) with them; when
@@ -21,7 +49,10 @@
 //!     cargo test -p mesos-tests --test differential
 //! ```
 //!
-//! (In record mode the mesos-local half does not compare.) Without
+//! (In record mode the mesos-local half does not compare.) The scenarios
+//! need no special real-mesos settings (CI's defaults work);
+//! `MESOS_ALLOCATION_INTERVAL=100ms` in `start.sh`'s environment makes a
+//! local run quicker. Without
 //! `MESOS_INTEROP_MASTER` the real-master half reports `SKIPPED` (a failure
 //! with `MESOS_RS_REQUIRE_ENV=1`, as in CI).
 
@@ -62,13 +93,7 @@ fn recording() -> bool {
 }
 
 fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
+    mesos_test_support::init_tracing();
 }
 
 async fn observe(name: &str, base: &str, media: Option<MediaType>, body: Body) -> Value {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mesos_tests::{example_binary, interop_master, run_with_timeout};
+use mesos_tests::{example_binary, interop_master, output_dir, run_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -43,6 +43,75 @@ fn stream_scheduler_runs_against_real_mesos() {
         return;
     };
     run_example("stream_scheduler", &[&master, "3"]);
+}
+
+/// `cluster_watch` follows a real master's operator SUBSCRIBE: the agent in
+/// its snapshot, then the tasks `stream_scheduler` runs meanwhile, from
+/// added to finished; Ctrl-C (SIGINT) ends it with success.
+#[test]
+fn cluster_watch_prints_the_tasks_of_real_mesos_live() {
+    let Some(master) = interop_master("cluster_watch_prints_the_tasks_of_real_mesos_live") else {
+        return;
+    };
+    let mut watch = Running::start("cluster_watch", &[&master], &[]);
+    let snapshot = watch.wait_for_line("= snapshot: ", LIMIT);
+    assert!(!snapshot.contains(" 0 agents"), "{snapshot}");
+    watch.wait_for_line("  agent ", LIMIT);
+    run_example("stream_scheduler", &[&master, "2"]);
+    // Other tests run frameworks on the same real master meanwhile: the
+    // watch must show one framework whose tasks are exactly this run's
+    // two, each added and then finished.
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !two_tasks_added_and_finished(&watch.stdout()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cluster_watch did not print both tasks of one framework finishing:\n{}",
+            watch.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    watch.signal("INT");
+    let status = watch.wait(LIMIT);
+    assert!(status.success(), "{status}:\n{}", watch.output());
+}
+
+/// Whether `stdout` of `cluster_watch` shows a framework whose added tasks
+/// are exactly `stream-task-0` and `stream-task-1`, both finished (lines
+/// `* task <id> (framework <fw>) added: ...` and `... -> TASK_FINISHED`).
+fn two_tasks_added_and_finished(stdout: &str) -> bool {
+    use std::collections::{BTreeMap, BTreeSet};
+    let key = |line: &str| -> Option<(String, String)> {
+        let rest = line.strip_prefix("* task ")?;
+        let (task, rest) = rest.split_once(" (framework ")?;
+        let (framework, _) = rest.split_once(')')?;
+        Some((framework.to_string(), task.to_string()))
+    };
+    let mut added: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut finished: BTreeSet<(String, String)> = BTreeSet::new();
+    for line in stdout.lines() {
+        let Some((framework, task)) = key(line) else {
+            continue;
+        };
+        if line.contains(" added: ") {
+            added
+                .entry(framework.clone())
+                .or_default()
+                .insert(task.clone());
+        }
+        if line.contains("-> TASK_FINISHED") {
+            finished.insert((framework, task));
+        }
+    }
+    let wanted: BTreeSet<String> = ["stream-task-0", "stream-task-1"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    added.iter().any(|(framework, tasks)| {
+        *tasks == wanted
+            && tasks
+                .iter()
+                .all(|t| finished.contains(&(framework.clone(), t.clone())))
+    })
 }
 
 // ------------------------------------------------------------------ Docker
@@ -85,15 +154,7 @@ struct Running {
 impl Running {
     fn start(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Running {
         let program = example_binary(name);
-        let dir = std::env::temp_dir().join(format!(
-            "mesos-tests-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = output_dir(name);
         let child = std::process::Command::new(program)
             .args(args)
             .envs(envs.iter().copied())
@@ -267,7 +328,14 @@ fn docker_framework_stops_cleanly_on_sigterm() {
 #[test]
 fn command_framework_runs_on_the_embedded_cluster() {
     if !docker_available("command_framework_runs_on_the_embedded_cluster (Docker task)") {
-        run_example("command_framework", &["local", "--no-docker"]);
+        let (status, output) = run_with_timeout(
+            &example_binary("command_framework"),
+            &["local", "--no-docker"],
+            LIMIT,
+        );
+        assert!(status.is_some_and(|s| s.success()), "{output}");
+        assert!(output.contains("shell-task finished"), "{output}");
+        assert!(output.contains("fetched-task finished"), "{output}");
         return;
     }
     let mut example = Running::start("command_framework", &["local"], &[]);
@@ -276,6 +344,7 @@ fn command_framework_runs_on_the_embedded_cluster() {
     assert!(status.success(), "failed ({status}):\n{output}");
     assert!(output.contains("shell-task finished"), "{output}");
     assert!(output.contains("docker-task finished"), "{output}");
+    assert!(output.contains("fetched-task finished"), "{output}");
     assert!(
         output.contains("Container exited with status 0"),
         "{output}"
@@ -287,6 +356,7 @@ fn command_framework_runs_against_real_mesos() {
     let Some(master) = interop_master("command_framework_runs_against_real_mesos") else {
         return;
     };
-    // The real agent of shared/tools/real-mesos has no Docker containerizer.
-    run_example("command_framework", &[&master, "--no-docker"]);
+    // The real agent of shared/tools/real-mesos has no Docker containerizer
+    // and no `mesos-fetcher` (every fetch fails there).
+    run_example("command_framework", &[&master, "--no-docker", "--no-fetch"]);
 }

@@ -34,6 +34,8 @@ pub struct Evidence {
     pub unacknowledged: Vec<usize>,
     /// When each driver started, from the proxy's epoch.
     pub driver_starts: Vec<Duration>,
+    /// The faults the executor-side proxies applied (their descriptions).
+    pub executor_faults: Vec<String>,
 }
 
 /// A task as the master knows it.
@@ -113,8 +115,25 @@ pub fn check(work: &Work, evidence: &Evidence) -> (Vec<String>, Vec<String>) {
     (violations, notes)
 }
 
+/// Whether `task` was lost as the real agent loses a task whose LAUNCH its
+/// executor never read: an executor-side fault cut the executor's stream at
+/// a LAUNCH, the executor resubscribed without the task, and the agent
+/// (Mesos 1.11 `Slave::subscribe`: a STAGING task the resubscribing executor
+/// does not list) sent TASK_LOST, "Task launched during agent restart". The
+/// task then never ran: TASK_LOST is its only status at the master.
+fn lost_with_its_launch(evidence: &Evidence, task: &MasterTask) -> bool {
+    task.state == "TASK_LOST"
+        && task.statuses.iter().all(|s| s == "TASK_LOST")
+        && evidence
+            .executor_faults
+            .iter()
+            .any(|f| f.starts_with("Cut LAUNCH"))
+}
+
 /// Every launched task reaches exactly one terminal state at the
-/// framework, the master's, which is the one its kind must end in.
+/// framework, the master's, which is the one its kind must end in (or
+/// TASK_LOST when its LAUNCH was cut on the way to its executor: see
+/// [`lost_with_its_launch`]).
 fn terminal_states(work: &Work, evidence: &Evidence, out: &mut Vec<String>) {
     let master = master_tasks(&evidence.state);
     for (id, spec) in work.launched.iter().chain(&work.uncertain) {
@@ -155,7 +174,7 @@ fn terminal_states(work: &Work, evidence: &Evidence, out: &mut Vec<String>) {
             )),
         }
         let expected = spec.kind.expected().as_str_name();
-        if task.state != expected {
+        if task.state != expected && !lost_with_its_launch(evidence, task) {
             out.push(format!(
                 "task {id} ({:?}) ended {} instead of {expected}; its statuses at the master: {:?}",
                 spec.kind,

@@ -28,6 +28,7 @@
 mod invariants;
 mod refused_update;
 mod run;
+mod trace;
 mod workload;
 
 use std::time::Duration;
@@ -70,16 +71,23 @@ async fn one_seed(seed: u64, executor: std::path::PathBuf) -> (u64, Vec<String>,
     let schedule = Schedule::generate(seed, &params());
     let started = Instant::now();
     let run = tokio::spawn(run::run(schedule, executor));
-    let (violations, notes, stats) = match tokio::time::timeout(SEED_TIMEOUT, run).await {
-        Ok(Ok(outcome)) => (outcome.violations, outcome.notes, outcome.stats),
+    let (violations, notes, stats, trace) = match tokio::time::timeout(SEED_TIMEOUT, run).await {
+        Ok(Ok(outcome)) => (
+            outcome.violations,
+            outcome.notes,
+            outcome.stats,
+            outcome.trace,
+        ),
         Ok(Err(e)) => (
             vec![format!("the run panicked: {e}")],
             Vec::new(),
+            String::new(),
             String::new(),
         ),
         Err(_) => (
             vec![format!("the run did not end within {SEED_TIMEOUT:?}")],
             Vec::new(),
+            String::new(),
             String::new(),
         ),
     };
@@ -92,6 +100,9 @@ async fn one_seed(seed: u64, executor: std::path::PathBuf) -> (u64, Vec<String>,
     // At once, so that a long run shows what failed while it goes on.
     for violation in &violations {
         eprintln!("seed {seed} violated: {violation}");
+    }
+    if !trace.is_empty() {
+        eprintln!("seed {seed} trace:\n{trace}");
     }
     (seed, violations, notes)
 }

@@ -5,13 +5,12 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use mesos_local::LocalCluster;
-use mesos_proto::builders::filters;
 use mesos_proto::v1::task_status::Source;
-use mesos_proto::v1::{Offer, TaskInfo, TaskState, TaskStatus};
-use mesos_scheduler::{Scheduler, SchedulerConfig, SchedulerDriver};
+use mesos_proto::v1::TaskState;
+use mesos_scheduler::{SchedulerConfig, SchedulerDriver};
 use mesos_test_support::fault_proxy::{Api, CallFilter, Fault, FaultProxy};
+use mesos_tests::OneTask;
 use tokio::sync::mpsc;
 
 use crate::run::agent_pids;
@@ -19,39 +18,6 @@ use crate::workload;
 
 /// How long the task may take to report FINISHED.
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Launches one task with `executor` on the first offer; reports updates.
-struct OneTask {
-    executor: Option<mesos_proto::v1::ExecutorInfo>,
-    updates: mpsc::UnboundedSender<TaskStatus>,
-}
-
-#[async_trait]
-impl Scheduler for OneTask {
-    async fn resource_offers(&mut self, driver: &SchedulerDriver, offers: Vec<Offer>) {
-        for offer in offers {
-            let Some(executor) = self.executor.take() else {
-                let _ = driver.decline_offer(offer.id, None).await;
-                continue;
-            };
-            let task = TaskInfo::builder("refused update", "refused-update")
-                .agent_id(&offer.agent_id)
-                .cpus(0.1)
-                .mem(32.0)
-                .executor(executor)
-                .build()
-                .expect("a valid task");
-            driver
-                .launch_tasks(vec![offer.id], vec![task], Some(filters(Duration::ZERO)))
-                .await
-                .expect("ACCEPT");
-        }
-    }
-
-    async fn status_update(&mut self, _: &SchedulerDriver, status: TaskStatus) {
-        let _ = self.updates.send(status);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_refused_with_403_reaches_the_scheduler_after_the_executor_resubscribes() {
@@ -80,6 +46,7 @@ async fn an_update_refused_with_403_reaches_the_scheduler_after_the_executor_res
         .expect("a valid framework");
     let config = SchedulerConfig::new([cluster.master_url()], framework).expect("config");
     let scheduler = OneTask {
+        task_id: "refused-update",
         executor: Some(executor),
         updates: updates_tx,
     };

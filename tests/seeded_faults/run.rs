@@ -42,6 +42,9 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// What happened, in numbers (one line).
     pub stats: String,
+    /// With violations: what the wire showed of the tasks they name
+    /// (see [`crate::trace`]).
+    pub trace: String,
 }
 
 /// The drivers of the run, one after another (framework failovers).
@@ -348,7 +351,12 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
     };
 
     let epoch = proxy.epoch();
+    let executor_records: Vec<_> = executor_proxies.iter().map(|p| p.records()).collect();
     let evidence = Evidence {
+        executor_faults: executor_records
+            .iter()
+            .flat_map(|r| r.faults.iter().map(|f| f.what.clone()))
+            .collect(),
         state: cluster.state(),
         records: proxy.records(),
         unacknowledged,
@@ -362,8 +370,7 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
     };
     let stats = {
         let r = &evidence.records;
-        let executor_records: Vec<_> = executor_proxies.iter().map(|p| p.records()).collect();
-        let executor_faults: usize = executor_records.iter().map(|r| r.faults.len()).sum();
+        let executor_faults = evidence.executor_faults.len();
         let executor_calls: usize = executor_records
             .iter()
             .map(|r| r.calls.len() + r.subscribes.len())
@@ -402,6 +409,7 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
     let mut pids = lock(&work).pids();
     pid_files(&work_dir, &mut pids);
     let (mut found, notes) = invariants::check(&lock(&work), &evidence);
+    let trace = crate::trace::for_violations(&found, &lock(&work), &evidence);
     violations.append(&mut found);
     drop(drivers);
     drop(executor_proxies);
@@ -429,5 +437,6 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
         violations,
         notes,
         stats,
+        trace,
     }
 }

@@ -11,6 +11,27 @@ pub use mesos_test_support::environment::{interop_master, INTEROP_MASTER_VAR};
 
 pub use mesos_test_support::{example_binary, examples};
 
+mod one_task;
+pub use one_task::OneTask;
+
+/// A new directory for a program's output files,
+/// `<temp>/mesos-tests-<label>-<pid>-<nanos>` (the caller removes it).
+///
+/// # Panics
+/// When it cannot be created: the calling test cannot run.
+pub fn output_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-tests-{label}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 /// Runs `program` with `args`, killing it after `timeout`; returns its exit
 /// status (`None` if it was killed) and its output (stdout then stderr,
 /// captured in files so that a chatty program never blocks on a pipe).
@@ -19,15 +40,7 @@ pub fn run_with_timeout(
     args: &[&str],
     timeout: std::time::Duration,
 ) -> (Option<std::process::ExitStatus>, String) {
-    let dir = std::env::temp_dir().join(format!(
-        "mesos-tests-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = output_dir("run");
     let out_path = dir.join("stdout");
     let err_path = dir.join("stderr");
     let mut child = std::process::Command::new(program)

@@ -29,6 +29,10 @@ async fn main() {
             println!("{}", Flags::usage());
             return;
         }
+        Err(FlagsError::Version) => {
+            println!("{}", FlagsError::Version);
+            return;
+        }
         Err(e) => {
             eprintln!("mesos-docker-executor: {e}\n\n{}", Flags::usage());
             std::process::exit(1);

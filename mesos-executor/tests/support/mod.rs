@@ -409,3 +409,60 @@ impl Executor for Recorder {
         let _ = self.seen.send(Seen::Error(message));
     }
 }
+
+/// Logs to the test's output, filtered by `RUST_LOG`.
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// The driver's end, within [`WAIT`].
+pub async fn join(driver: &ExecutorDriver) -> mesos_executor::Status {
+    tokio::time::timeout(WAIT, driver.join())
+        .await
+        .expect("driver did not finish")
+}
+
+/// A checkpointing driver with a [`Recorder`] on `config`, subscribed to
+/// `agent` and registered.
+pub async fn registered_with_checkpointing(
+    agent: &mut FakeAgent,
+    config: mesos_executor::ExecutorConfigBuilder,
+) -> (ExecutorDriver, Callbacks) {
+    let (executor, mut seen) = Recorder::new();
+    let driver = ExecutorDriver::new(executor, config.checkpoint(true).build().unwrap()).unwrap();
+    driver.start();
+    agent.next(call::Type::Subscribe).await;
+    seen.until(|s| *s == Seen::Registered).await;
+    (driver, seen)
+}
+
+/// The UPDATE's status, checked for what the driver must fill in.
+pub fn update_status(call: &mesos_proto::v1::executor::Call) -> TaskStatus {
+    assert_eq!(call.r#type(), call::Type::Update);
+    assert_eq!(call.executor_id.value, EXECUTOR);
+    assert_eq!(call.framework_id.value, FRAMEWORK);
+    let status = call.update.clone().expect("update").status;
+    assert_eq!(status.uuid.as_ref().map(Bytes::len), Some(16), "{status:?}");
+    assert_eq!(
+        status.source,
+        Some(mesos_proto::v1::task_status::Source::Executor as i32)
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let timestamp = status.timestamp.expect("timestamp");
+    assert!((now - timestamp).abs() < 60.0, "{timestamp}");
+    assert_eq!(
+        status.executor_id.as_ref().map(|e| e.value.as_str()),
+        Some(EXECUTOR)
+    );
+    assert_eq!(
+        status.agent_id.as_ref().map(|a| a.value.as_str()),
+        Some(AGENT)
+    );
+    status
+}

@@ -38,6 +38,8 @@ use crate::headers::{self, MESOS_STREAM_ID};
 mod limits;
 mod read;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use limits::{
     InvalidLimits, ServerLimits, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
@@ -45,7 +47,11 @@ pub use limits::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_WRITE_TIMEOUT,
 };
 pub use read::{read_call, CallReader};
+#[cfg(feature = "tls")]
+pub use serve::serve_tls;
 pub use serve::{serve, serve_with_limits};
+#[cfg(feature = "tls")]
+pub use tls::ServerTls;
 
 /// The body type of every response the server half builds.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;

@@ -18,6 +18,8 @@ use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 
+#[cfg(feature = "tls")]
+use super::ServerTls;
 use super::{Body, ServerLimits};
 
 /// Accepts HTTP/1.1 connections on `listener` and answers each request with
@@ -54,6 +56,45 @@ pub async fn serve_with_limits<H, F>(
     H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
+    accept_loop(listener, handler, shutdown, limits, None).await;
+}
+
+/// [`serve_with_limits`] over TLS (`https://`): each connection's handshake
+/// must complete within
+/// [`header_read_timeout`](ServerLimits#structfield.header_read_timeout);
+/// with [`ServerTls::require_client_certificates`] a client without a
+/// certificate signed by the given CA is refused in the handshake.
+#[cfg(feature = "tls")]
+pub async fn serve_tls<H, F>(
+    listener: TcpListener,
+    handler: H,
+    shutdown: CancellationToken,
+    limits: &ServerLimits,
+    tls: &ServerTls,
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    accept_loop(listener, handler, shutdown, limits, Some(tls.acceptor())).await;
+}
+
+#[cfg(not(feature = "tls"))]
+type Acceptor = std::convert::Infallible;
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+
+async fn accept_loop<H, F>(
+    listener: TcpListener,
+    handler: H,
+    shutdown: CancellationToken,
+    limits: &ServerLimits,
+    tls: Option<Acceptor>,
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    #[cfg(feature = "tls")]
+    let handshake_timeout = limits.header_read_timeout;
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -91,23 +132,54 @@ pub async fn serve_with_limits<H, F>(
         let handler = handler.clone();
         let shutdown = shutdown.clone();
         let builder = builder.clone();
+        // Without the `tls` feature the TLS settings are an uninhabited `Copy` type.
+        #[cfg_attr(not(feature = "tls"), allow(clippy::clone_on_copy))]
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let service = hyper::service::service_fn(move |request| {
                 let response = handler(request, peer);
                 async move { Ok::<_, Infallible>(response.await) }
             });
-            let io = TokioIo::new(WriteStallGuard::new(stream, write_timeout));
-            let connection = builder.serve_connection(io, service);
-            tokio::select! {
-                result = connection => {
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+            let socket = WriteStallGuard::new(stream, write_timeout);
+            let Some(acceptor) = tls else {
+                let connection = builder.serve_connection(TokioIo::new(socket), service);
+                return run_connection(connection, peer, shutdown).await;
+            };
+            #[cfg(not(feature = "tls"))]
+            match acceptor {}
+            #[cfg(feature = "tls")]
+            {
+                let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(socket));
+                let secured = tokio::select! {
+                    result = handshake => result,
+                    _ = shutdown.cancelled() => return,
+                };
+                match secured {
+                    Ok(Ok(secured)) => {
+                        let connection = builder.serve_connection(TokioIo::new(secured), service);
+                        run_connection(connection, peer, shutdown).await;
                     }
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 }
-                _ = shutdown.cancelled() => {}
             }
         });
+    }
+}
+
+/// Runs one connection until it ends or `shutdown` cuts it.
+async fn run_connection<C>(connection: C, peer: SocketAddr, shutdown: CancellationToken)
+where
+    C: Future<Output = hyper::Result<()>>,
+{
+    tokio::select! {
+        result = connection => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = shutdown.cancelled() => {}
     }
 }
 

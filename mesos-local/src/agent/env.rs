@@ -37,6 +37,9 @@ pub(crate) struct ExecutorEnv<'a> {
     pub(crate) command_env: Option<&'a Environment>,
     /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (executor authentication on).
     pub(crate) auth_token: Option<&'a str>,
+    /// `LIBPROCESS_SSL_*` of an agent serving `https://` (a real agent's
+    /// executors inherit them from its environment).
+    pub(crate) tls_env: &'a [(String, String)],
 }
 
 impl ExecutorEnv<'_> {
@@ -72,6 +75,9 @@ impl ExecutorEnv<'_> {
                 "MESOS_SUBSCRIPTION_BACKOFF_MAX",
                 format_duration(SUBSCRIPTION_BACKOFF_MAX),
             );
+        }
+        for (name, value) in self.tls_env {
+            set(name, value.clone());
         }
         if let Some(command_env) = self.command_env {
             for variable in &command_env.variables {

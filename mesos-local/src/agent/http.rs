@@ -1,6 +1,7 @@
 //! The agent's v1 executor API (`POST /api/v1/executor` and
 //! `/slave(N)/api/v1/executor`), as `src/slave/http.cpp`: calls are decoded
-//! here and answered by the agent task.
+//! here and answered by the agent task. The operator API (`/api/v1`,
+//! `/slave(N)/api/v1`) is in [`super::operator`].
 
 #![allow(clippy::result_large_err)]
 
@@ -10,6 +11,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use mesos_http::server::{self, Body};
 use mesos_proto::v1::executor::{call, Call};
+use mesos_proto::v1::{task_status, ExecutorId, FrameworkId, TaskState, TaskStatus};
 use tokio::sync::{mpsc, oneshot};
 
 use super::executors::{Input, Rejection};
@@ -18,6 +20,10 @@ use super::executors::{Input, Rejection};
 pub(crate) struct HttpContext {
     /// `/slave(N)/api/v1/executor`.
     pub(crate) prefixed_path: String,
+    /// `/slave(N)/api/v1` (the operator API, also at `/api/v1`).
+    pub(crate) operator_path: String,
+    /// Who may call the operator API (None: anyone).
+    pub(crate) operator_credentials: Option<crate::auth::Credentials>,
     pub(crate) input: mpsc::UnboundedSender<Input>,
     /// Reads calls under the server's limits.
     pub(crate) reader: server::CallReader,
@@ -45,12 +51,12 @@ fn invalid(message: &str) -> Response<Body> {
     )
 }
 
-fn unavailable() -> Response<Body> {
+pub(crate) fn unavailable() -> Response<Body> {
     server::text_response(StatusCode::SERVICE_UNAVAILABLE, "Agent is shutting down")
 }
 
 /// Sends `make(reply)` to the agent task and waits for its answer.
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     ctx: &HttpContext,
     make: impl FnOnce(oneshot::Sender<Result<T, Rejection>>) -> Input,
 ) -> Result<Result<T, Rejection>, Response<Body>> {
@@ -64,17 +70,14 @@ async fn ask<T>(
 /// Answers one HTTP request.
 pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
+    if path == "/api/v1" || path == ctx.operator_path {
+        return super::operator::api(&ctx, request).await;
+    }
     if path != "/api/v1/executor" && path != ctx.prefixed_path {
         return server::text_response(StatusCode::NOT_FOUND, "");
     }
     if request.method() != Method::POST {
-        return server::text_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!(
-                "Expecting one of {{ 'POST' }}, but received '{}'",
-                request.method()
-            ),
-        );
+        return crate::master::http::method_not_allowed(request.method());
     }
     // As the real agent: authentication first, before the body is read.
     let authenticated = match ctx.tokens.authenticate(request.headers()) {
@@ -152,23 +155,8 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
                 return invalid("Expecting 'update' to be present");
             };
             let status = update.status;
-            match &status.uuid {
-                None => return invalid("Expecting 'uuid' to be present"),
-                Some(uuid) if uuid::Uuid::from_slice(uuid).is_err() => {
-                    return invalid("Invalid 'uuid': expected 16 bytes");
-                }
-                Some(_) => {}
-            }
-            if let Some(id) = &status.executor_id {
-                if *id != executor_id {
-                    return invalid(&format!(
-                        "ExecutorID in Call: {} does not match ExecutorID in TaskStatus: {}",
-                        executor_id.value, id.value
-                    ));
-                }
-            }
-            if status.state == mesos_proto::v1::TaskState::TaskStaging as i32 {
-                return invalid("'TASK_STAGING' is not a valid status update state");
+            if let Err(message) = validate_update(&framework_id, &executor_id, &status) {
+                return invalid(&message);
             }
             let answer = ask(&ctx, |reply| Input::Update {
                 framework_id,
@@ -197,6 +185,44 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
         // unknown enum value while parsing).
         call::Type::Unknown => invalid("Expecting 'type' to be present"),
     }
+}
+
+/// An executor's UPDATE as the real agent validates it
+/// (`validateExecutorCall`), in its order and with its messages.
+fn validate_update(
+    framework_id: &FrameworkId,
+    executor_id: &ExecutorId,
+    status: &TaskStatus,
+) -> Result<(), String> {
+    let Some(uuid) = &status.uuid else {
+        return Err("Expecting 'uuid' to be present".into());
+    };
+    if !crate::master::validation::valid_uuid(uuid) {
+        return Err("Not a valid UUID".into());
+    }
+    if let Some(id) = &status.executor_id {
+        if id != executor_id {
+            return Err(format!(
+                "ExecutorID in Call: {} does not match ExecutorID in TaskStatus: {}",
+                executor_id.value, id.value
+            ));
+        }
+    }
+    let from = format!(
+        "executor {} of framework {}",
+        executor_id.value, framework_id.value
+    );
+    if status.source != Some(task_status::Source::Executor as i32) {
+        return Err(format!(
+            "Received Call from {from} with invalid source, expecting 'SOURCE_EXECUTOR'"
+        ));
+    }
+    if status.state == TaskState::TaskStaging as i32 {
+        return Err(format!(
+            "Received TASK_STAGING from {from} which is not allowed"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a status the call carries has a state no `TaskState` has.

@@ -8,6 +8,7 @@
 //! messages and by [`executors::Input`]s from the executor API
 //! ([`http`]), the containers and the built-in command executor.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +29,8 @@ use crate::protocol::{AgentLink, FromAgent};
 pub(crate) mod env;
 mod executors;
 mod http;
+pub(crate) mod launches;
+pub(crate) mod operator;
 pub(crate) mod sandbox;
 mod status_updates;
 
@@ -35,6 +38,7 @@ mod status_updates;
 mod tests;
 
 use executors::{AgentState, Identity, Input, Registry};
+use launches::LaunchLog;
 
 /// How an agent runs.
 #[derive(Clone)]
@@ -67,6 +71,23 @@ pub(crate) struct AgentConfig {
     pub(crate) max_queued_events: usize,
     /// `--authenticate_http_executors`.
     pub(crate) authenticate_executors: bool,
+    /// Who may call its operator API (HTTP Basic; the cluster's framework
+    /// credentials); None: anyone.
+    pub(crate) operator_credentials: Option<crate::auth::Credentials>,
+    /// The fetcher's settings (its cache is in `<work_dir>/fetch`).
+    pub(crate) fetcher: crate::FetcherConfig,
+    /// Serve `https://`; executors get the matching variables.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<AgentTls>,
+}
+
+/// An agent's TLS: its server side, and the `LIBPROCESS_SSL_*` variables
+/// its executors get.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone)]
+pub(crate) struct AgentTls {
+    pub(crate) server: mesos_http::server::ServerTls,
+    pub(crate) executor_env: Vec<(String, String)>,
 }
 
 /// The HTTP server of one agent "process" lifetime.
@@ -83,8 +104,11 @@ pub(crate) struct Agent {
     input: mpsc::UnboundedSender<Input>,
     registry: Arc<Registry>,
     unacknowledged: Arc<AtomicUsize>,
+    launches: Arc<LaunchLog>,
     shutdown: CancellationToken,
     server: Mutex<Option<Server>>,
+    /// Serve `https://` with this.
+    tls: Option<crate::serve::ServerTls>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -117,6 +141,7 @@ impl Agent {
         let (input, inputs) = mpsc::unbounded_channel();
         let registry = Arc::new(Registry::default());
         let unacknowledged = Arc::new(AtomicUsize::new(0));
+        let launches = Arc::new(LaunchLog::default());
         let tokens = Arc::new(crate::auth::ExecutorTokens::new(
             config.authenticate_executors,
         ));
@@ -132,18 +157,33 @@ impl Agent {
                 executor_shutdown_grace: config.executor_shutdown_grace,
                 max_queued_events: config.max_queued_events,
                 tokens: tokens.clone(),
+                fetcher: Arc::new(crate::fetcher::Fetcher::new(
+                    config.fetcher.clone(),
+                    &config.work_dir,
+                )),
+                #[cfg(feature = "tls")]
+                tls_env: config
+                    .tls
+                    .as_ref()
+                    .map(|tls| tls.executor_env.clone())
+                    .unwrap_or_default(),
+                #[cfg(not(feature = "tls"))]
+                tls_env: Vec::new(),
             },
             to_master,
             input.clone(),
             registry.clone(),
             config.status_update_retry,
             unacknowledged.clone(),
+            launches.clone(),
         );
         // The agent's own token: dropping the handle ends its task.
         let shutdown = shutdown.child_token();
         tokio::spawn(state.run(from_master, inputs, shutdown.clone()));
         let http = Arc::new(http::HttpContext {
             prefixed_path: format!("/slave({})/api/v1/executor", config.index),
+            operator_path: format!("/slave({})/api/v1", config.index),
+            operator_credentials: config.operator_credentials.clone(),
             input: input.clone(),
             reader: CallReader::new(config.limits.clone()),
             tokens,
@@ -159,8 +199,13 @@ impl Agent {
             input,
             registry,
             unacknowledged,
+            launches,
             shutdown,
             server: Mutex::new(None),
+            #[cfg(feature = "tls")]
+            tls: config.tls.map(|tls| tls.server),
+            #[cfg(not(feature = "tls"))]
+            tls: None,
         };
         agent.serve(listener);
         tracing::info!(
@@ -171,6 +216,8 @@ impl Agent {
         Ok(agent)
     }
 
+    // Without the `tls` feature the TLS settings are an uninhabited `Copy` type.
+    #[cfg_attr(not(feature = "tls"), allow(clippy::clone_on_copy))]
     fn serve(&self, listener: TcpListener) {
         let token = self.shutdown.child_token();
         let http = self.http.clone();
@@ -179,10 +226,13 @@ impl Agent {
             async move { http::handle(http, request).await }
         };
         let limits = self.http.reader.limits().clone();
-        let serve_token = token.clone();
-        let handle = tokio::spawn(async move {
-            mesos_http::server::serve_with_limits(listener, handler, serve_token, &limits).await;
-        });
+        let handle = tokio::spawn(crate::serve::serve(
+            listener,
+            handler,
+            token.clone(),
+            limits,
+            self.tls.clone(),
+        ));
         let previous = self
             .server
             .lock()
@@ -263,6 +313,12 @@ impl Agent {
     /// acknowledged yet (in flight or queued), as of its last step.
     pub(crate) fn unacknowledged_updates(&self) -> usize {
         self.unacknowledged.load(Ordering::Relaxed)
+    }
+
+    /// Adds how many times the master sent this agent each task to `into`
+    /// (see [`launches`]).
+    pub(crate) fn task_launches(&self, into: &mut BTreeMap<(String, String), usize>) {
+        self.launches.add_to(into);
     }
 
     /// Kills every process the agent started, at once (used on drop).

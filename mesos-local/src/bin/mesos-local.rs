@@ -9,6 +9,12 @@
 //!     --resources 'cpus:4;mem:4096;disk:10000;ports:[31000-32000]'
 //! ```
 //!
+//! Highly available masters, as Mesos's: `--masters 3 --zk
+//! zk://127.0.0.1:2181/mesos` runs three masters that contend through
+//! ZooKeeper (`--zk_session_timeout`); one leads, the others redirect
+//! scheduler calls to it. Without `--zk`, `--masters N` elects in process.
+//! The master URLs are printed one a line, the first master's first.
+//!
 //! Authentication, as Mesos's: `--authenticate_http_frameworks
 //! --credentials=/path/creds.json` (HTTP Basic for schedulers) and
 //! `--authenticate_http_executors` (a bearer token per executor). A
@@ -22,7 +28,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use mesos_local::LocalCluster;
+use mesos_local::{FetcherConfig, LocalCluster};
+use mesos_zookeeper::MasterFlag;
 
 /// Command-line flags (Mesos's names, with underscores).
 #[derive(Debug, Parser)]
@@ -38,6 +45,17 @@ struct Flags {
     /// Master port (0 picks a free port).
     #[arg(long, default_value_t = 5050)]
     port: u16,
+    /// Number of masters (one leads at a time; master `i` listens on
+    /// `--port` + `i`).
+    #[arg(long, default_value_t = 1)]
+    masters: usize,
+    /// ZooKeeper URL the masters contend at (`zk://host:port/path`, or
+    /// `file:///path` holding one), as a Mesos master's `--zk`.
+    #[arg(long)]
+    zk: Option<String>,
+    /// The masters' ZooKeeper session timeout.
+    #[arg(long = "zk_session_timeout", default_value = "10secs", value_parser = duration)]
+    zk_session_timeout: Duration,
     /// Number of agents.
     #[arg(long = "num_agents", alias = "num_slaves", default_value_t = 1)]
     num_agents: usize,
@@ -99,6 +117,13 @@ struct Flags {
     #[arg(long = "allow_unauthenticated_non_loopback", num_args = 0..=1, default_value = "false",
           default_missing_value = "true", value_parser = boolean)]
     allow_unauthenticated_non_loopback: bool,
+    /// Size of each agent's fetcher cache (Mesos byte syntax: 2GB, 512MB,
+    /// ...; 0B caches nothing).
+    #[arg(long = "fetcher_cache_size", default_value = "2GB", value_parser = bytes)]
+    fetcher_cache_size: u64,
+    /// How long a download may make no progress before the fetch fails.
+    #[arg(long = "fetcher_stall_timeout", default_value = "1mins", value_parser = duration)]
+    fetcher_stall_timeout: Duration,
 }
 
 /// A Mesos boolean flag value.
@@ -110,6 +135,33 @@ fn boolean(text: &str) -> Result<bool, String> {
             "expecting a boolean (true or false), got {other:?}"
         )),
     }
+}
+
+/// A Mesos byte size: a whole number with a unit (`B`, `KB`, `MB`, `GB`,
+/// `TB`, powers of 1024), or a plain number of bytes.
+fn bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let shift = match unit {
+        "" | "B" => 0,
+        "KB" => 10,
+        "MB" => 20,
+        "GB" => 30,
+        "TB" => 40,
+        _ => {
+            return Err(format!(
+                "expecting a size such as 512MB or 2GB, got {text:?}"
+            ))
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("expecting a size such as 512MB or 2GB, got {text:?}"))
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -145,11 +197,17 @@ async fn run(flags: Flags) -> Result<(), String> {
     let mut builder = LocalCluster::builder()
         .ip(flags.ip)
         .port(flags.port)
+        .masters(flags.masters)
         .agents(flags.num_agents)
         .resources_text(flags.resources)
         .allocation_interval(flags.allocation_interval)
         .heartbeat_interval(flags.heartbeat_interval)
         .max_queued_events(flags.max_queued_events)
+        .fetcher(
+            FetcherConfig::default()
+                .cache_size(flags.fetcher_cache_size)
+                .stall_timeout(flags.fetcher_stall_timeout),
+        )
         .server_limits(
             mesos_local::ServerLimits::default()
                 .header_read_timeout(flags.http_header_read_timeout)
@@ -171,6 +229,21 @@ async fn run(flags: Flags) -> Result<(), String> {
             )
         }
         (false, _) => {}
+    }
+    if let Some(zk) = &flags.zk {
+        match MasterFlag::resolve(zk)
+            .map_err(|e| format!("--zk: {}", mesos_http::error_chain(&e)))?
+        {
+            MasterFlag::ZooKeeper(url) => {
+                builder = builder.zookeeper(url).zookeeper_options(
+                    mesos_local::DetectorOptions::default()
+                        .session_timeout(flags.zk_session_timeout),
+                );
+            }
+            MasterFlag::Direct(other) => {
+                return Err(format!("--zk: expecting a zk:// URL, got {other:?}"))
+            }
+        }
     }
     builder = builder
         .authenticate_http_executors(flags.authenticate_http_executors)
@@ -207,7 +280,9 @@ async fn run(flags: Flags) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| mesos_http::error_chain(&e))?;
-    println!("{}", cluster.master_url());
+    for url in cluster.master_urls() {
+        println!("{url}");
+    }
     let _ = std::io::stdout().flush();
     stop.await;
     tracing::info!("stopping");

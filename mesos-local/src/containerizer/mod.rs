@@ -32,6 +32,28 @@
 //! and the terminal state from the container's [`ContainerExit`], exactly as
 //! the command executor would. A containerizer therefore only ever runs the
 //! task's command, never an executor binary, for command tasks.
+//!
+//! # Fetching `CommandInfo.uris`
+//!
+//! Before [`Containerizer::launch`] is called (for every containerizer
+//! whose [`Containerizer::uses_sandbox`] is true), the agent fetches the
+//! URIs of the executor's or command task's `CommandInfo` into the sandbox,
+//! in order, with Mesos's semantics (`docs/fetcher.md`): local paths and
+//! `file://` copied, `http://`/`https://` downloaded (at most 10 redirects;
+//! by default 4 GiB and 10 minutes per URI, failing after 60 s without
+//! progress: see [`FetcherConfig`](crate::FetcherConfig)), other schemes
+//! refused; `executable` sets
+//! mode 0755; otherwise `extract` (default true) unpacks `.tar`, `.tgz`,
+//! `.tar.gz`, `.tbz2`, `.tar.bz2`, `.txz`, `.tar.xz` and `.zip` archives
+//! into the sandbox, refusing entries that would land outside it;
+//! `output_file` names the file inside the sandbox. The fetcher's log lines
+//! are appended to the sandbox's `stderr`. A failed fetch ends the task
+//! `TASK_FAILED` (`REASON_CONTAINER_LAUNCH_FAILED`, `SOURCE_AGENT`) with
+//! `Failed to launch container: Failed to fetch all URIs for container
+//! '<id>': Failed to fetch '<uri>': <why>`. A URI with `cache` goes through
+//! the agent's fetcher cache (per user, keyed by URI, downloaded once,
+//! least recently used entries evicted beyond
+//! [`FetcherConfig::cache_size`](crate::FetcherConfig::cache_size)).
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -6,8 +6,9 @@ use mesos_proto::v1::task_status::Reason;
 use mesos_proto::v1::{AgentId, TaskState};
 
 use super::ids::master_status;
-use super::state::{Effects, State};
-use crate::protocol::FromAgent;
+use super::operator::subscribe as operator;
+use super::state::{flat, AgentSlot, Effects, Executor, Framework, State, Task};
+use crate::protocol::{AgentLink, AgentReport, FromAgent};
 
 /// One message from an agent.
 pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
@@ -28,6 +29,7 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
             framework_id,
             mut status,
         } => {
+            let notify = !state.operator.is_empty();
             let Some(framework) = state.frameworks.get_mut(&framework_id.value) else {
                 tracing::debug!(
                     framework_id = %framework_id.value,
@@ -58,10 +60,16 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 );
                 return;
             }
+            let mut operator_update = None;
             if let Some(task) = framework.holdings.task_mut(&task_id) {
+                // Subscribers hear of every new state (Master::updateTask).
+                if notify && task.latest().is_none_or(|l| l.state != status.state) {
+                    operator_update = Some(status.clone());
+                }
                 task.state = state_now;
                 task.push_status(status.clone());
                 if state_now.is_terminal() {
+                    state.counters.task_terminal(state_now);
                     if let Some(task) = framework.holdings.remove_task(&task_id) {
                         framework.completed_tasks.push(task);
                     }
@@ -84,6 +92,9 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
             );
             // Disconnected: dropped; the agent resends until acknowledged.
             framework.send_update(status);
+            if let Some(status) = operator_update {
+                operator::task_updated(state, &framework_id.value, &status, state_now);
+            }
         }
         FromAgent::ExecutorMessage {
             agent_id,
@@ -139,10 +150,32 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
     }
 }
 
+/// Why an agent leaves the cluster for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// Removed (its process is gone).
+    Removed,
+    /// Marked gone by the operator (MARK_AGENT_GONE).
+    MarkedGone,
+}
+
 /// The agent is gone for good: offers rescinded, FAILURE to the frameworks
 /// that ran something there, its tasks lost (TASK_GONE for PARTITION_AWARE
 /// frameworks), its resources leave the cluster.
 pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &AgentId) {
+    remove_agent_as(state, fx, agent_id, Removal::Removed);
+}
+
+/// [`remove_agent`]; an agent marked gone has its tasks end as Mesos 1.11's
+/// `Master::markGone` ends them: TASK_LOST (REASON_AGENT_REMOVED), or
+/// TASK_GONE_BY_OPERATOR (REASON_AGENT_REMOVED_BY_OPERATOR) for
+/// PARTITION_AWARE frameworks, "Agent has been marked gone".
+pub(crate) fn remove_agent_as(
+    state: &mut State,
+    fx: &mut Effects,
+    agent_id: &AgentId,
+    removal: Removal,
+) {
     let Some(index) = state.agents.iter().position(|a| a.id == agent_id.value) else {
         tracing::debug!(agent_id = %agent_id.value, "remove of an unknown agent ignored");
         return;
@@ -150,6 +183,7 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
     tracing::info!(agent_id = %agent_id.value, "removing agent");
     state.remove_offers_where(true, |o| o.agent_id == agent_id.value);
     let agent = state.agents.remove(index);
+    let mut updated = Vec::new();
     for framework in state.frameworks.values_mut() {
         let lost: Vec<String> = framework
             .holdings
@@ -176,10 +210,17 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
             }),
             ..Event::default()
         });
-        let state_lost = if framework.partition_aware() {
-            TaskState::TaskGone
-        } else {
-            TaskState::TaskLost
+        let (state_lost, reason) = match (framework.partition_aware(), removal) {
+            (false, _) => (TaskState::TaskLost, Reason::AgentRemoved),
+            (true, Removal::Removed) => (TaskState::TaskGone, Reason::AgentRemoved),
+            (true, Removal::MarkedGone) => (
+                TaskState::TaskGoneByOperator,
+                Reason::AgentRemovedByOperator,
+            ),
+        };
+        let message = match removal {
+            Removal::Removed => format!("Agent {} removed", agent_id.value),
+            Removal::MarkedGone => "Agent has been marked gone".to_string(),
         };
         for task_id in lost {
             let Some(mut task) = framework.holdings.remove_task(&task_id) else {
@@ -189,16 +230,99 @@ pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &Agent
                 &task.info.task_id,
                 Some(agent_id),
                 state_lost,
-                Reason::AgentRemoved,
-                format!("Agent {} removed", agent_id.value),
+                reason,
+                message.clone(),
             );
             task.state = state_lost;
+            state.counters.task_terminal(state_lost);
             task.push_status(status.clone());
             task.terminal_acked = true;
             framework.completed_tasks.push(task);
-            framework.send_update(status);
+            framework.send_update(status.clone());
+            updated.push((framework.id.clone(), status, state_lost));
         }
     }
+    for (framework_id, status, latest) in updated {
+        operator::task_updated(state, &framework_id, &status, latest);
+    }
+    operator::agent_removed(state, agent_id);
     state.removed_agents.push(agent);
     fx.allocate = true;
+}
+
+/// An agent re-registers with a newly elected master (which starts with no
+/// framework state): it is registered with what it reports, so that its
+/// executors' and live tasks' resources stay in use (never offered twice)
+/// and the tasks show in `/master/state` and answer reconciliation. A
+/// framework it reports that this master does not know is added as
+/// disconnected (as Mesos recovers it from its agents) until it
+/// resubscribes with its id.
+pub(crate) fn reregister(
+    state: &mut State,
+    fx: &mut Effects,
+    link: AgentLink,
+    report: Option<AgentReport>,
+    now: f64,
+) {
+    let agent_id = link.info.id.clone().map(|id| id.value).unwrap_or_default();
+    if state.agent(&agent_id).is_none() {
+        state.agents.push(AgentSlot::new(link, now));
+        state.counters.agent_reregistered();
+        operator::agent_added(state, &agent_id);
+    }
+    fx.allocate = true;
+    let Some(report) = report else {
+        tracing::warn!(%agent_id, "the agent did not report what it runs; registered as empty");
+        return;
+    };
+    for reported in report.frameworks {
+        let Some(id) = reported.info.id.as_ref().map(|id| id.value.clone()) else {
+            continue;
+        };
+        if state.removed_frameworks.contains(&id) {
+            continue;
+        }
+        let framework = state
+            .frameworks
+            .entry(id.clone())
+            .or_insert_with(|| Framework::new(id.clone(), reported.info.clone()));
+        for executor in reported.executors {
+            let key = (agent_id.clone(), executor.executor_id.value.clone());
+            if !framework.holdings.executors().contains_key(&key) {
+                framework.holdings.add_executor(Executor {
+                    resources: flat(&executor.resources),
+                    info: executor,
+                    agent_id: agent_id.clone(),
+                });
+            }
+        }
+        let default_role = framework.roles().into_iter().next().unwrap_or_default();
+        for task in reported.tasks {
+            if framework
+                .holdings
+                .tasks()
+                .contains_key(&task.info.task_id.value)
+            {
+                continue;
+            }
+            let role = task
+                .info
+                .resources
+                .iter()
+                .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
+                .unwrap_or_else(|| default_role.clone());
+            framework.holdings.add_task(Task {
+                resources: flat(&task.info.resources),
+                info: task.info,
+                framework_id: id.clone(),
+                agent_id: agent_id.clone(),
+                executor_id: task.executor_id.map(|e| e.value),
+                state: task.state,
+                statuses: Vec::new(),
+                role,
+                terminal_acked: false,
+            });
+        }
+    }
+    tracing::info!(%agent_id, "agent re-registered");
 }

@@ -207,7 +207,11 @@ pub(crate) fn agent_url(agent: &AgentSlot) -> Url {
     }
 }
 
-fn offer_proto(offer: &Offer, agent: &AgentSlot, framework: &Framework) -> mesos_proto::v1::Offer {
+pub(crate) fn offer_proto(
+    offer: &Offer,
+    agent: &AgentSlot,
+    framework: &Framework,
+) -> mesos_proto::v1::Offer {
     mesos_proto::v1::Offer {
         id: OfferId {
             value: offer.id.clone(),

@@ -1,6 +1,8 @@
 //! The master's HTTP routes: the v1 scheduler API (`/api/v1/scheduler`,
-//! `/master/api/v1/scheduler`), `/master/state` (`/state`), `/health`,
-//! `/version`; anything else is 404.
+//! `/master/api/v1/scheduler`), the v1 operator API (`/api/v1`,
+//! `/master/api/v1`, see [`super::operator`]), `/master/state` (`/state`), `/health`,
+//! `/version`, `/metrics/snapshot`, the live cluster page at `/` (see
+//! [`super::page`]); anything else is 404.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use mesos_proto::v1::scheduler::call::Type as CallType;
 use mesos_proto::v1::scheduler::Call;
 use mesos_proto::MediaType;
 
+use super::leadership::{self, Leadership};
 use super::scheduler::{self, Reply};
 use super::validation::validate_call;
 use super::Core;
@@ -25,22 +28,42 @@ pub(crate) async fn route(
     let path = request.uri().path().trim_end_matches('/').to_string();
     let method = request.method().clone();
     tracing::trace!(%peer, %method, %path, "request");
+    if leadership::leader_only(&path) || leadership::is_redirect_endpoint(&path) {
+        let leader = match core.leadership.borrow().clone() {
+            Leadership::Following(leader) => Some(leader),
+            Leadership::Leading if leadership::is_redirect_endpoint(&path) => {
+                Some(Some(core.lock().addr.to_string()))
+            }
+            Leadership::Leading => None,
+        };
+        if let Some(leader) = leader {
+            let path_and_query = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_string();
+            return leadership::redirect(leader.as_deref(), &path_and_query);
+        }
+    }
     match (method, path.as_str()) {
         (Method::POST, "/api/v1/scheduler" | "/master/api/v1/scheduler") => {
             scheduler_api(core, request).await
         }
         (method, "/api/v1/scheduler" | "/master/api/v1/scheduler") => method_not_allowed(&method),
+        (_, "/api/v1" | "/master/api/v1") => super::operator::api(core, request).await,
         (Method::GET, "/master/state" | "/state" | "/master/state.json" | "/state.json") => {
             json_response(&core.state_json())
         }
         (Method::GET, "/health" | "/master/health") => server::empty_response(StatusCode::OK),
+        (Method::GET, "/metrics/snapshot") => json_response(&core.metrics_snapshot()),
         (Method::GET, "/version") => json_response(&super::state_json::version_json()),
+        (_, path) if super::page::is_page_path(path) => super::page::route(core, request).await,
         _ => server::text_response(StatusCode::NOT_FOUND, "404 Not Found."),
     }
 }
 
 /// `405` as libprocess answers it: `Allow: POST` and its message.
-fn method_not_allowed(method: &Method) -> Response<Body> {
+pub(crate) fn method_not_allowed(method: &Method) -> Response<Body> {
     let mut response = server::text_response(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("405 Method Not Allowed. Expecting one of {{ 'POST' }}, but received '{method}'."),

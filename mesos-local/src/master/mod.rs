@@ -8,7 +8,8 @@
 //! in [`Effects`](state::Effects) (allocation, failover and offer timers,
 //! stream watchers) that [`Core::run`] starts once the lock is released.
 //!
-//! Modules: `http` (routes), `scheduler` (call semantics), `allocator`
+//! Modules: `http` (routes), `scheduler` (call semantics), `operator`
+//! (the operator API), `allocator`
 //! (offers, DRF), `validation` (calls, tasks), `agents` (agent messages),
 //! `state` (the data), `state_json` (`/master/state`), `ids`.
 //!
@@ -26,12 +27,16 @@ mod agents;
 mod allocator;
 mod completed;
 mod holdings;
-mod http;
+pub(crate) mod http;
 mod ids;
+pub(crate) mod leadership;
+mod metrics;
+pub(crate) mod operator;
+mod page;
 mod scheduler;
-mod state;
+pub(crate) mod state;
 mod state_json;
-mod validation;
+pub(crate) mod validation;
 
 #[cfg(test)]
 mod tests;
@@ -43,14 +48,58 @@ use std::time::Duration;
 use mesos_http::server::{CallReader, ServerLimits};
 use mesos_proto::v1::scheduler::{event, Event};
 use mesos_proto::v1::AgentId;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
+/// How long a newly elected master waits for its agents' reports.
+const REREGISTER_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a requested allocation waits for further requests to join it.
 const ALLOCATION_BATCH_WINDOW: Duration = Duration::from_millis(50);
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{AgentLink, FromAgent};
+use leadership::Leadership;
 use state::{AgentSlot, Effects, FailoverTimer, State, Watch};
+
+/// Where the agents' messages go when several masters run: to the leader's
+/// channel, set by the master that is elected (`None`: no leader; messages
+/// are dropped, and the agents resend status updates).
+pub(crate) type AgentRoute = Arc<Mutex<Option<mpsc::UnboundedSender<FromAgent>>>>;
+
+/// Forwards the agents' messages to the leader of the moment (see
+/// [`AgentRoute`]) until `shutdown`.
+pub(crate) fn route_agent_messages(
+    mut from_agents: mpsc::UnboundedReceiver<FromAgent>,
+    route: AgentRoute,
+    shutdown: CancellationToken,
+) {
+    tokio::spawn(async move {
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                message = from_agents.recv() => message,
+            };
+            let Some(message) = message else { return };
+            let leader = route
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone();
+            match leader {
+                Some(tx) if tx.send(message).is_ok() => {}
+                _ => tracing::debug!("no leading master; agent message dropped"),
+            }
+        }
+    });
+}
+
+/// What a master that does not lead yet keeps for the day it is elected:
+/// the agents (which register with it then) and where their messages must
+/// then be routed.
+#[derive(Debug)]
+struct Standby {
+    agents: Vec<AgentLink>,
+    route: AgentRoute,
+    to_me: mpsc::UnboundedSender<FromAgent>,
+}
 
 /// How the master runs.
 #[derive(Debug, Clone)]
@@ -74,6 +123,9 @@ pub(crate) struct MasterConfig {
     /// `--authenticate_http_frameworks`: the principals allowed (HTTP
     /// Basic); None: no authentication.
     pub(crate) credentials: Option<crate::auth::Credentials>,
+    /// Serve `https://` with this.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<mesos_http::server::ServerTls>,
 }
 
 /// The shared core: state, and what starts background work.
@@ -86,6 +138,12 @@ pub(crate) struct Core {
     credentials: Option<crate::auth::Credentials>,
     allocate_now: Notify,
     shutdown: CancellationToken,
+    /// Who leads, as this master knows it.
+    leadership: watch::Sender<Leadership>,
+    /// Until elected (masters of a highly available cluster only).
+    standby: Mutex<Option<Standby>>,
+    /// Leading with its agents registered (at once for a single master).
+    recovered: std::sync::atomic::AtomicBool,
     /// Where timers and watchers run (the sync `Master` methods may be
     /// called outside the runtime).
     runtime: tokio::runtime::Handle,
@@ -96,6 +154,100 @@ impl Core {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes note of who leads. A master that is elected registers the
+    /// agents and takes their messages; a leader that loses its leadership
+    /// stops, as a Mesos master aborts.
+    pub(crate) fn set_leadership(self: &Arc<Self>, new: Leadership) {
+        let old = self.leadership.send_replace(new.clone());
+        match (old.is_leading(), new.is_leading()) {
+            (false, true) => self.take_over(),
+            (true, false) => {
+                tracing::error!(
+                    "this master lost its leadership; it stops, as a Mesos master does"
+                );
+                self.stop();
+            }
+            _ if old != new => tracing::info!(leadership = ?new, "the leading master changed"),
+            _ => {}
+        }
+    }
+
+    /// Elected: the agents re-register (each reports what it runs, see
+    /// [`agents::reregister`]), then their messages come here.
+    fn take_over(self: &Arc<Self>) {
+        let standby = self
+            .standby
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let Some(Standby {
+            agents,
+            route,
+            to_me,
+        }) = standby
+        else {
+            return;
+        };
+        let core = Arc::clone(self);
+        self.runtime.spawn(async move {
+            let (reply, mut reports) = mpsc::unbounded_channel();
+            for link in &agents {
+                let _ = link.tx.send(crate::protocol::ToAgent::Reregister {
+                    reply: reply.clone(),
+                });
+            }
+            drop(reply);
+            let mut received = std::collections::HashMap::new();
+            let deadline = tokio::time::Instant::now() + REREGISTER_TIMEOUT;
+            while received.len() < agents.len() {
+                tokio::select! {
+                    _ = core.shutdown.cancelled() => return,
+                    report = tokio::time::timeout_at(deadline, reports.recv()) => match report {
+                        Ok(Some(report)) => {
+                            received.insert(report.agent_id.value.clone(), report);
+                        }
+                        Ok(None) | Err(_) => break,
+                    },
+                }
+            }
+            let now = ids::now_secs();
+            let count = agents.len();
+            core.run(|state, fx| {
+                for link in agents {
+                    let id = link
+                        .info
+                        .id
+                        .as_ref()
+                        .map(|id| id.value.clone())
+                        .unwrap_or_default();
+                    let report = received.remove(&id);
+                    agents::reregister(state, fx, link, report, now);
+                }
+            });
+            *route
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(to_me);
+            core.recovered
+                .store(true, std::sync::atomic::Ordering::Release);
+            tracing::info!(
+                agents = count,
+                "elected the leading master; agents re-registered"
+            );
+        });
+    }
+
+    /// Stops serving, detached from the agents first (a stopped master
+    /// sends them nothing more).
+    fn stop(&self) {
+        {
+            let mut state = self.lock();
+            for agent in &mut state.agents {
+                agent.link.tx = mpsc::unbounded_channel().0;
+            }
+        }
+        self.shutdown.cancel();
     }
 
     /// Runs `f` on the locked state, then starts the effects it asked for.
@@ -187,6 +339,12 @@ impl Core {
     pub(crate) fn state_json(&self) -> serde_json::Value {
         state_json::state_json(&self.lock())
     }
+
+    /// `GET /metrics/snapshot`.
+    pub(crate) fn metrics_snapshot(&self) -> serde_json::Value {
+        let elected = self.leadership.borrow().is_leading();
+        metrics::snapshot(&self.lock(), elected)
+    }
 }
 
 /// A running master.
@@ -206,22 +364,52 @@ impl Master {
     pub(crate) async fn start(
         config: MasterConfig,
         agents: Vec<AgentLink>,
+        from_agents: mpsc::UnboundedReceiver<FromAgent>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Master> {
+        Self::start_as(config, agents, from_agents, None, shutdown).await
+    }
+
+    /// Starts serving as one of several masters, not leading (scheduler
+    /// calls are redirected, see [`leadership`]) until
+    /// [`set_leadership`](Self::set_leadership) elects it: then `agents`
+    /// register with it and `route` brings it their messages.
+    pub(crate) async fn start_standby(
+        config: MasterConfig,
+        agents: Vec<AgentLink>,
+        route: AgentRoute,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Master> {
+        let (to_me, from_agents) = mpsc::unbounded_channel();
+        let standby = Standby {
+            agents,
+            route,
+            to_me,
+        };
+        Self::start_as(config, Vec::new(), from_agents, Some(standby), shutdown).await
+    }
+
+    async fn start_as(
+        config: MasterConfig,
+        agents: Vec<AgentLink>,
         mut from_agents: mpsc::UnboundedReceiver<FromAgent>,
+        standby: Option<Standby>,
         shutdown: CancellationToken,
     ) -> std::io::Result<Master> {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::new(config.ip, config.port)).await?;
         let addr = listener.local_addr()?;
         let now = ids::now_secs();
-        let agents = agents
+        let agents: Vec<AgentSlot> = agents
             .into_iter()
-            .map(|link| AgentSlot {
-                id: link.info.id.clone().map(|id| id.value).unwrap_or_default(),
-                total: state::flat(&link.info.resources),
-                link,
-                registered_time: now,
-            })
+            .map(|link| AgentSlot::new(link, now))
             .collect();
+        let mut counters = metrics::Counters::default();
+        counters.agents_registered(agents.len());
+        let leadership = match standby {
+            None => Leadership::Leading,
+            Some(_) => Leadership::Following(None),
+        };
         let state = State {
             master_info: ids::master_info(&config.master_id, addr),
             master_id: config.master_id.clone(),
@@ -240,6 +428,8 @@ impl Master {
             offer_keys: Default::default(),
             next_framework: 0,
             next_offer: 0,
+            counters,
+            operator: Default::default(),
         };
         let core = Arc::new(Core {
             state: Mutex::new(state),
@@ -247,6 +437,9 @@ impl Master {
             credentials: config.credentials.clone(),
             allocate_now: Notify::new(),
             shutdown: shutdown.clone(),
+            leadership: watch::Sender::new(leadership),
+            recovered: std::sync::atomic::AtomicBool::new(standby.is_none()),
+            standby: Mutex::new(standby),
             runtime: tokio::runtime::Handle::current(),
         });
 
@@ -254,9 +447,18 @@ impl Master {
         let handler = move |request, peer| http::route(Arc::clone(&handler_core), request, peer);
         let limits = config.limits.clone();
         let serve_shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            mesos_http::server::serve_with_limits(listener, handler, serve_shutdown, &limits).await;
-        });
+        #[cfg(feature = "tls")]
+        let tls = config.tls.clone();
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
+        let scheme = crate::serve::scheme(tls.as_ref());
+        tokio::spawn(crate::serve::serve(
+            listener,
+            handler,
+            serve_shutdown,
+            limits,
+            tls,
+        ));
 
         // The allocator: every interval, and soon when asked. Requests that
         // arrive within one batching window (a burst of terminal updates
@@ -292,7 +494,7 @@ impl Master {
             }
         });
 
-        let url = format!("http://{addr}");
+        let url = format!("{scheme}://{addr}");
         tracing::info!(%url, master_id = %config.master_id, "master listening");
         Ok(Master { url, addr, core })
     }
@@ -300,6 +502,51 @@ impl Master {
     /// `GET /master/state`, as JSON.
     pub(crate) fn state_json(&self) -> serde_json::Value {
         self.core.state_json()
+    }
+
+    /// What this master writes into ZooKeeper: its id and address.
+    pub(crate) fn info(&self) -> mesos_proto::v1::MasterInfo {
+        self.core.lock().master_info.clone()
+    }
+
+    /// Who leads, as this master knows it.
+    pub(crate) fn leadership(&self) -> Leadership {
+        self.core.leadership.borrow().clone()
+    }
+
+    /// Whether it leads and its agents have re-registered with it.
+    pub(crate) fn is_recovered(&self) -> bool {
+        self.core
+            .recovered
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Tells this master who leads (see [`Core::set_leadership`]).
+    pub(crate) fn set_leadership(&self, leadership: Leadership) {
+        self.core.set_leadership(leadership);
+    }
+
+    /// Contends for leadership through ZooKeeper (see
+    /// [`leadership::zookeeper::contend`]); returns the candidacy's session.
+    pub(crate) async fn contend(
+        &self,
+        url: mesos_zookeeper::ZkUrl,
+        options: mesos_zookeeper::DetectorOptions,
+    ) -> Result<leadership::zookeeper::CandidacySession, mesos_zookeeper::ZkError> {
+        leadership::zookeeper::contend(Arc::clone(&self.core), url, self.info(), options).await
+    }
+
+    /// Stops this master as if its process died: its server and timers
+    /// stop, it sends the agents nothing more, and its candidacy (if it
+    /// contends through ZooKeeper) is withdrawn.
+    pub(crate) fn kill(&self) {
+        tracing::info!(url = %self.url, "killing a master");
+        self.core.stop();
+    }
+
+    /// Whether [`kill`](Self::kill) was called (or it lost its leadership).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.core.shutdown.is_cancelled()
     }
 
     /// Closes every scheduler event stream (frameworks must resubscribe).
@@ -333,8 +580,20 @@ impl Master {
         self.core.allocate_now.notify_one();
     }
 
-    /// The agent is gone for good: its tasks are lost.
+    /// The agent is gone for good: its tasks are lost (and, not leading
+    /// yet, this master will not register it when elected).
     pub(crate) fn remove_agent(&self, agent_id: &AgentId) {
+        if let Some(standby) = self
+            .core
+            .standby
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_mut()
+        {
+            standby
+                .agents
+                .retain(|link| link.info.id.as_ref() != Some(agent_id));
+        }
         self.core
             .run(|state, fx| agents::remove_agent(state, fx, agent_id));
     }

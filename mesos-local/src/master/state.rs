@@ -78,19 +78,24 @@ impl Task {
         self.statuses.last()
     }
 
-    /// Records a status as the real master does (`Master::updateTask`): a
-    /// status of the same state as the latest replaces it, and `data` is
-    /// not kept. At most [`MAX_TASK_STATUSES`] are kept.
-    pub(crate) fn push_status(&mut self, mut status: TaskStatus) {
-        status.data = None;
-        if self.latest().is_some_and(|l| l.state == status.state) {
-            self.statuses.pop();
-        }
-        if self.statuses.len() >= MAX_TASK_STATUSES {
-            self.statuses.remove(0);
-        }
-        self.statuses.push(status);
+    /// Records a status (see [`push_status`]).
+    pub(crate) fn push_status(&mut self, status: TaskStatus) {
+        push_status(&mut self.statuses, status);
     }
+}
+
+/// Records a status as the real master does (`Master::updateTask`): a
+/// status of the same state as the latest replaces it, and `data` is not
+/// kept. At most [`MAX_TASK_STATUSES`] are kept.
+pub(crate) fn push_status(statuses: &mut Vec<TaskStatus>, mut status: TaskStatus) {
+    status.data = None;
+    if statuses.last().is_some_and(|l| l.state == status.state) {
+        statuses.pop();
+    }
+    if statuses.len() >= MAX_TASK_STATUSES {
+        statuses.remove(0);
+    }
+    statuses.push(status);
 }
 
 /// An executor of a framework on an agent (its resources are in use).
@@ -241,6 +246,16 @@ pub(crate) struct AgentSlot {
 }
 
 impl AgentSlot {
+    /// The agent of `link`, registered at `now` (seconds since the epoch).
+    pub(crate) fn new(link: AgentLink, now: f64) -> Self {
+        AgentSlot {
+            id: link.info.id.clone().map(|id| id.value).unwrap_or_default(),
+            total: flat(&link.info.resources),
+            link,
+            registered_time: now,
+        }
+    }
+
     pub(crate) fn send(&self, message: ToAgent) {
         if self.link.tx.send(message).is_err() {
             tracing::warn!(agent_id = %self.id, "agent channel closed; message dropped");
@@ -339,6 +354,10 @@ pub(crate) struct State {
     pub(crate) offer_keys: HashMap<String, u64>,
     pub(crate) next_framework: u64,
     pub(crate) next_offer: u64,
+    /// The counters of `/metrics/snapshot`.
+    pub(crate) counters: super::metrics::Counters,
+    /// The operator API's subscribers.
+    pub(crate) operator: super::operator::subscribe::Subscribers,
 }
 
 impl State {

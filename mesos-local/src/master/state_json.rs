@@ -3,11 +3,11 @@
 
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::value::Type as ValueType;
-use mesos_proto::v1::{Attribute, TaskStatus};
+use mesos_proto::v1::{executor_info, Attribute, CommandInfo, ContainerStatus, TaskStatus};
 use serde_json::{json, Map, Value};
 
 use super::ids::{self, MASTER_HOSTNAME, MESOS_VERSION};
-use super::state::{AgentSlot, Framework, State, Task};
+use super::state::{AgentSlot, Executor, Framework, State, Task};
 
 /// Resources as the state endpoints show them: scalars by name (cpus, mem,
 /// disk and gpus always present), ranges as `"[31000-32000]"`, sets as
@@ -83,11 +83,89 @@ fn status_json(status: &TaskStatus) -> Value {
         map.insert("healthy".into(), json!(healthy));
     }
     if let Some(container) = &status.container_status {
-        if let Ok(value) = proto_json(container) {
-            map.insert("container_status".into(), value);
-        }
+        map.insert("container_status".into(), container_status_json(container));
     }
     Value::Object(map)
+}
+
+/// A ContainerStatus as the state endpoints show it: its container id,
+/// network infos and cgroup info only (no `executor_pid`).
+fn container_status_json(status: &ContainerStatus) -> Value {
+    let mut map = Map::new();
+    if let Some(Ok(id)) = status.container_id.as_ref().map(proto_json) {
+        map.insert("container_id".into(), id);
+    }
+    let networks: Vec<Value> = status
+        .network_infos
+        .iter()
+        .filter_map(|n| proto_json(n).ok())
+        .collect();
+    if !networks.is_empty() {
+        map.insert("network_infos".into(), json!(networks));
+    }
+    if let Some(Ok(cgroup)) = status.cgroup_info.as_ref().map(proto_json) {
+        map.insert("cgroup_info".into(), cgroup);
+    }
+    Value::Object(map)
+}
+
+/// A CommandInfo as the state endpoints show it: `argv` for the
+/// arguments, `uris` always (each with `executable`).
+fn command_json(command: &CommandInfo) -> Value {
+    let mut map = Map::new();
+    if let Some(shell) = command.shell {
+        map.insert("shell".into(), json!(shell));
+    }
+    if let Some(value) = &command.value {
+        map.insert("value".into(), json!(value));
+    }
+    map.insert("argv".into(), json!(command.arguments));
+    if let Some(Ok(environment)) = command.environment.as_ref().map(proto_json) {
+        map.insert("environment".into(), environment);
+    }
+    let uris: Vec<Value> = command
+        .uris
+        .iter()
+        .map(|u| json!({"value": u.value, "executable": u.executable.unwrap_or(false)}))
+        .collect();
+    map.insert("uris".into(), json!(uris));
+    Value::Object(map)
+}
+
+/// An executor of `framework_id` as the state endpoints show it (Mesos's
+/// `json(ExecutorInfo)`).
+fn executor_json(framework_id: &str, executor: &Executor) -> Value {
+    let info = &executor.info;
+    let mut value = json!({
+        "executor_id": info.executor_id.value,
+        "name": info.name.clone().unwrap_or_default(),
+        "framework_id": framework_id,
+        "slave_id": executor.agent_id,
+        "command": command_json(&info.command.clone().unwrap_or_default()),
+        "resources": resources_json(&executor.resources),
+    });
+    let Some(map) = value.as_object_mut() else {
+        return value;
+    };
+    // An executor's resources are all of one role (MESOS-6636).
+    if let Some(first) = info.resources.first() {
+        let role = first
+            .allocation_info
+            .as_ref()
+            .and_then(|a| a.role.clone())
+            .unwrap_or_default();
+        map.insert("role".into(), json!(role));
+    }
+    if let Some(Ok(labels)) = info.labels.as_ref().map(proto_json) {
+        map.insert("labels".into(), labels["labels"].clone());
+    }
+    if let Some(kind) = info
+        .r#type
+        .and_then(|t| executor_info::Type::try_from(t).ok())
+    {
+        map.insert("type".into(), json!(kind.as_str_name()));
+    }
+    value
 }
 
 /// A protobuf message as the JSON the codec produces.
@@ -134,15 +212,7 @@ fn framework_json(state: &State, framework: &Framework) -> Value {
         .holdings
         .executors()
         .values()
-        .map(|e| {
-            json!({
-                "executor_id": e.info.executor_id.value,
-                "name": e.info.name.clone().unwrap_or_default(),
-                "framework_id": framework.id,
-                "slave_id": e.agent_id,
-                "resources": resources_json(&e.resources),
-            })
-        })
+        .map(|e| executor_json(&framework.id, e))
         .collect();
     let capabilities: Vec<&str> = framework
         .info
@@ -198,6 +268,19 @@ fn framework_json(state: &State, framework: &Framework) -> Value {
     value
 }
 
+/// An agent's reserved resources by role (`reserved_resources`).
+fn reserved_json(total: &Resources) -> Value {
+    let mut roles = Map::new();
+    for resource in total.iter() {
+        if let Some(role) = mesos_proto::resources::reservation_role(resource) {
+            if !roles.contains_key(role) {
+                roles.insert(role.to_string(), resources_json(&total.reserved(role)));
+            }
+        }
+    }
+    Value::Object(roles)
+}
+
 fn agent_json(state: &State, agent: &AgentSlot, active: bool) -> Value {
     let used = if active {
         state.used_on(&agent.id)
@@ -219,7 +302,7 @@ fn agent_json(state: &State, agent: &AgentSlot, active: bool) -> Value {
         "resources": resources_json(&agent.total),
         "used_resources": resources_json(&used),
         "offered_resources": resources_json(&offered),
-        "reserved_resources": {},
+        "reserved_resources": reserved_json(&agent.total),
         "unreserved_resources": resources_json(&agent.total.unreserved()),
         "active": active,
         "deactivated": !active,
@@ -254,13 +337,7 @@ pub(crate) fn state_json(state: &State) -> Value {
             "port": state.addr.port(),
             "hostname": MASTER_HOSTNAME,
         },
-        "flags": {
-            "allocation_interval": format!("{}ms", state.allocation_interval.as_millis()),
-            "hostname": MASTER_HOSTNAME,
-            "port": state.addr.port().to_string(),
-            "registry": "in_memory",
-            "version": "false",
-        },
+        "flags": flags_json(state),
         "slaves": state.agents.iter().map(|a| agent_json(state, a, true)).collect::<Vec<_>>(),
         "recovered_slaves": [],
         "frameworks": state.frameworks.values().map(|f| framework_json(state, f)).collect::<Vec<_>>(),
@@ -271,6 +348,18 @@ pub(crate) fn state_json(state: &State) -> Value {
             .collect::<Vec<_>>(),
         "orphan_tasks": [],
         "unregistered_frameworks": [],
+    })
+}
+
+/// The master's flags as `/master/state` shows them (and GET_FLAGS lists
+/// them).
+pub(crate) fn flags_json(state: &State) -> Value {
+    json!({
+        "allocation_interval": format!("{}ms", state.allocation_interval.as_millis()),
+        "hostname": MASTER_HOSTNAME,
+        "port": state.addr.port().to_string(),
+        "registry": "in_memory",
+        "version": "false",
     })
 }
 

@@ -8,7 +8,7 @@ use mesos_proto::resources;
 use mesos_proto::v1::framework_info::capability::Type as FrameworkCapability;
 use mesos_proto::v1::scheduler::call::Type as CallType;
 use mesos_proto::v1::scheduler::Call;
-use mesos_proto::v1::{ExecutorInfo, FrameworkInfo, TaskInfo};
+use mesos_proto::v1::{executor_info, ExecutorInfo, FrameworkInfo, TaskInfo};
 
 use super::state::Framework;
 
@@ -104,7 +104,7 @@ pub(crate) fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String
 
 /// Whether 16 bytes are a UUID as stout's `UUID::fromBytes` accepts them:
 /// boost refuses a version other than 1 to 5.
-fn valid_uuid(bytes: &[u8]) -> bool {
+pub(crate) fn valid_uuid(bytes: &[u8]) -> bool {
     uuid::Uuid::from_slice(bytes).is_ok_and(|u| (1..=5).contains(&u.get_version_num()))
 }
 
@@ -187,9 +187,11 @@ pub(crate) fn validate_task(
             if task.executor.is_some() {
                 return Err("'TaskInfo.executor' must not be set".to_string());
             }
-            if task.command.is_none() && task.container.is_none() {
-                // Task group tasks run under the default executor: a
-                // command is what it runs.
+            let custom = executor.r#type == Some(executor_info::Type::Custom as i32);
+            if !custom && task.command.is_none() && task.container.is_none() {
+                // The default executor runs a task group's commands: one
+                // without is refused here (a deliberate difference, see
+                // the crate docs); a custom executor's tasks need none.
                 return Err("'TaskInfo.command' must be set".to_string());
             }
             Some(executor)
@@ -222,13 +224,15 @@ pub(crate) fn validate_executor(
             executor.executor_id.value
         )
     })?;
-    if let Some(framework_id) = &executor.framework_id {
-        if framework_id.value != ctx.framework.id {
-            return Err(format!(
-                "ExecutorInfo has an invalid FrameworkID (Actual: {} vs Expected: {})",
-                framework_id.value, ctx.framework.id
-            ));
-        }
+    // LAUNCH fills it in before validation; LAUNCH_GROUP does not.
+    let Some(framework_id) = &executor.framework_id else {
+        return Err("'ExecutorInfo.framework_id' must be set".to_string());
+    };
+    if framework_id.value != ctx.framework.id {
+        return Err(format!(
+            "ExecutorInfo has an invalid FrameworkID (Actual: {} vs Expected: {})",
+            framework_id.value, ctx.framework.id
+        ));
     }
     for resource in &executor.resources {
         resources::validate(resource)

@@ -1630,6 +1630,536 @@ impl crate::ShrinkToFit for crate::v1::WeightInfo {
     }
 }
 
+impl crate::ShrinkToFit for crate::v1::agent::Call {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.get_metrics {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.set_logging_level {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.list_files {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.read_file {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_containers {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.launch_nested_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.wait_nested_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.kill_nested_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.remove_nested_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.launch_nested_container_session {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.attach_container_input {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.attach_container_output {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.launch_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.wait_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.kill_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.remove_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.add_resource_provider_config {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.update_resource_provider_config {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.remove_resource_provider_config {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.mark_resource_provider_gone {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.prune_images {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::AddResourceProviderConfig {
+    fn shrink_to_fit(&mut self) {
+        self.info.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::AttachContainerInput {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.container_id {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.process_io {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::AttachContainerOutput {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::GetContainers {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::GetMetrics {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.timeout {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::KillContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::KillNestedContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::LaunchContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+        if let Some(value) = &mut self.command {
+            value.shrink_to_fit();
+        }
+        for value in &mut self.resources {
+            value.shrink_to_fit();
+        }
+        self.resources.shrink_to_fit();
+        if let Some(value) = &mut self.container {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::LaunchNestedContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+        if let Some(value) = &mut self.command {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.container {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::LaunchNestedContainerSession {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+        if let Some(value) = &mut self.command {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.container {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::ListFiles {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::MarkResourceProviderGone {
+    fn shrink_to_fit(&mut self) {
+        self.resource_provider_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::PruneImages {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.excluded_images {
+            value.shrink_to_fit();
+        }
+        self.excluded_images.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::ReadFile {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::RemoveContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::RemoveNestedContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::RemoveResourceProviderConfig {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::SetLoggingLevel {
+    fn shrink_to_fit(&mut self) {
+        self.duration.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::UpdateResourceProviderConfig {
+    fn shrink_to_fit(&mut self) {
+        self.info.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::WaitContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::call::WaitNestedContainer {
+    fn shrink_to_fit(&mut self) {
+        self.container_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::ProcessIo {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.data {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.control {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::process_io::Control {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.tty_info {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.heartbeat {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::process_io::control::Heartbeat {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.interval {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::process_io::Data {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::Response {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.get_health {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_flags {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_version {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_metrics {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_logging_level {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.list_files {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.read_file {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_state {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_containers {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_frameworks {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_executors {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_operations {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_tasks {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_agent {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_resource_providers {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.wait_nested_container {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.wait_container {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetAgent {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.agent_info {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.drain_config {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.estimated_drain_start_time {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetContainers {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.containers {
+            value.shrink_to_fit();
+        }
+        self.containers.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::get_containers::Container {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.framework_id {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.executor_id {
+            value.shrink_to_fit();
+        }
+        self.container_id.shrink_to_fit();
+        if let Some(value) = &mut self.container_status {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.resource_statistics {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetExecutors {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.executors {
+            value.shrink_to_fit();
+        }
+        self.executors.shrink_to_fit();
+        for value in &mut self.completed_executors {
+            value.shrink_to_fit();
+        }
+        self.completed_executors.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::get_executors::Executor {
+    fn shrink_to_fit(&mut self) {
+        self.executor_info.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetFlags {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.flags {
+            value.shrink_to_fit();
+        }
+        self.flags.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetFrameworks {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.frameworks {
+            value.shrink_to_fit();
+        }
+        self.frameworks.shrink_to_fit();
+        for value in &mut self.completed_frameworks {
+            value.shrink_to_fit();
+        }
+        self.completed_frameworks.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::get_frameworks::Framework {
+    fn shrink_to_fit(&mut self) {
+        self.framework_info.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetHealth {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetLoggingLevel {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetMetrics {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.metrics {
+            value.shrink_to_fit();
+        }
+        self.metrics.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetOperations {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.operations {
+            value.shrink_to_fit();
+        }
+        self.operations.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetResourceProviders {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.resource_providers {
+            value.shrink_to_fit();
+        }
+        self.resource_providers.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::get_resource_providers::ResourceProvider {
+    fn shrink_to_fit(&mut self) {
+        self.resource_provider_info.shrink_to_fit();
+        for value in &mut self.total_resources {
+            value.shrink_to_fit();
+        }
+        self.total_resources.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetState {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.get_tasks {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_executors {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_frameworks {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetTasks {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.pending_tasks {
+            value.shrink_to_fit();
+        }
+        self.pending_tasks.shrink_to_fit();
+        for value in &mut self.queued_tasks {
+            value.shrink_to_fit();
+        }
+        self.queued_tasks.shrink_to_fit();
+        for value in &mut self.launched_tasks {
+            value.shrink_to_fit();
+        }
+        self.launched_tasks.shrink_to_fit();
+        for value in &mut self.terminated_tasks {
+            value.shrink_to_fit();
+        }
+        self.terminated_tasks.shrink_to_fit();
+        for value in &mut self.completed_tasks {
+            value.shrink_to_fit();
+        }
+        self.completed_tasks.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::GetVersion {
+    fn shrink_to_fit(&mut self) {
+        self.version_info.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::ListFiles {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.file_infos {
+            value.shrink_to_fit();
+        }
+        self.file_infos.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::ReadFile {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::WaitContainer {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.limitation {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::agent::response::WaitNestedContainer {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.limitation {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::allocator::InverseOfferStatus {
+    fn shrink_to_fit(&mut self) {
+        self.framework_id.shrink_to_fit();
+        self.timestamp.shrink_to_fit();
+    }
+}
+
 impl crate::ShrinkToFit for crate::v1::executor::Call {
     fn shrink_to_fit(&mut self) {
         self.executor_id.shrink_to_fit();
@@ -1741,6 +2271,743 @@ impl crate::ShrinkToFit for crate::v1::executor::event::Subscribed {
         if let Some(value) = &mut self.container_id {
             value.shrink_to_fit();
         }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::maintenance::ClusterStatus {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.draining_machines {
+            value.shrink_to_fit();
+        }
+        self.draining_machines.shrink_to_fit();
+        for value in &mut self.down_machines {
+            value.shrink_to_fit();
+        }
+        self.down_machines.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::maintenance::cluster_status::DrainingMachine {
+    fn shrink_to_fit(&mut self) {
+        self.id.shrink_to_fit();
+        for value in &mut self.statuses {
+            value.shrink_to_fit();
+        }
+        self.statuses.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::maintenance::Schedule {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.windows {
+            value.shrink_to_fit();
+        }
+        self.windows.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::maintenance::Window {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.machine_ids {
+            value.shrink_to_fit();
+        }
+        self.machine_ids.shrink_to_fit();
+        self.unavailability.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::Call {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.get_metrics {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.set_logging_level {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.list_files {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.read_file {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.update_weights {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.reserve_resources {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.unreserve_resources {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.create_volumes {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.destroy_volumes {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.grow_volume {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.shrink_volume {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.update_maintenance_schedule {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.start_maintenance {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.stop_maintenance {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.drain_agent {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.deactivate_agent {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.reactivate_agent {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.update_quota {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.teardown {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.mark_agent_gone {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.set_quota {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.remove_quota {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::CreateVolumes {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+        for value in &mut self.volumes {
+            value.shrink_to_fit();
+        }
+        self.volumes.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::DeactivateAgent {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::DestroyVolumes {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+        for value in &mut self.volumes {
+            value.shrink_to_fit();
+        }
+        self.volumes.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::DrainAgent {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::GetMetrics {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.timeout {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::GrowVolume {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.agent_id {
+            value.shrink_to_fit();
+        }
+        self.volume.shrink_to_fit();
+        self.addition.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::ListFiles {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::MarkAgentGone {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::ReactivateAgent {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::ReadFile {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::RemoveQuota {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::ReserveResources {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+        for value in &mut self.source {
+            value.shrink_to_fit();
+        }
+        self.source.shrink_to_fit();
+        for value in &mut self.resources {
+            value.shrink_to_fit();
+        }
+        self.resources.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::SetLoggingLevel {
+    fn shrink_to_fit(&mut self) {
+        self.duration.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::SetQuota {
+    fn shrink_to_fit(&mut self) {
+        self.quota_request.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::ShrinkVolume {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.agent_id {
+            value.shrink_to_fit();
+        }
+        self.volume.shrink_to_fit();
+        self.subtract.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::StartMaintenance {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.machines {
+            value.shrink_to_fit();
+        }
+        self.machines.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::StopMaintenance {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.machines {
+            value.shrink_to_fit();
+        }
+        self.machines.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::Teardown {
+    fn shrink_to_fit(&mut self) {
+        self.framework_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::UnreserveResources {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+        for value in &mut self.resources {
+            value.shrink_to_fit();
+        }
+        self.resources.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::UpdateMaintenanceSchedule {
+    fn shrink_to_fit(&mut self) {
+        self.schedule.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::UpdateQuota {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.quota_configs {
+            value.shrink_to_fit();
+        }
+        self.quota_configs.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::call::UpdateWeights {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.weight_infos {
+            value.shrink_to_fit();
+        }
+        self.weight_infos.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::Event {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.subscribed {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.task_added {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.task_updated {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.agent_added {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.agent_removed {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.framework_added {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.framework_updated {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.framework_removed {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::AgentAdded {
+    fn shrink_to_fit(&mut self) {
+        self.agent.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::AgentRemoved {
+    fn shrink_to_fit(&mut self) {
+        self.agent_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::FrameworkAdded {
+    fn shrink_to_fit(&mut self) {
+        self.framework.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::FrameworkRemoved {
+    fn shrink_to_fit(&mut self) {
+        self.framework_info.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::FrameworkUpdated {
+    fn shrink_to_fit(&mut self) {
+        self.framework.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::Subscribed {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.get_state {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::TaskAdded {
+    fn shrink_to_fit(&mut self) {
+        self.task.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::event::TaskUpdated {
+    fn shrink_to_fit(&mut self) {
+        self.framework_id.shrink_to_fit();
+        self.status.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::Response {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.get_health {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_flags {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_version {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_metrics {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_logging_level {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.list_files {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.read_file {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_state {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_agents {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_frameworks {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_executors {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_operations {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_tasks {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_roles {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_weights {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_master {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_maintenance_status {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_maintenance_schedule {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_quota {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetAgents {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.agents {
+            value.shrink_to_fit();
+        }
+        self.agents.shrink_to_fit();
+        for value in &mut self.recovered_agents {
+            value.shrink_to_fit();
+        }
+        self.recovered_agents.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::get_agents::Agent {
+    fn shrink_to_fit(&mut self) {
+        self.agent_info.shrink_to_fit();
+        if let Some(value) = &mut self.registered_time {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.reregistered_time {
+            value.shrink_to_fit();
+        }
+        for value in &mut self.total_resources {
+            value.shrink_to_fit();
+        }
+        self.total_resources.shrink_to_fit();
+        for value in &mut self.allocated_resources {
+            value.shrink_to_fit();
+        }
+        self.allocated_resources.shrink_to_fit();
+        for value in &mut self.offered_resources {
+            value.shrink_to_fit();
+        }
+        self.offered_resources.shrink_to_fit();
+        for value in &mut self.capabilities {
+            value.shrink_to_fit();
+        }
+        self.capabilities.shrink_to_fit();
+        for value in &mut self.resource_providers {
+            value.shrink_to_fit();
+        }
+        self.resource_providers.shrink_to_fit();
+        if let Some(value) = &mut self.drain_info {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.estimated_drain_start_time {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::get_agents::agent::ResourceProvider {
+    fn shrink_to_fit(&mut self) {
+        self.resource_provider_info.shrink_to_fit();
+        for value in &mut self.total_resources {
+            value.shrink_to_fit();
+        }
+        self.total_resources.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetExecutors {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.executors {
+            value.shrink_to_fit();
+        }
+        self.executors.shrink_to_fit();
+        for value in &mut self.orphan_executors {
+            value.shrink_to_fit();
+        }
+        self.orphan_executors.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::get_executors::Executor {
+    fn shrink_to_fit(&mut self) {
+        self.executor_info.shrink_to_fit();
+        self.agent_id.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetFlags {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.flags {
+            value.shrink_to_fit();
+        }
+        self.flags.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetFrameworks {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.frameworks {
+            value.shrink_to_fit();
+        }
+        self.frameworks.shrink_to_fit();
+        for value in &mut self.completed_frameworks {
+            value.shrink_to_fit();
+        }
+        self.completed_frameworks.shrink_to_fit();
+        for value in &mut self.recovered_frameworks {
+            value.shrink_to_fit();
+        }
+        self.recovered_frameworks.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::get_frameworks::Framework {
+    fn shrink_to_fit(&mut self) {
+        self.framework_info.shrink_to_fit();
+        if let Some(value) = &mut self.registered_time {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.reregistered_time {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.unregistered_time {
+            value.shrink_to_fit();
+        }
+        for value in &mut self.offers {
+            value.shrink_to_fit();
+        }
+        self.offers.shrink_to_fit();
+        for value in &mut self.inverse_offers {
+            value.shrink_to_fit();
+        }
+        self.inverse_offers.shrink_to_fit();
+        for value in &mut self.allocated_resources {
+            value.shrink_to_fit();
+        }
+        self.allocated_resources.shrink_to_fit();
+        for value in &mut self.offered_resources {
+            value.shrink_to_fit();
+        }
+        self.offered_resources.shrink_to_fit();
+        if let Some(value) = &mut self.offer_constraints {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetHealth {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetLoggingLevel {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetMaintenanceSchedule {
+    fn shrink_to_fit(&mut self) {
+        self.schedule.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetMaintenanceStatus {
+    fn shrink_to_fit(&mut self) {
+        self.status.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetMaster {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.master_info {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetMetrics {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.metrics {
+            value.shrink_to_fit();
+        }
+        self.metrics.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetOperations {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.operations {
+            value.shrink_to_fit();
+        }
+        self.operations.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetQuota {
+    fn shrink_to_fit(&mut self) {
+        self.status.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetRoles {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.roles {
+            value.shrink_to_fit();
+        }
+        self.roles.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetState {
+    fn shrink_to_fit(&mut self) {
+        if let Some(value) = &mut self.get_tasks {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_executors {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_frameworks {
+            value.shrink_to_fit();
+        }
+        if let Some(value) = &mut self.get_agents {
+            value.shrink_to_fit();
+        }
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetTasks {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.pending_tasks {
+            value.shrink_to_fit();
+        }
+        self.pending_tasks.shrink_to_fit();
+        for value in &mut self.tasks {
+            value.shrink_to_fit();
+        }
+        self.tasks.shrink_to_fit();
+        for value in &mut self.unreachable_tasks {
+            value.shrink_to_fit();
+        }
+        self.unreachable_tasks.shrink_to_fit();
+        for value in &mut self.completed_tasks {
+            value.shrink_to_fit();
+        }
+        self.completed_tasks.shrink_to_fit();
+        for value in &mut self.orphan_tasks {
+            value.shrink_to_fit();
+        }
+        self.orphan_tasks.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetVersion {
+    fn shrink_to_fit(&mut self) {
+        self.version_info.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::GetWeights {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.weight_infos {
+            value.shrink_to_fit();
+        }
+        self.weight_infos.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::ListFiles {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.file_infos {
+            value.shrink_to_fit();
+        }
+        self.file_infos.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::master::response::ReadFile {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::quota::QuotaConfig {
+    fn shrink_to_fit(&mut self) {
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::quota::QuotaInfo {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.guarantee {
+            value.shrink_to_fit();
+        }
+        self.guarantee.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::quota::QuotaRequest {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.guarantee {
+            value.shrink_to_fit();
+        }
+        self.guarantee.shrink_to_fit();
+    }
+}
+
+impl crate::ShrinkToFit for crate::v1::quota::QuotaStatus {
+    fn shrink_to_fit(&mut self) {
+        for value in &mut self.infos {
+            value.shrink_to_fit();
+        }
+        self.infos.shrink_to_fit();
+        for value in &mut self.configs {
+            value.shrink_to_fit();
+        }
+        self.configs.shrink_to_fit();
     }
 }
 

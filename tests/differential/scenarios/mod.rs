@@ -8,9 +8,13 @@ use serde_json::{json, Value};
 
 use crate::http::{Request, Response, Target};
 
+mod agent_operator;
 mod calls;
+mod executor;
 mod negotiation;
+mod operator;
 mod subscribe;
+mod task_group;
 mod tasks;
 
 /// How long an expected event may take (the master allocates about once a
@@ -60,6 +64,20 @@ impl Ctx {
     /// Sends `call` (JSON) in the scenario's media type.
     pub(crate) async fn call(&self, call: Value) -> Response {
         self.send(Request::call(self.media, call)).await
+    }
+
+    /// `GET /master/state`, as JSON; panics unless the master answers it.
+    pub(crate) async fn master_state(&self) -> Value {
+        let state = self
+            .send(Request {
+                method: http::Method::GET,
+                path: "/master/state".into(),
+                headers: vec![],
+                body: Default::default(),
+            })
+            .await;
+        assert_eq!(state.status, 200, "/master/state: {}", state.text());
+        serde_json::from_slice(&state.body).expect("state is JSON")
     }
 
     /// A FrameworkInfo for this scenario with `extra` fields merged in.
@@ -121,6 +139,21 @@ impl Ctx {
             Request::call(self.media, call).header("Mesos-Stream-Id", Some(&framework.stream_id)),
         )
         .await
+    }
+
+    /// Acknowledges the update `status` (a TaskStatus in JSON) if it has a
+    /// uuid; panics unless the master accepts it.
+    pub(crate) async fn acknowledge(&self, framework: &Framework, status: &Value) {
+        let Some(uuid) = status["uuid"].as_str() else {
+            return;
+        };
+        let ack = json!({"acknowledge": {
+            "agent_id": status["agent_id"],
+            "task_id": status["task_id"],
+            "uuid": uuid,
+        }});
+        let answer = self.framework_call(framework, "ACKNOWLEDGE", ack).await;
+        assert_eq!(answer.status, 202, "ACKNOWLEDGE: {}", answer.text());
     }
 
     /// TEARDOWN; panics unless the master accepts it.

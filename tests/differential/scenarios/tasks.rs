@@ -1,5 +1,5 @@
 //! Tasks through ACCEPT: a command task's updates, an invalid task's
-//! TASK_ERROR.
+//! TASK_ERROR, a command task whose URI cannot be fetched.
 
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use crate::observe::{self, Observations};
 crate::scenarios!(
     json command_task_runs_to_finished,
     json task_without_resources_is_an_error,
+    json fetch_failure_ends_task_failed,
 );
 
 const TERMINAL: [&str; 8] = [
@@ -25,7 +26,7 @@ const TERMINAL: [&str; 8] = [
 ];
 
 /// The first offer.
-async fn first_offer(framework: &mut Framework) -> Value {
+pub(crate) async fn first_offer(framework: &mut Framework) -> Value {
     let offers = framework
         .events()
         .wait_for("OFFERS", EVENT_WAIT)
@@ -34,7 +35,7 @@ async fn first_offer(framework: &mut Framework) -> Value {
     offers["offers"]["offers"][0].clone()
 }
 
-fn scalar(name: &str, value: f64) -> Value {
+pub(crate) fn scalar(name: &str, value: f64) -> Value {
     json!({"name": name, "type": "SCALAR", "scalar": {"value": value}})
 }
 
@@ -56,6 +57,16 @@ async fn launch(
 
 /// Updates until a terminal one, acknowledging each that has a uuid.
 async fn updates_until_terminal(ctx: &Ctx, framework: &mut Framework, o: &mut Observations) {
+    updates_until_terminal_with(ctx, framework, o, |update| update).await;
+}
+
+/// [`updates_until_terminal`], each observation passed through `normalise`.
+async fn updates_until_terminal_with(
+    ctx: &Ctx,
+    framework: &mut Framework,
+    o: &mut Observations,
+    normalise: impl Fn(Value) -> Value,
+) {
     for _ in 0..10 {
         let Some(update) = framework
             .events()
@@ -65,17 +76,9 @@ async fn updates_until_terminal(ctx: &Ctx, framework: &mut Framework, o: &mut Ob
             o.push("stream ended", json!(true));
             return;
         };
-        o.push("UPDATE", observe::update(&update));
+        o.push("UPDATE", normalise(observe::update(&update)));
         let status = &update["update"]["status"];
-        if let Some(uuid) = status["uuid"].as_str() {
-            let ack = json!({"acknowledge": {
-                "agent_id": status["agent_id"],
-                "task_id": status["task_id"],
-                "uuid": uuid,
-            }});
-            let answer = ctx.framework_call(framework, "ACKNOWLEDGE", ack).await;
-            assert_eq!(answer.status, 202, "ACKNOWLEDGE: {}", answer.text());
-        }
+        ctx.acknowledge(framework, status).await;
         if TERMINAL.iter().any(|t| status["state"] == *t) {
             return;
         }
@@ -83,6 +86,16 @@ async fn updates_until_terminal(ctx: &Ctx, framework: &mut Framework, o: &mut Ob
 }
 
 async fn command_task_runs_to_finished(ctx: Ctx) -> Observations {
+    command_task(ctx, json!({"value": "true"}), |update| update).await
+}
+
+/// Launches a command task running `command` on the first offer and
+/// observes its updates (through `normalise`) until a terminal one.
+async fn command_task(
+    ctx: Ctx,
+    command: Value,
+    normalise: impl Fn(Value) -> Value,
+) -> Observations {
     let mut o = Observations::default();
     let mut framework = ctx.subscribe(json!({})).await;
     let offer = first_offer(&mut framework).await;
@@ -90,13 +103,13 @@ async fn command_task_runs_to_finished(ctx: Ctx) -> Observations {
         "name": "differential",
         "task_id": {"value": format!("{}-task", ctx.name)},
         "resources": [scalar("cpus", 0.1), scalar("mem", 32.0)],
-        "command": {"value": "true"},
+        "command": command,
     });
     o.answer(
         "ACCEPT with LAUNCH",
         &launch(&ctx, &framework, &offer, task).await,
     );
-    updates_until_terminal(&ctx, &mut framework, &mut o).await;
+    updates_until_terminal_with(&ctx, &mut framework, &mut o, normalise).await;
     ctx.teardown(&framework).await;
     o
 }
@@ -118,4 +131,27 @@ async fn task_without_resources_is_an_error(ctx: Ctx) -> Observations {
     updates_until_terminal(&ctx, &mut framework, &mut o).await;
     ctx.teardown(&framework).await;
     o
+}
+
+/// What precedes the containerizer's own reason in a failed launch's
+/// message; the reason is implementation-specific.
+const LAUNCH_FAILED: &str = "Failed to launch container: ";
+
+/// A command task with a URI that cannot be fetched ends TASK_FAILED
+/// before it starts. The real-mesos tool ships no `mesos-fetcher`, so the
+/// real agent's reason is "Could not fetch URIs: failed to find
+/// mesos-fetcher" where mesos-local's is the download's failure (here:
+/// nothing listens on the URI's port); the message is compared up to that
+/// reason.
+async fn fetch_failure_ends_task_failed(ctx: Ctx) -> Observations {
+    let command = json!({"value": "true", "uris": [{"value": "http://127.0.0.1:1/app.tar.gz"}]});
+    command_task(ctx, command, |mut update| {
+        if let Some(message) = update["message"].as_str() {
+            if message.starts_with(LAUNCH_FAILED) {
+                update["message"] = json!(format!("{LAUNCH_FAILED}<reason>"));
+            }
+        }
+        update
+    })
+    .await
 }

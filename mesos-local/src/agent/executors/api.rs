@@ -7,11 +7,12 @@ use crate::queue::{self, EventReceiver};
 use bytes::Bytes;
 use http::StatusCode;
 use mesos_proto::v1::executor::{call, Event};
-use mesos_proto::v1::{FrameworkId, TaskState, TaskStatus};
+use mesos_proto::v1::{task_status, FrameworkId, TaskId, TaskState, TaskStatus};
 
 use crate::protocol::FromAgent;
 
-use super::{event, AgentState, ExecState, Executor, Kind, Launch, Rejection};
+use super::{event, lost_state, AgentState, ExecState, Executor, Kind, Rejection};
+use crate::containerizer::command::now_seconds;
 
 impl AgentState {
     pub(super) fn registered_executor(
@@ -65,32 +66,86 @@ impl AgentState {
             unacknowledged_updates = subscribe.unacknowledged_updates.len(),
             "executor subscribed"
         );
-        executor.stream = Some(tx);
         if executor.state == ExecState::Terminating {
+            executor.stream = Some(tx);
             executor.send(event(event::Type::Shutdown));
             return Ok(rx);
         }
         executor.state = ExecState::Running;
-        // Tasks sent on a stream that was cut before the executor saw them:
-        // deliver them again.
+        // Not connected yet: what the steps below send the executor (the
+        // acknowledgements of its unacknowledged updates) waits until
+        // SUBSCRIBED is out, as the real agent's come after it.
+        executor.stream = None;
+        // As the real agent (`Slave::subscribe`): the unacknowledged
+        // updates first (the status update manager drops duplicates), ...
+        for update in subscribe.unacknowledged_updates {
+            let status = update.status;
+            if status
+                .uuid
+                .as_ref()
+                .is_none_or(|u| !crate::master::validation::valid_uuid(u))
+            {
+                continue;
+            }
+            self.executor_api_update(framework_id, executor_id, status);
+        }
+        // ... then its delivered tasks still staging that the executor
+        // does not list were lost on the way: TASK_LOST (TASK_DROPPED for
+        // partition-aware frameworks) ...
         let known: HashSet<&str> = subscribe
             .unacknowledged_tasks
             .iter()
             .map(|t| t.task_id.value.as_str())
             .collect();
-        let mut requeue = Vec::new();
-        for (id, entry) in executor.tasks.iter_mut() {
-            if entry.delivered
-                && entry.state == TaskState::TaskStaging
-                && !known.contains(id.as_str())
-            {
-                entry.delivered = false;
-                if let Some(info) = executor.infos.get(id) {
-                    requeue.push(Launch::Task(Box::new(info.clone())));
-                }
-            }
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return Ok(rx);
+        };
+        let lost = lost_state(&framework.info);
+        let Some(executor) = framework.executors.get_mut(executor_id) else {
+            return Ok(rx);
+        };
+        let unknown: Vec<TaskId> = executor
+            .tasks
+            .iter()
+            .filter(|(id, entry)| {
+                entry.delivered
+                    && entry.state == TaskState::TaskStaging
+                    && !known.contains(id.as_str())
+            })
+            .map(|(id, _)| TaskId { value: id.clone() })
+            .collect();
+        for task_id in &unknown {
+            tracing::info!(
+                framework_id,
+                executor_id,
+                task_id = task_id.value,
+                state = lost.as_str_name(),
+                "task unknown to the resubscribed executor"
+            );
+            self.agent_update(
+                framework_id,
+                task_id,
+                Some(executor_id),
+                lost,
+                task_status::Reason::AgentRestarted,
+                "Task launched during agent restart",
+            );
         }
-        executor.queued.splice(0..0, requeue);
+        let Some(executor) = self.executor_mut(framework_id, executor_id) else {
+            return Ok(rx);
+        };
+        executor.stream = Some(tx);
+        // ... and an executor never given a task, whose queued tasks were
+        // all killed, is shut down instead of subscribed.
+        if !executor.ever_sent_task() && executor.queued.is_empty() {
+            tracing::info!(
+                framework_id,
+                executor_id,
+                "executor has no task to run; shutting it down"
+            );
+            self.shutdown_executor(framework_id, executor_id);
+            return Ok(rx);
+        }
         let mut subscribed = event(event::Type::Subscribed);
         subscribed.subscribed = Some(event::Subscribed {
             executor_info: executor.info.clone(),
@@ -100,41 +155,55 @@ impl AgentState {
         });
         executor.send(subscribed);
         let deferred: Vec<Event> = executor.deferred.drain(..).collect();
-        // Unacknowledged updates the agent may not have (lost with the old
-        // connection): the status update manager drops duplicates.
-        let own: HashSet<String> = executor.tasks.keys().cloned().collect();
-        for update in subscribe.unacknowledged_updates {
-            let status = update.status;
-            if !own.contains(&status.task_id.value) {
-                // Isolation, as the UPDATE call: only its own tasks.
+        for ev in deferred {
+            executor.send_or_defer(ev);
+        }
+        self.deliver(framework_id, executor_id);
+        Ok(rx)
+    }
+
+    /// An executor's update (UPDATE call, or SUBSCRIBE's unacknowledged
+    /// updates), as the real agent's `Slave::statusUpdate` takes it: the
+    /// executor of the task (whichever executor of the framework sent it)
+    /// has its fields added and gets the acknowledgement; an update of a
+    /// task no executor has is forwarded as it came, with no
+    /// acknowledgement.
+    fn executor_api_update(
+        &mut self,
+        framework_id: &str,
+        executor_id: &str,
+        mut status: TaskStatus,
+    ) {
+        let owner = self.frameworks.get(framework_id).and_then(|f| {
+            f.task_executor
+                .get(&status.task_id.value)
+                .filter(|owner| f.executors.contains_key(*owner))
+                .cloned()
+        });
+        if let Some(owner) = owner {
+            if owner != executor_id {
                 tracing::warn!(
                     framework_id,
                     executor_id,
+                    owner,
                     task_id = status.task_id.value,
-                    "unacknowledged update for a task not of this executor; dropped"
+                    "update for a task of another executor"
                 );
-                continue;
             }
-            if status
-                .uuid
-                .as_ref()
-                .is_none_or(|u| uuid::Uuid::from_slice(u).is_err())
-            {
-                continue;
-            }
-            self.executor_update(framework_id, executor_id, status, true);
+            self.executor_update(framework_id, &owner, status, true);
+            return;
         }
-        self.deliver(framework_id, executor_id);
-        if let Some(executor) = self
-            .frameworks
-            .get_mut(framework_id)
-            .and_then(|f| f.executors.get_mut(executor_id))
-        {
-            for ev in deferred {
-                executor.send_or_defer(ev);
-            }
+        tracing::warn!(
+            framework_id,
+            executor_id,
+            task_id = status.task_id.value,
+            "update for a task the executor does not know; forwarded as is"
+        );
+        status.agent_id = Some(self.id.agent_id.clone());
+        if status.timestamp.is_none() {
+            status.timestamp = Some(now_seconds());
         }
-        Ok(rx)
+        self.enqueue(framework_id, status);
     }
 
     pub(super) fn api_update(
@@ -143,14 +212,8 @@ impl AgentState {
         executor_id: &str,
         status: TaskStatus,
     ) -> Result<(), Rejection> {
-        let executor = self.registered_executor(framework_id, executor_id)?;
-        if !executor.tasks.contains_key(&status.task_id.value) {
-            return Err(Rejection::bad_request(format!(
-                "Task {} is not known to executor {executor_id}",
-                status.task_id.value
-            )));
-        }
-        self.executor_update(framework_id, executor_id, status, true);
+        self.registered_executor(framework_id, executor_id)?;
+        self.executor_api_update(framework_id, executor_id, status);
         Ok(())
     }
 

@@ -13,8 +13,9 @@ use tokio::sync::mpsc;
 
 use crate::agent::env::ExecutorEnv;
 use crate::agent::sandbox;
-use crate::containerizer::command::{CommandEvent, CommandTask};
+use crate::containerizer::command::{CommandControl, CommandEvent, CommandTask};
 use crate::containerizer::{Container, LaunchKind, LaunchRequest};
+use crate::fetcher;
 
 use super::{
     duration_of, event, has_capability, kill_grace, lost_state, AgentState, ExecKey, ExecState,
@@ -25,16 +26,42 @@ use super::{
 /// once the agent's loop has ended).
 const TORN_DOWN: &str = "the agent is shutting down";
 
+/// Why a command task's launch stopped when the task was killed while its
+/// URIs were fetched (its TASK_KILLED is already reported).
+const KILLED_DURING_LAUNCH: &str = "the task was killed during its launch";
+
 /// The steps before a launch: the sandbox, created unless the agent was
-/// torn down meanwhile (then nothing is created and the launch stops).
+/// torn down meanwhile (then nothing is created and the launch stops), and
+/// the command's URIs fetched into it (see [`crate::fetcher`]). A failed
+/// fetch is reported as the real agent's containerizer does; a teardown
+/// during the fetch abandons it.
 async fn prepare(
     registry: &Arc<Registry>,
-    directory: std::path::PathBuf,
+    fetcher: &fetcher::Fetcher,
+    request: &LaunchRequest,
     wanted: bool,
 ) -> Result<(), String> {
-    match registry.create_sandbox(directory, wanted).await {
-        Some(result) => result,
-        None => Err(TORN_DOWN.to_string()),
+    match registry
+        .create_sandbox(request.sandbox.clone(), wanted)
+        .await
+    {
+        Some(result) => result?,
+        None => return Err(TORN_DOWN.to_string()),
+    }
+    if !wanted || request.command.uris.is_empty() {
+        return Ok(());
+    }
+    // A teardown abandons the fetch (its download is dropped).
+    tokio::select! {
+        fetched = fetcher.fetch_all(&request.command.uris, &request.sandbox, request.user.as_deref()) => {
+            fetched.map_err(|failure| {
+                format!(
+                    "Failed to fetch all URIs for container '{}': {failure}",
+                    request.container_id.value
+                )
+            })
+        }
+        () = registry.torn_down() => Err(TORN_DOWN.to_string()),
     }
 }
 
@@ -120,6 +147,8 @@ impl AgentState {
             infos: HashMap::new(),
             deferred: Vec::new(),
             token: None,
+            sent_updates: false,
+            pending_termination: None,
         }
         .with_token(&self.id.tokens, framework_id)
     }
@@ -150,6 +179,7 @@ impl AgentState {
             shutdown_grace: grace,
             command_env: command.environment.as_ref(),
             auth_token: executor.token.as_ref().map(|t| t.secret().expose()),
+            tls_env: &self.id.tls_env,
         }
         .build();
         let mut request = LaunchRequest::new(
@@ -223,6 +253,7 @@ impl AgentState {
             TaskEntry {
                 state: TaskState::TaskStaging,
                 delivered: true,
+                statuses: Vec::new(),
             },
         );
         executor.infos.insert(task_id.clone(), task.clone());
@@ -240,7 +271,6 @@ impl AgentState {
                 framework_info::capability::Type::TaskKillingState,
             ),
         };
-        let directory = executor.directory.clone();
         let Some(fw) = self.framework_entry(framework) else {
             return;
         };
@@ -255,8 +285,18 @@ impl AgentState {
         let input = self.input.clone();
         let wants_sandbox = self.id.containerizer.uses_sandbox();
         let registry = self.registry.clone();
+        let fetcher = self.id.fetcher.clone();
         tokio::spawn(async move {
-            if let Err(error) = prepare(&registry, directory, wants_sandbox).await {
+            let mut control_rx = control_rx;
+            let prepared = tokio::select! {
+                prepared = prepare(&registry, &fetcher, &runner.request, wants_sandbox) => prepared,
+                // Killed before its launch (the agent reported it): a fetch
+                // in flight is dropped.
+                Some(CommandControl::Kill { .. }) = control_rx.recv() => {
+                    Err(KILLED_DURING_LAUNCH.to_string())
+                }
+            };
+            if let Err(error) = prepared {
                 let _ = input.send(Input::Launched {
                     key,
                     container_id,
@@ -325,7 +365,6 @@ impl AgentState {
         if let Some(executor) = &fresh {
             request = Some(self.launch_request(&framework, executor, LaunchKind::Executor, None));
         }
-        let agent_id = self.id.agent_id.clone();
         let Some(fw) = self.framework_entry(framework) else {
             tracing::warn!(
                 framework_id,
@@ -354,10 +393,7 @@ impl AgentState {
             }
             return;
         }
-        for mut task in tasks {
-            if task.agent_id.value.is_empty() {
-                task.agent_id = agent_id.clone();
-            }
+        for task in tasks {
             fw.task_executor
                 .insert(task.task_id.value.clone(), executor_id.clone());
             executor.tasks.insert(
@@ -365,13 +401,13 @@ impl AgentState {
                 TaskEntry {
                     state: TaskState::TaskStaging,
                     delivered: false,
+                    statuses: Vec::new(),
                 },
             );
             executor.infos.insert(task.task_id.value.clone(), task);
         }
         executor.queued.push(launch);
         let container_id = executor.container_id.value.clone();
-        let directory = executor.directory.clone();
         self.deliver(&framework_id, &executor_id);
 
         if let Some(request) = request {
@@ -385,8 +421,15 @@ impl AgentState {
             let input = self.input.clone();
             let containerizer = self.id.containerizer.clone();
             let registry = self.registry.clone();
+            let fetcher = self.id.fetcher.clone();
             tokio::spawn(async move {
-                let result = match prepare(&registry, directory, containerizer.uses_sandbox()).await
+                let result = match prepare(
+                    &registry,
+                    &fetcher,
+                    &request,
+                    containerizer.uses_sandbox(),
+                )
+                .await
                 {
                     Err(error) => Err(error),
                     Ok(()) => containerizer
@@ -528,6 +571,16 @@ impl AgentState {
                             executor.state = ExecState::Running;
                         }
                     }
+                }
+                if matches!(executor.kind, Kind::Custom) && executor.state == ExecState::Registering
+                {
+                    let input = self.input.clone();
+                    let key = key.clone();
+                    let container_id = container_id.to_string();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(super::EXECUTOR_REGISTRATION_TIMEOUT).await;
+                        let _ = input.send(Input::RegistrationTimeout { key, container_id });
+                    });
                 }
                 if executor.state == ExecState::Terminating {
                     if matches!(executor.kind, Kind::Emulated(_)) {

@@ -21,13 +21,14 @@ use bytes::Bytes;
 use http::StatusCode;
 use mesos_proto::v1::executor::{call, event, Event};
 use mesos_proto::v1::{
-    framework_info, AgentId, AgentInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId,
-    FrameworkInfo, KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+    framework_info, task_status, AgentId, AgentInfo, ContainerId, ExecutorId, ExecutorInfo,
+    FrameworkId, FrameworkInfo, KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::launches::LaunchLog;
 use super::status_updates::StatusUpdateManager;
 use crate::containerizer::command::CommandControl;
 use crate::containerizer::{Container, ContainerExit, Containerizer, TaskBehavior};
@@ -36,7 +37,9 @@ use crate::queue::{EventReceiver, EventSender, SendError};
 
 mod api;
 mod launch;
+pub(crate) mod operator;
 mod registry;
+mod report;
 mod teardown;
 mod updates;
 
@@ -44,6 +47,11 @@ pub(crate) use registry::Registry;
 
 /// After an executor's shutdown grace period: SIGTERM, then SIGKILL after this.
 const KILL_ESCALATION: Duration = Duration::from_secs(1);
+
+/// How long a custom executor may take to subscribe before the agent
+/// shuts it down (the real agent's `--executor_registration_timeout`
+/// default).
+const EXECUTOR_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An executor API call refused: the HTTP status and the explanation.
 #[derive(Debug)]
@@ -108,6 +116,13 @@ pub(crate) enum Input {
         key: ExecKey,
         container_id: String,
     },
+    /// [`EXECUTOR_REGISTRATION_TIMEOUT`] after a custom executor started.
+    RegistrationTimeout {
+        key: ExecKey,
+        container_id: String,
+    },
+    /// An operator API call that reads the agent's state.
+    Operator(operator::Query),
     /// The agent "process" went down / came back.
     SetStopped {
         stopped: bool,
@@ -132,6 +147,10 @@ pub(crate) struct Identity {
     pub(crate) max_queued_events: usize,
     /// Executor authentication tokens (issued to custom executors when on).
     pub(crate) tokens: Arc<crate::auth::ExecutorTokens>,
+    /// Fetches `CommandInfo.uris` into sandboxes (and keeps the cache).
+    pub(crate) fetcher: Arc<crate::fetcher::Fetcher>,
+    /// `LIBPROCESS_SSL_*` for executors of an agent serving `https://`.
+    pub(crate) tls_env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +183,9 @@ struct TaskEntry {
     state: TaskState,
     /// Sent to the executor (LAUNCH / LAUNCH_GROUP) or started.
     delivered: bool,
+    /// The updates taken for it (the operator API's `statuses`), at most
+    /// as many as the master keeps.
+    statuses: Vec<TaskStatus>,
 }
 
 struct Executor {
@@ -178,12 +200,19 @@ struct Executor {
     max_queued: usize,
     queued: Vec<Launch>,
     tasks: HashMap<String, TaskEntry>,
-    /// Task infos of delivered tasks (to requeue on resubscription).
+    /// The infos of its live tasks, for re-registering with a new leading
+    /// master (see `report`).
     infos: HashMap<String, TaskInfo>,
     /// Events to send once the executor (re)subscribes.
     deferred: Vec<Event>,
     /// Its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (revoked when dropped).
     token: Option<crate::auth::IssuedToken>,
+    /// Whether it ever sent a status update (the real agent's
+    /// `everSentTask`, with its delivered live tasks).
+    sent_updates: bool,
+    /// Why the agent is ending it, for its live tasks' updates (the real
+    /// agent's `pendingTermination`): a registration timeout.
+    pending_termination: Option<(task_status::Reason, String)>,
 }
 
 impl Executor {
@@ -232,6 +261,17 @@ impl Executor {
             self.token = tokens.issue(framework_id, &self.info.executor_id.value);
         }
         self
+    }
+
+    /// Whether it was ever given a task it has not lost since: a delivered
+    /// task still live, or any status update of its own (the real agent's
+    /// `Executor::everSentTask`).
+    fn ever_sent_task(&self) -> bool {
+        self.sent_updates
+            || self
+                .tasks
+                .values()
+                .any(|t| t.delivered && !t.state.is_terminal())
     }
 
     fn live_tasks(&self) -> Vec<String> {
@@ -292,6 +332,8 @@ pub(crate) struct AgentState {
     /// [`StatusUpdateManager::pending_total`], published after every step
     /// for [`Agent::unacknowledged_updates`](super::Agent::unacknowledged_updates).
     unacknowledged: Arc<AtomicUsize>,
+    /// How many times the master sent each task.
+    launches: Arc<LaunchLog>,
     frameworks: HashMap<String, Framework>,
     stopped: bool,
 }
@@ -304,6 +346,7 @@ impl AgentState {
         registry: Arc<Registry>,
         status_update_retry: Duration,
         unacknowledged: Arc<AtomicUsize>,
+        launches: Arc<LaunchLog>,
     ) -> Self {
         AgentState {
             id,
@@ -312,6 +355,7 @@ impl AgentState {
             registry,
             updates: StatusUpdateManager::new(status_update_retry),
             unacknowledged,
+            launches,
             frameworks: HashMap::new(),
             stopped: false,
         }
@@ -362,12 +406,18 @@ impl AgentState {
 
     fn on_master(&mut self, message: ToAgent) {
         match message {
-            ToAgent::RunTask { framework, task } => self.run_task(framework, task),
+            ToAgent::RunTask { framework, task } => {
+                self.launches.record(&framework, [&task]);
+                self.run_task(framework, task)
+            }
             ToAgent::RunTaskGroup {
                 framework,
                 executor,
                 task_group,
-            } => self.run_on_executor(framework, executor, Launch::Group(task_group)),
+            } => {
+                self.launches.record(&framework, &task_group.tasks);
+                self.run_on_executor(framework, executor, Launch::Group(task_group))
+            }
             ToAgent::KillTask {
                 framework_id,
                 task_id,
@@ -390,6 +440,12 @@ impl AgentState {
                 task_id,
                 uuid,
             } => self.acknowledged(&framework_id.value, &task_id.value, &uuid),
+            ToAgent::Reregister { reply } => {
+                let _ = reply.send(self.report());
+            }
+            ToAgent::Sandbox { path, reply } => {
+                let _ = reply.send(self.sandbox_of(&path));
+            }
             ToAgent::FrameworkSubscribed { framework_id } => {
                 if !self.stopped {
                     for (fw, status) in self
@@ -459,7 +515,13 @@ impl AgentState {
                 container_id,
                 status,
             } => {
-                if self.executor_matches(&key, &container_id) {
+                // Not for a task killed before its launch (the command
+                // executor of the real agent would never have run it).
+                let ended = self
+                    .executor(&key)
+                    .and_then(|e| e.tasks.get(&status.task_id.value))
+                    .is_some_and(|t| t.state.is_terminal());
+                if self.executor_matches(&key, &container_id) && !ended {
                     self.executor_update(&key.0, &key.1, status, false);
                 }
             }
@@ -492,6 +554,33 @@ impl AgentState {
                     }
                 }
             }
+            Input::RegistrationTimeout { key, container_id } => {
+                let registering = self.executor_matches(&key, &container_id)
+                    && self
+                        .executor(&key)
+                        .is_some_and(|e| e.state == ExecState::Registering);
+                if registering {
+                    tracing::warn!(
+                        framework_id = key.0,
+                        executor_id = key.1,
+                        timeout = ?EXECUTOR_REGISTRATION_TIMEOUT,
+                        "executor did not subscribe in time; shutting it down"
+                    );
+                    if let Some(executor) = self.executor_mut(&key.0, &key.1) {
+                        executor.pending_termination = Some((
+                            task_status::Reason::ExecutorRegistrationTimeout,
+                            format!(
+                                "Executor did not register within {}",
+                                mesos_proto::duration::format_duration(
+                                    EXECUTOR_REGISTRATION_TIMEOUT
+                                )
+                            ),
+                        ));
+                    }
+                    self.shutdown_executor(&key.0, &key.1);
+                }
+            }
+            Input::Operator(query) => self.operator(query),
             Input::SetStopped { stopped, done } => {
                 self.stopped = stopped;
                 if stopped {

@@ -11,6 +11,8 @@ use crate::containerizer::Container;
 #[derive(Default)]
 pub(crate) struct Registry {
     inner: Mutex<RegistryInner>,
+    /// Cancelled by `kill_all`: launches still preparing (fetching) stop.
+    torn_down: tokio_util::sync::CancellationToken,
 }
 
 #[derive(Default)]
@@ -68,6 +70,11 @@ impl Registry {
         created.unwrap_or_else(|e| Some(Err(format!("Failed to create the sandbox: {e}"))))
     }
 
+    /// Resolves once `kill_all` happened.
+    pub(super) async fn torn_down(&self) {
+        self.torn_down.cancelled().await;
+    }
+
     pub(super) fn remove(&self, container_id: &str) {
         self.lock().containers.remove(container_id);
     }
@@ -79,6 +86,7 @@ impl Registry {
             inner.killed = true;
             inner.containers.drain().map(|(_, c)| c).collect()
         };
+        self.torn_down.cancel();
         for container in containers {
             if let Err(e) = container.signal(rustix::process::Signal::KILL.as_raw()) {
                 tracing::warn!(container_id = %container.id().value, error = %e, "SIGKILL failed");

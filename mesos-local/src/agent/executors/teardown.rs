@@ -22,6 +22,10 @@ impl AgentState {
     ) {
         enum Action {
             Command(mpsc::UnboundedSender<CommandControl>),
+            /// A command task whose URIs are still being fetched or whose
+            /// container is still starting: the real agent's command
+            /// executor has not registered yet.
+            CommandUndelivered(mpsc::UnboundedSender<CommandControl>),
             Emulated,
             Undelivered,
             Event,
@@ -79,6 +83,9 @@ impl AgentState {
             return;
         }
         let action = match &executor.kind {
+            Kind::Command { control } if executor.container.is_none() => {
+                Action::CommandUndelivered(control.clone())
+            }
             Kind::Command { control } => Action::Command(control.clone()),
             Kind::Emulated(_) => Action::Emulated,
             Kind::Custom if !entry.delivered || executor.state == ExecState::Registering => {
@@ -98,6 +105,14 @@ impl AgentState {
                     grace: kill_grace(kill_policy.as_ref()),
                 });
             }
+            Action::CommandUndelivered(control) => {
+                // The launch is abandoned (a fetch in flight is dropped, a
+                // container that started meanwhile is killed) and the task
+                // ends as the real agent ends a task killed before its
+                // executor registered.
+                let _ = control.send(CommandControl::Kill { grace: None });
+                self.kill_undelivered(framework_id, &executor_id, task_id);
+            }
             Action::Emulated => {
                 self.emulated_end(
                     framework_id,
@@ -107,37 +122,7 @@ impl AgentState {
                     "Command terminated with signal Terminated".into(),
                 );
             }
-            Action::Undelivered => {
-                // Not delivered yet: the agent kills it itself.
-                if let Some(executor) = self.executor_mut(framework_id, &executor_id) {
-                    let id = task_id.value.clone();
-                    executor.queued.retain_mut(|launch| match launch {
-                        Launch::Task(t) => t.task_id.value != id,
-                        Launch::Group(g) => {
-                            g.tasks.retain(|t| t.task_id.value != id);
-                            !g.tasks.is_empty()
-                        }
-                    });
-                }
-                self.agent_update(
-                    framework_id,
-                    task_id,
-                    Some(&executor_id),
-                    TaskState::TaskKilled,
-                    task_status::Reason::TaskKilledDuringLaunch,
-                    "Killed before delivery to the executor",
-                );
-                let idle = self
-                    .executor_mut(framework_id, &executor_id)
-                    .is_some_and(|e| {
-                        e.state == ExecState::Registering && e.live_tasks().is_empty()
-                    });
-                if idle {
-                    // As the real agent: an executor left without tasks
-                    // before it registered is shut down.
-                    self.shutdown_executor(framework_id, &executor_id);
-                }
-            }
+            Action::Undelivered => self.kill_undelivered(framework_id, &executor_id, task_id),
             Action::Event => {
                 if let Some(executor) = self.executor_mut(framework_id, &executor_id) {
                     let mut ev = event(event::Type::Kill);
@@ -149,6 +134,46 @@ impl AgentState {
                 }
             }
         }
+    }
+
+    /// KILL of a task not delivered to its executor yet: the agent kills it
+    /// itself and, as the real agent (`Slave::kill`), every task of its
+    /// group with it (the group is launched together or not at all).
+    fn kill_undelivered(&mut self, framework_id: &str, executor_id: &str, task_id: &TaskId) {
+        let mut killed = vec![task_id.clone()];
+        // The real agent words the message for a group so only while the
+        // executor has not subscribed.
+        let mut group_wording = false;
+        if let Some(executor) = self.executor_mut(framework_id, executor_id) {
+            let registering = executor.state == ExecState::Registering;
+            let id = task_id.value.as_str();
+            executor.queued.retain(|launch| match launch {
+                Launch::Task(t) => t.task_id.value != id,
+                Launch::Group(g) if g.tasks.iter().any(|t| t.task_id.value == id) => {
+                    killed = g.tasks.iter().map(|t| t.task_id.clone()).collect();
+                    group_wording = registering;
+                    false
+                }
+                Launch::Group(_) => true,
+            });
+        }
+        let message = if group_wording {
+            "A task within the task group was killed before delivery to the executor"
+        } else {
+            "Killed before delivery to the executor"
+        };
+        for task in &killed {
+            self.agent_update(
+                framework_id,
+                task,
+                Some(executor_id),
+                TaskState::TaskKilled,
+                task_status::Reason::TaskKilledDuringLaunch,
+                message,
+            );
+        }
+        // As the real agent, the executor stays: it is shut down when it
+        // subscribes (having no task) or when its registration times out.
     }
 
     pub(super) fn shutdown_executor(&mut self, framework_id: &str, executor_id: &str) {
@@ -275,10 +300,16 @@ impl AgentState {
                 exit.wait_status(),
             );
         }
-        let reason = if command {
-            task_status::Reason::CommandExecutorFailed
-        } else {
-            task_status::Reason::ExecutorTerminated
+        let (reason, message) = match executor.pending_termination {
+            Some((reason, message)) => (reason, message),
+            None if command => (
+                task_status::Reason::CommandExecutorFailed,
+                "Executor terminated".to_string(),
+            ),
+            None => (
+                task_status::Reason::ExecutorTerminated,
+                "Executor terminated".to_string(),
+            ),
         };
         for task in live {
             // Keep the task → executor mapping until its updates are done.
@@ -291,7 +322,7 @@ impl AgentState {
                 Some(executor_id),
                 TaskState::TaskFailed,
                 reason,
-                "Executor terminated",
+                &message,
             );
         }
         self.cleanup_framework(framework_id);

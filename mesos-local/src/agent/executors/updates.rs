@@ -69,6 +69,9 @@ impl AgentState {
             );
             return Accepted::Duplicate;
         }
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            super::operator::record_status(framework, &status);
+        }
         let accepted = self.updates.update(framework_id, status, Instant::now());
         if let Accepted::New(Some(head)) = &accepted {
             if !self.stopped {
@@ -162,7 +165,13 @@ impl AgentState {
             return Accepted::Duplicate;
         };
         status.agent_id = Some(self.id.agent_id.clone());
-        status.executor_id = Some(executor.info.executor_id.clone());
+        if !forward_ack {
+            // Played by the agent (the command executor sets its id);
+            // an executor's own update over the API is relayed as it
+            // came, as the real agent does.
+            status.executor_id = Some(executor.info.executor_id.clone());
+        }
+        executor.sent_updates = true;
         status.source = Some(task_status::Source::Executor as i32);
         if status.timestamp.is_none() {
             status.timestamp = Some(now_seconds());

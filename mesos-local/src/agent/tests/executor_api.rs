@@ -48,6 +48,7 @@ async fn executor_api_by_hand() {
             status: TaskStatus {
                 task_id: TaskId { value: task.into() },
                 state: state as i32,
+                source: Some(task_status::Source::Executor as i32),
                 uuid: Some(Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes())),
                 ..Default::default()
             },
@@ -91,12 +92,30 @@ async fn executor_api_by_hand() {
     let launch = next_event(&mut events).await;
     assert_eq!(launch.launch.unwrap().task.task_id.value, "h2");
 
+    // A task the executor does not know: forwarded as it came, as the
+    // real agent does (no container fields; no acknowledgement).
+    assert_eq!(
+        client
+            .call(&url, &update("zzz", TaskState::TaskRunning), None)
+            .await
+            .unwrap()
+            .status,
+        http::StatusCode::ACCEPTED
+    );
+    let forwarded = h.update().await;
+    assert_eq!(forwarded.task_id.value, "zzz");
+    assert_eq!(forwarded.container_status, None);
+    assert_eq!(forwarded.executor_id, None);
+
     // Validation.
-    let err = client
-        .call(&url, &update("zzz", TaskState::TaskRunning), None)
-        .await
-        .unwrap_err();
-    assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");
+    let mut no_source = update("h1", TaskState::TaskRunning);
+    no_source.update.as_mut().unwrap().status.source = None;
+    let err = client.call(&url, &no_source, None).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("with invalid source, expecting 'SOURCE_EXECUTOR'"),
+        "{err}"
+    );
     let mut no_uuid = update("h1", TaskState::TaskRunning);
     no_uuid.update.as_mut().unwrap().status.uuid = None;
     let err = client.call(&url, &no_uuid, None).await.unwrap_err();

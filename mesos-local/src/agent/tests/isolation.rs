@@ -1,6 +1,6 @@
-//! Agent tests: isolation of executors on the executor API (one executor
-//! cannot report for another's tasks) and calls with enum values no
-//! Mesos version has, answered as the real agent answers them.
+//! Agent tests: updates an executor sends for tasks not its own, and calls
+//! with enum values no Mesos version has, answered as the real agent
+//! answers them.
 
 use super::executor_api::next_event;
 use super::*;
@@ -20,6 +20,7 @@ fn status(task: &str, state: i32) -> TaskStatus {
     TaskStatus {
         task_id: TaskId { value: task.into() },
         state,
+        source: Some(task_status::Source::Executor as i32),
         uuid: Some(Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes())),
         ..Default::default()
     }
@@ -33,9 +34,11 @@ fn client() -> Client {
 }
 
 /// Two executors of one framework; executor `a` resubscribes claiming an
-/// unacknowledged update of `b`'s task: only its own update counts.
+/// unacknowledged update of `b`'s task: as the real agent (whose
+/// `Slave::subscribe` hands every listed update to `statusUpdate`, which
+/// finds the task's executor), both are forwarded, `b1`'s as `b`'s.
 #[tokio::test]
-async fn subscribe_unacknowledged_updates_count_only_for_own_tasks() {
+async fn subscribe_unacknowledged_updates_are_all_forwarded() {
     let mut h = harness(default_containerizer(), Duration::from_secs(60)).await;
     for (executor, task) in [("a", "a1"), ("b", "b1")] {
         h.send(ToAgent::RunTask {
@@ -64,11 +67,14 @@ async fn subscribe_unacknowledged_updates_count_only_for_own_tasks() {
     let mut events = subscription.events;
     let first = next_event(&mut events).await;
     assert_eq!(first.r#type, Some(event::Type::Subscribed as i32));
-    let update = h.update().await;
-    assert_eq!(update.task_id.value, "a1", "{update:?}");
-    assert_eq!(state(&update), TaskState::TaskRunning);
-    // Nothing for b1: the agent reports no update of it at all.
-    h.quiet(Duration::from_millis(500)).await;
+    let mut updates = vec![h.update().await, h.update().await];
+    updates.sort_by(|x, y| x.task_id.value.cmp(&y.task_id.value));
+    assert_eq!(updates[0].task_id.value, "a1", "{updates:?}");
+    assert_eq!(state(&updates[0]), TaskState::TaskRunning);
+    assert!(updates[0].container_status.is_some(), "{updates:?}");
+    assert_eq!(updates[1].task_id.value, "b1", "{updates:?}");
+    assert_eq!(state(&updates[1]), TaskState::TaskFailed);
+    assert!(updates[1].container_status.is_some(), "{updates:?}");
 }
 
 /// Enum values out of range: a task state (UPDATE, or SUBSCRIBE's

@@ -67,6 +67,10 @@ async fn harness(containerizer: Arc<dyn Containerizer>, retry: Duration) -> Harn
         limits: mesos_http::server::ServerLimits::default(),
         max_queued_events: crate::queue::DEFAULT_MAX_QUEUED_EVENTS,
         authenticate_executors: false,
+        operator_credentials: None,
+        fetcher: crate::FetcherConfig::default(),
+        #[cfg(feature = "tls")]
+        tls: None,
     };
     let (tx, from_agent) = mpsc::unbounded_channel();
     let token = CancellationToken::new();

@@ -4,13 +4,15 @@
 use std::collections::{BTreeMap, HashSet};
 
 use mesos_proto::resources::Resources;
-use mesos_proto::v1::{ExecutorInfo, FrameworkId, TaskInfo, TaskState};
+use mesos_proto::v1::resource::AllocationInfo;
+use mesos_proto::v1::task_status::Reason;
+use mesos_proto::v1::{ExecutorInfo, FrameworkId, Resource, TaskInfo, TaskState};
 
 use crate::master::state::{flat, Executor, State, Task};
 use crate::master::validation::{validate_executor, validate_task, TaskContext};
 use crate::protocol::ToAgent;
 
-use super::offers::task_error;
+use super::offers::{task_error, task_error_for};
 
 /// Task resources with the new executor's (if it is not running yet).
 pub(super) fn needed_resources(
@@ -25,6 +27,25 @@ pub(super) fn needed_resources(
     needed
 }
 
+/// Gives each of `resources` without an `allocation_info` the offer's
+/// (`role`), as the real master does to every launch before it goes to
+/// the agent (`injectAllocationInfo`), MULTI_ROLE framework or not.
+fn inject_allocation_info(resources: &mut [Resource], role: &str) {
+    for resource in resources.iter_mut().filter(|r| r.allocation_info.is_none()) {
+        resource.allocation_info = Some(AllocationInfo {
+            role: Some(role.to_string()),
+        });
+    }
+}
+
+/// [`inject_allocation_info`] into a task's resources and its executor's.
+fn inject_into_task(task: &mut TaskInfo, role: &str) {
+    inject_allocation_info(&mut task.resources, role);
+    if let Some(executor) = task.executor.as_mut() {
+        inject_allocation_info(&mut executor.resources, role);
+    }
+}
+
 pub(super) fn record_task(
     state: &mut State,
     framework_id: &str,
@@ -33,8 +54,10 @@ pub(super) fn record_task(
     task: &TaskInfo,
     executor_id: Option<String>,
 ) {
+    // Operator subscribers hear of it (copied only when there are some).
+    let notify = !state.operator.is_empty();
     if let Some(framework) = state.frameworks.get_mut(framework_id) {
-        framework.holdings.add_task(Task {
+        let task = Task {
             info: task.clone(),
             framework_id: framework_id.to_string(),
             agent_id: agent_id.to_string(),
@@ -44,7 +67,12 @@ pub(super) fn record_task(
             resources: flat(&task.resources),
             role: role.to_string(),
             terminal_acked: false,
-        });
+        };
+        let added = notify.then(|| task.clone());
+        framework.holdings.add_task(task);
+        if let Some(task) = added {
+            crate::master::operator::subscribe::task_added(state, &task);
+        }
     }
 }
 
@@ -92,6 +120,13 @@ pub(super) fn launch_one(
     let Some(framework) = state.frameworks.get(framework_id) else {
         return;
     };
+    // As the real master: a LAUNCH's executor gets the framework's id
+    // when it has none (a LAUNCH_GROUP's must carry it).
+    if let Some(executor) = task.executor.as_mut() {
+        executor.framework_id.get_or_insert_with(|| FrameworkId {
+            value: framework_id.to_string(),
+        });
+    }
     let ctx = TaskContext {
         framework,
         agent_id,
@@ -101,11 +136,6 @@ pub(super) fn launch_one(
     if let Err(message) = validate_task(&task, None, &ctx) {
         task_error(state, framework_id, &task, &message);
         return;
-    }
-    if let Some(executor) = task.executor.as_mut() {
-        executor.framework_id = Some(FrameworkId {
-            value: framework_id.to_string(),
-        });
     }
     let new_executor = task.executor.as_ref().is_some_and(|e| {
         executor_is_new(
@@ -125,6 +155,7 @@ pub(super) fn launch_one(
         return;
     };
     *remaining = left;
+    inject_into_task(&mut task, role);
     launched.insert(task.task_id.value.clone());
     let executor_id = task.executor.as_ref().map(|e| e.executor_id.value.clone());
     if let (Some(executor), true) = (task.executor.as_deref(), new_executor) {
@@ -157,10 +188,8 @@ pub(super) fn launch_group(
     launched: &mut HashSet<String>,
     new_executors: &mut BTreeMap<String, ExecutorInfo>,
 ) {
-    let mut executor = group.executor;
-    executor.framework_id = Some(FrameworkId {
-        value: framework_id.to_string(),
-    });
+    let mut group = group;
+    let mut executor = std::mem::take(&mut group.executor);
     let tasks = group.task_group.tasks.clone();
     let Some(framework) = state.frameworks.get(framework_id) else {
         return;
@@ -205,11 +234,25 @@ pub(super) fn launch_group(
     });
     if let Some(message) = error {
         for task in &tasks {
-            task_error(state, framework_id, task, &message);
+            task_error_for(
+                state,
+                framework_id,
+                task,
+                Reason::TaskGroupInvalid,
+                &message,
+            );
         }
         return;
     }
     *remaining = remaining.clone() - &needed;
+    inject_allocation_info(&mut executor.resources, role);
+    for task in &mut group.task_group.tasks {
+        inject_into_task(task, role);
+        // As the real master: each task of the group carries its
+        // executor.
+        task.executor = Some(Box::new(executor.clone()));
+    }
+    let tasks = group.task_group.tasks.clone();
     if new_executor {
         new_executors.insert(executor.executor_id.value.clone(), executor.clone());
         record_executor(state, framework_id, agent_id, &executor);

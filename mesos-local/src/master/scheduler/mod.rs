@@ -16,6 +16,7 @@ use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
 use tokio_util::sync::CancellationToken;
 
 use crate::master::ids::{self, master_status};
+use crate::master::operator::subscribe as operator;
 use crate::master::state::{Connection, Effects, FailoverTimer, Framework, State, Watch};
 use crate::master::validation::validate_framework_info;
 use crate::protocol::ToAgent;
@@ -251,6 +252,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
         ..Event::default()
     });
     let _ = tx.send(heartbeat());
+    operator::framework_changed(state, &id, !resubscribed);
     // Offers made to the previous connection are void.
     state.remove_offers_where(false, |o| o.framework_id == id);
     if resubscribed || call.framework_id.is_some() {
@@ -347,6 +349,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
         framework_id: framework.framework_id(),
     });
     let tasks = framework.holdings.take_tasks();
+    let mut updated = Vec::new();
     for (_, mut task) in tasks {
         let status = master_status(
             &task.info.task_id,
@@ -358,13 +361,23 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
             format!("Framework {framework_id} removed"),
         );
         task.state = TaskState::TaskKilled;
+        state.counters.task_terminal(TaskState::TaskKilled);
+        if task.latest().is_none_or(|l| l.state != status.state) {
+            updated.push(status.clone());
+        }
         task.push_status(status);
         task.terminal_acked = true;
         framework.completed_tasks.push(task);
     }
+    for status in &updated {
+        operator::task_updated(state, framework_id, status, TaskState::TaskKilled);
+    }
     framework.holdings.remove_executors(None);
     framework.unregistered_time = Some(ids::now_secs());
     state.removed_frameworks.insert(framework_id.to_string());
+    let mut info = framework.info.clone();
+    info.id = Some(framework.framework_id());
+    operator::framework_removed(state, &info);
     state.completed_frameworks.push(framework);
     if state.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {
         state.completed_frameworks.remove(0);
@@ -553,6 +566,7 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, kind: CallType, call: 
                 framework.suppressed = update.suppressed_roles.into_iter().collect();
             }
             state.remove_offers_where(true, |o| o.framework_id == id);
+            operator::framework_changed(state, id, false);
             fx.allocate = true;
             Reply::Ok
         }

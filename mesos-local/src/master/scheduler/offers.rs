@@ -129,6 +129,18 @@ pub(super) fn send_update(state: &State, framework_id: &str, status: TaskStatus)
 }
 
 pub(super) fn task_error(state: &State, framework_id: &str, task: &TaskInfo, message: &str) {
+    task_error_for(state, framework_id, task, Reason::TaskInvalid, message);
+}
+
+/// TASK_ERROR for `task`, with `reason` (`REASON_TASK_GROUP_INVALID` for
+/// every task of an invalid task group, as the real master).
+pub(super) fn task_error_for(
+    state: &State,
+    framework_id: &str,
+    task: &TaskInfo,
+    reason: Reason,
+    message: &str,
+) {
     tracing::info!(%framework_id, task_id = %task.task_id.value, %message, "task invalid");
     send_update(
         state,
@@ -137,7 +149,7 @@ pub(super) fn task_error(state: &State, framework_id: &str, task: &TaskInfo, mes
             &task.task_id,
             Some(&task.agent_id),
             TaskState::TaskError,
-            Reason::TaskInvalid,
+            reason,
             message,
         ),
     );

@@ -2,7 +2,7 @@
 
 use mesos_proto::v1::scheduler::call;
 use mesos_proto::v1::task_status::Reason;
-use mesos_proto::v1::{AgentId, FrameworkId, TaskId, TaskState, TaskStatus};
+use mesos_proto::v1::{AgentId, ExecutorId, FrameworkId, TaskId, TaskState, TaskStatus};
 
 use crate::master::ids::master_status;
 use crate::master::state::{Framework, State, Task};
@@ -111,12 +111,21 @@ pub(super) fn reconciliation_status(task: &Task) -> TaskStatus {
         Reason::Reconciliation,
         "Reconciliation: Latest task state",
     );
+    // As the real master (`Master::reconcile`): the task's executor id;
+    // health and check status of the latest status; the container status
+    // of the latest status that has one; no labels.
+    status.executor_id = task.executor_id.as_ref().map(|value| ExecutorId {
+        value: value.clone(),
+    });
     if let Some(latest) = task.latest() {
-        status.container_status = latest.container_status.clone();
         status.healthy = latest.healthy;
-        status.labels = latest.labels.clone();
         status.check_status = latest.check_status;
     }
+    status.container_status = task
+        .statuses
+        .iter()
+        .rev()
+        .find_map(|s| s.container_status.clone());
     status
 }
 

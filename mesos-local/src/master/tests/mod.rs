@@ -116,6 +116,8 @@ async fn start(options: Options) -> Harness {
             limits: mesos_http::server::ServerLimits::default(),
             max_queued_events: options.max_queued_events,
             credentials: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         },
         links,
         from_agents,
@@ -161,6 +163,8 @@ pub(crate) fn empty_state() -> super::state::State {
         offer_keys: Default::default(),
         next_framework: 0,
         next_offer: 0,
+        counters: Default::default(),
+        operator: Default::default(),
     }
 }
 

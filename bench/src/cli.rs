@@ -1,0 +1,99 @@
+//! The command line of `mesos-bench` (clap).
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// End-to-end measurements of the SDK on `mesos-local`; each prints one JSON line.
+#[derive(Debug, Parser)]
+#[command(name = "mesos-bench", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// What to measure.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Our framework (this process) against a `mesos-local` cluster process.
+    E2e {
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        #[arg(long, default_value_t = 10_000)]
+        tasks: usize,
+        #[arg(long, value_enum, default_value_t = Containerizer::Fake)]
+        containerizer: Containerizer,
+        #[arg(long, value_enum, default_value_t = Media::Protobuf)]
+        media: Media,
+    },
+    /// The same workload written with pymesos (run bench/setup-pymesos.sh first).
+    Pymesos {
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        #[arg(long, default_value_t = 10_000)]
+        tasks: usize,
+    },
+    /// Peak RSS of the framework tracking the tasks, and of the cluster process.
+    Memory {
+        #[arg(long, default_value_t = 100_000)]
+        tasks: usize,
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        #[arg(long, value_enum, default_value_t = crate::Keep::Status)]
+        keep: crate::Keep,
+    },
+    /// Status updates per second from one executor through agent and master.
+    ExecutorUpdates {
+        #[arg(long, default_value_t = 20_000)]
+        updates: usize,
+        #[arg(long, default_value_t = 100)]
+        tasks: usize,
+    },
+    /// The cluster process: prints the master URL, serves until killed.
+    #[command(hide = true)]
+    ServeLocal {
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        #[arg(long, value_enum, default_value_t = Containerizer::Fake)]
+        containerizer: Containerizer,
+    },
+    /// The executor process of `executor-updates`, run by the agent.
+    #[command(hide = true)]
+    ExecutorChild {
+        #[arg(long)]
+        updates: usize,
+    },
+}
+
+/// How the cluster runs tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Containerizer {
+    /// No processes: tasks reach TASK_RUNNING and TASK_FINISHED at once.
+    Fake,
+    /// Real processes.
+    Process,
+}
+
+impl Containerizer {
+    /// The name on the command line.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Containerizer::Fake => "fake",
+            Containerizer::Process => "process",
+        }
+    }
+}
+
+/// The media type of the framework's subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Media {
+    Protobuf,
+    Json,
+}
+
+impl From<Media> for mesos_scheduler::MediaType {
+    fn from(media: Media) -> Self {
+        match media {
+            Media::Protobuf => mesos_scheduler::MediaType::Protobuf,
+            Media::Json => mesos_scheduler::MediaType::Json,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! # mesos-framework
+//!
+//! A production framework toolkit for Mesos schedulers, as optional pieces
+//! on top of `mesos-scheduler`'s `Scheduler` trait and stream API. The
+//! first piece is [`placement`]: Marathon-style constraints, resource fit,
+//! offer ordering and reports of why a task was not placed. It is pure
+//! logic, with no I/O; reconciliation, an offer manager and durable state
+//! will join it.
+//!
+//! ## Example: placing three instances, one per rack
+//!
+//! ```
+//! use mesos_framework::placement::{
+//!     AgentProfile, Constraint, OfferCandidate, Placements, Placer, Strategy, TaskNeeds,
+//! };
+//! use mesos_proto::resources::Resources;
+//!
+//! let task = TaskNeeds::new("web", Resources::new().with_cpus(1.0).with_mem(256.0))
+//!     .constraints(Constraint::parse_json(r#"[["rack","UNIQUE"]]"#)?);
+//! let offers = vec![
+//!     OfferCandidate::new("o1", AgentProfile::new("a1", "h1").with_text("rack", "r1"), "cpus:4; mem:4096".parse()?),
+//!     OfferCandidate::new("o2", AgentProfile::new("a2", "h2").with_text("rack", "r1"), "cpus:4; mem:4096".parse()?),
+//!     OfferCandidate::new("o3", AgentProfile::new("a3", "h3").with_text("rack", "r2"), "cpus:1; mem:128".parse()?),
+//! ];
+//! let placer = Placer::new(Strategy::Spread);
+//! let mut placed = Placements::new();
+//!
+//! let first = placer.place(&task, &offers, &placed).expect("room on rack r1");
+//! assert_eq!(first.agent_id, "a1");
+//! placed.add(offers[first.index].agent.clone());
+//!
+//! // Rack r1 is taken and a3 has too little memory: the report says so.
+//! let report = placer.place(&task, &offers, &placed).unwrap_err();
+//! let text = report.to_string();
+//! assert!(text.contains("constraint rack:UNIQUE refused agent a2 (r1 already runs an instance)"));
+//! assert!(text.contains("offer o3 on agent a3 (h3): mem short by 128"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod placement;
+
+/// The examples in this crate's README, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
