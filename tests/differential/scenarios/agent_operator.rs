@@ -102,6 +102,7 @@ async fn agent_operator_malformed_calls(ctx: Ctx) -> Observations {
         ("empty object", "{}"),
         ("unknown type", r#"{"type":"NO_SUCH_CALL"}"#),
         ("type UNKNOWN", r#"{"type":"UNKNOWN"}"#),
+        ("numeric type", r#"{"type":7}"#),
         ("READ_FILE without read_file", r#"{"type":"READ_FILE"}"#),
         (
             "READ_FILE without offset",

@@ -458,6 +458,7 @@ async fn operator_malformed_calls(ctx: Ctx) -> Observations {
         ("empty object", "{}"),
         ("unknown type", r#"{"type":"NO_SUCH_CALL"}"#),
         ("type UNKNOWN", r#"{"type":"UNKNOWN"}"#),
+        ("numeric type", r#"{"type":7}"#),
         (
             "GET_METRICS without get_metrics",
             r#"{"type":"GET_METRICS"}"#,
