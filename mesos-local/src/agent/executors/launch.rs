@@ -1,41 +1,38 @@
-//! Launching: frameworks and executors come into being, command tasks and
-//! executors are started through the containerizer, queued launches are
-//! delivered, and the launch's outcome is applied.
+//! Launching: frameworks and executors come into being, executors are
+//! started through the containerizer (command tasks: `command_task`),
+//! queued launches are delivered, and the launch's outcome is applied.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use mesos_proto::v1::{
-    framework_info, task_status, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo,
-    TaskId, TaskInfo, TaskState,
+    task_status, ContainerId, ExecutorInfo, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState,
 };
-use tokio::sync::mpsc;
 
 use crate::agent::env::ExecutorEnv;
 use crate::agent::sandbox;
-use crate::containerizer::command::{CommandControl, CommandEvent, CommandTask};
 use crate::containerizer::{Container, LaunchKind, LaunchRequest};
 use crate::fetcher;
 
 use super::{
-    duration_of, event, has_capability, kill_grace, lost_state, AgentState, ExecKey, ExecState,
-    Executor, Framework, Input, Kind, Launch, Registry, TaskEntry, KILL_ESCALATION,
+    duration_of, event, lost_state, AgentState, ExecKey, ExecState, Executor, Framework, Input,
+    Kind, Launch, Registry, TaskEntry, KILL_ESCALATION,
 };
 
 /// What a launch that finds the agent torn down reports (nobody reads it
 /// once the agent's loop has ended).
-const TORN_DOWN: &str = "the agent is shutting down";
+pub(super) const TORN_DOWN: &str = "the agent is shutting down";
 
 /// Why a command task's launch stopped when the task was killed while its
 /// URIs were fetched (its TASK_KILLED is already reported).
-const KILLED_DURING_LAUNCH: &str = "the task was killed during its launch";
+pub(super) const KILLED_DURING_LAUNCH: &str = "the task was killed during its launch";
 
 /// The steps before a launch: the sandbox, created unless the agent was
 /// torn down meanwhile (then nothing is created and the launch stops), and
 /// the command's URIs fetched into it (see [`crate::fetcher`]). A failed
 /// fetch is reported as the real agent's containerizer does; a teardown
 /// during the fetch abandons it.
-async fn prepare(
+pub(super) async fn prepare(
     registry: &Arc<Registry>,
     fetcher: &fetcher::Fetcher,
     request: &LaunchRequest,
@@ -205,136 +202,6 @@ impl AgentState {
             .clone()
             .or_else(|| Some(framework.user.clone()).filter(|u| !u.is_empty()));
         request
-    }
-
-    pub(super) fn run_command_task(&mut self, framework: FrameworkInfo, task: TaskInfo) {
-        let Some(framework_id) = framework.id.clone().map(|id| id.value) else {
-            return;
-        };
-        let task_id = task.task_id.value.clone();
-        let exists = self.frameworks.get(&framework_id).is_some_and(|f| {
-            f.executors.contains_key(&task_id) || f.task_executor.contains_key(&task_id)
-        });
-        if exists {
-            tracing::warn!(
-                framework_id,
-                task_id,
-                "task or executor id already in use; ignored"
-            );
-            return;
-        }
-        // The executor the real agent generates for a command task.
-        let command = task.command.clone().unwrap_or_default();
-        let info = ExecutorInfo {
-            executor_id: ExecutorId {
-                value: task_id.clone(),
-            },
-            framework_id: Some(FrameworkId {
-                value: framework_id.clone(),
-            }),
-            name: Some(format!(
-                "Command Executor (Task: {task_id}) (Command: sh -c '{}')",
-                command.value.clone().unwrap_or_default()
-            )),
-            command: Some(command),
-            resources: task.resources.clone(),
-            ..Default::default()
-        };
-        let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let mut executor = self.new_executor(
-            &framework_id,
-            info,
-            Kind::Command {
-                control: control_tx,
-            },
-        );
-        executor.tasks.insert(
-            task_id.clone(),
-            TaskEntry {
-                state: TaskState::TaskStaging,
-                delivered: true,
-                statuses: Vec::new(),
-            },
-        );
-        executor.infos.insert(task_id.clone(), task.clone());
-        let request =
-            self.launch_request(&framework, &executor, LaunchKind::CommandTask, Some(&task));
-        let key: ExecKey = (framework_id.clone(), task_id.clone());
-        let container_id = executor.container_id.value.clone();
-        let runner = CommandTask {
-            containerizer: self.id.containerizer.clone(),
-            request,
-            task_id: task.task_id.clone(),
-            kill_grace: kill_grace(task.kill_policy.as_ref()),
-            task_killing: has_capability(
-                &framework,
-                framework_info::capability::Type::TaskKillingState,
-            ),
-        };
-        let Some(fw) = self.framework_entry(framework) else {
-            return;
-        };
-        fw.task_executor.insert(task_id.clone(), task_id.clone());
-        fw.executors.insert(task_id.clone(), executor);
-        tracing::info!(
-            framework_id,
-            task_id,
-            container_id,
-            "launching command task"
-        );
-        let input = self.input.clone();
-        let wants_sandbox = self.id.containerizer.uses_sandbox();
-        let registry = self.registry.clone();
-        let fetcher = self.id.fetcher.clone();
-        tokio::spawn(async move {
-            let mut control_rx = control_rx;
-            let prepared = tokio::select! {
-                prepared = prepare(&registry, &fetcher, &runner.request, wants_sandbox) => prepared,
-                // Killed before its launch (the agent reported it): a fetch
-                // in flight is dropped.
-                Some(CommandControl::Kill { .. }) = control_rx.recv() => {
-                    Err(KILLED_DURING_LAUNCH.to_string())
-                }
-            };
-            if let Err(error) = prepared {
-                let _ = input.send(Input::Launched {
-                    key,
-                    container_id,
-                    result: Err(error),
-                });
-                return;
-            }
-            let emit = move |event: CommandEvent| {
-                let message = match event {
-                    CommandEvent::Launched(c) => {
-                        // Recorded (or killed, after a teardown) at once.
-                        registry.insert(&c);
-                        Input::Launched {
-                            key: key.clone(),
-                            container_id: container_id.clone(),
-                            result: Ok(c),
-                        }
-                    }
-                    CommandEvent::LaunchFailed(e) => Input::Launched {
-                        key: key.clone(),
-                        container_id: container_id.clone(),
-                        result: Err(e),
-                    },
-                    CommandEvent::Update(status) => Input::CommandUpdate {
-                        key: key.clone(),
-                        container_id: container_id.clone(),
-                        status,
-                    },
-                    CommandEvent::Exited(exit) => Input::Exited {
-                        key: key.clone(),
-                        container_id: container_id.clone(),
-                        exit,
-                    },
-                };
-                let _ = input.send(message);
-            };
-            runner.run(control_rx, emit).await;
-        });
     }
 
     pub(super) fn run_on_executor(
