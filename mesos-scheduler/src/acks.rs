@@ -47,13 +47,20 @@ impl PendingAcks {
         true
     }
 
-    /// An update `uuid` for `task_id` arrived: a kept acknowledgement of an
-    /// older update of that task is no longer current.
+    /// An update `uuid` for `task_id` arrived. An agent sends a task's next
+    /// update only once the one before was acknowledged, so an update with
+    /// another uuid means a kept acknowledgement is no longer current. An
+    /// update without a uuid (a reconciliation answer or the master's own)
+    /// says nothing of that: the agent still waits for the acknowledgement
+    /// of its latest update, which stays kept.
     pub(crate) fn update_arrived(&self, task_id: &TaskId, uuid: Option<&Bytes>) {
+        let Some(uuid) = uuid else {
+            return;
+        };
         let mut map = self.map();
         if map
             .get(task_id)
-            .is_some_and(|pending| Some(&pending.uuid) != uuid)
+            .is_some_and(|pending| pending.uuid != uuid)
         {
             map.remove(task_id);
             telemetry::pending_acknowledgements(-1);
@@ -116,8 +123,13 @@ mod tests {
         acks.update_arrived(&task("t1"), Some(&Bytes::from_static(b"u1")));
         assert_eq!(acks.len(), 2, "the same update again: still current");
         acks.update_arrived(&task("t1"), Some(&Bytes::from_static(b"u3")));
+        assert_eq!(acks.len(), 1, "t1's kept acknowledgement is superseded");
         acks.update_arrived(&task("t2"), None);
-        assert_eq!(acks.len(), 0);
+        assert_eq!(
+            acks.take_all(),
+            vec![(task("t2"), ack(b"u2"))],
+            "a reconciliation answer (no uuid) leaves the agent's update unacknowledged"
+        );
     }
 
     #[test]
