@@ -58,10 +58,7 @@ impl PendingAcks {
             return;
         };
         let mut map = self.map();
-        if map
-            .get(task_id)
-            .is_some_and(|pending| pending.uuid != uuid)
-        {
+        if map.get(task_id).is_some_and(|pending| pending.uuid != uuid) {
             map.remove(task_id);
             telemetry::pending_acknowledgements(-1);
         }
