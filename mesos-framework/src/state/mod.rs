@@ -25,6 +25,67 @@
 //! and, with the `zookeeper` feature, `ZooKeeperStateStore` (znodes, for
 //! schedulers that move between machines).
 //!
+//! # Restarting: framework id, SUBSCRIBE, reconcile
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use mesos_framework::state::{FileStateStore, Recovery, StateStore};
+//! use mesos_proto::v1::{FrameworkInfo, TaskState};
+//! use mesos_scheduler::{subscribe, SchedulerConfig, SchedulerEvent};
+//! use std::time::Duration;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = FileStateStore::open("/var/lib/my-framework/state")?;
+//!
+//! // 1. What the previous run left: its framework id, the tasks to ask about.
+//! let plan = Recovery::load(&store).await?;
+//!
+//! // 2. SUBSCRIBE with the stored id: within `failover_timeout` the master
+//! //    gives the running tasks back to this new instance.
+//! let mut framework = FrameworkInfo::builder("root", "my-framework")
+//!     .failover_timeout(Duration::from_secs(7 * 24 * 3600));
+//! if let Some(id) = plan.framework_id.clone() {
+//!     framework = framework.id(id);
+//! }
+//! let config = SchedulerConfig::new(["http://m1:5050"], framework.build()?)?;
+//! let (client, mut events) = subscribe(config)?;
+//!
+//! while let Some(event) = events.next().await {
+//!     match event? {
+//!         SchedulerEvent::Subscribed { framework_id, .. } => {
+//!             store.set_framework_id(&framework_id).await?;
+//!             // 3. Reconcile every task that may run, including each launch
+//!             //    whose ACCEPT may or may not have reached the master.
+//!             client.reconcile(plan.reconcile.clone()).await?;
+//!         }
+//!         SchedulerEvent::Update(status) => {
+//!             let gone = matches!(
+//!                 status.state(),
+//!                 TaskState::TaskLost | TaskState::TaskUnknown | TaskState::TaskDropped | TaskState::TaskGone
+//!             );
+//!             // The task's state is known: its intent has served.
+//!             store.record_status(&status).await?;
+//!             client.acknowledge(&status).await?;
+//!             if gone {
+//!                 // It does not run: launch a replacement under a NEW task id.
+//!             }
+//!         }
+//!         SchedulerEvent::Offers(offers) => {
+//!             // Launching (`task` built for one of the offers):
+//!             //   store.record_intent(&task).await?;        // before the ACCEPT
+//!             //   match client.launch_tasks(offer_ids, vec![task.clone()], None).await {
+//!             //       Ok(()) => store.mark_launched(&task.task_id).await?,
+//!             //       Err(_) => {} // unknown: stays pending, reconciled after a restart
+//!             //   }
+//!             let ids = offers.into_iter().map(|o| o.id).collect();
+//!             client.decline(ids, None).await?;
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Values and format
 //!
 //! Values are Mesos's protobuf messages (`FrameworkID`, `TaskInfo`,

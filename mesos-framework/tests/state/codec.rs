@@ -58,21 +58,24 @@ fn launch_intent() -> impl Strategy<Value = LaunchIntent> {
         })
 }
 
+/// Decodes bytes as one kind of record, keeping only the outcome.
+type Decoder = fn(&[u8]) -> Result<(), DecodeError>;
+
 /// Every encoded record of some kind, with a decoder that says whether
 /// bytes decode.
-fn any_record() -> impl Strategy<Value = (Vec<u8>, fn(&[u8]) -> Result<(), DecodeError>)> {
+fn any_record() -> impl Strategy<Value = (Vec<u8>, Decoder)> {
     prop_oneof![
         task_status().prop_map(|s| (
             encode_task_state(&s),
-            (|b: &[u8]| decode_task_state(b).map(drop)) as fn(&[u8]) -> Result<(), DecodeError>
+            (|b: &[u8]| decode_task_state(b).map(drop)) as Decoder
         )),
         launch_intent().prop_map(|i| (
             encode_intent(&i),
-            (|b: &[u8]| decode_intent(b).map(drop)) as fn(&[u8]) -> Result<(), DecodeError>
+            (|b: &[u8]| decode_intent(b).map(drop)) as Decoder
         )),
         "\\PC{1,60}".prop_map(|value| (
             encode_framework_id(&FrameworkId { value }),
-            (|b: &[u8]| decode_framework_id(b).map(drop)) as fn(&[u8]) -> Result<(), DecodeError>
+            (|b: &[u8]| decode_framework_id(b).map(drop)) as Decoder
         )),
     ]
 }
