@@ -82,7 +82,10 @@ impl ZooKeeperStoreOptions {
 /// the configured `max_entry_bytes`) is refused with
 /// [`StateError::EntryTooLarge`] before it is sent. Counts are checked
 /// with the parent znode's child count (`max_intents`, `max_tasks`), and a
-/// listing longer than them is refused.
+/// listing longer than them is refused. Creating an intent is atomic (one
+/// znode per task id: of concurrent recordings exactly one wins), but the
+/// checks made before it (no stored state for the task id, room for one
+/// more) are separate reads, so a concurrent writer can slip in between.
 ///
 /// When the session expires (or the connection is lost), the operation is
 /// tried again on a new session, up to `max_attempts` times; writes are
