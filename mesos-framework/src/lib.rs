@@ -4,8 +4,11 @@
 //! on top of `mesos-scheduler`'s `Scheduler` trait and stream API. The
 //! first piece is [`placement`]: Marathon-style constraints, resource fit,
 //! offer ordering and reports of why a task was not placed. It is pure
-//! logic, with no I/O; reconciliation, an offer manager and durable state
-//! will join it.
+//! logic, with no I/O. The second is `state` (feature `state`; the
+//! ZooKeeper store with `zookeeper`): durable framework state, so that a
+//! restarted scheduler fails over with its framework id and launches each
+//! task at most once (see the `state` module for a restart example).
+//! Reconciliation and an offer manager will join them.
 //!
 //! ## Example: placing three instances, one per rack
 //!
@@ -37,7 +40,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod placement;
+#[cfg(feature = "state")]
+#[cfg_attr(docsrs, doc(cfg(feature = "state")))]
+pub mod state;
 
 /// The examples in this crate's README, compiled as doctests.
 #[cfg(doctest)]

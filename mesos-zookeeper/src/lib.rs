@@ -69,7 +69,7 @@ mod url;
 pub use contender::{MasterContender, SessionHandle};
 pub use detector::{DetectorOptions, Leader, MasterDetector};
 pub use member::{Membership, PayloadError};
-pub use session::{ZkError, DEFAULT_SESSION_TIMEOUT};
+pub use session::{acls as mesos_acls, connect, ZkError, DEFAULT_SESSION_TIMEOUT};
 pub use url::{
     MasterFlag, UrlError, ZkCredentials, ZkServer, ZkUrl, DEFAULT_ZK_PORT, FILE_SCHEME,
     MAX_FILE_INDIRECTIONS, MAX_FILE_LEN, ZK_SCHEME,

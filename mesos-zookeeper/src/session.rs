@@ -102,8 +102,15 @@ pub(crate) fn session_lost(error: &zookeeper_client::Error) -> bool {
 }
 
 /// Opens a ZooKeeper session on `url`'s servers with `session_timeout`,
-/// authenticated with its digest credentials if it has any.
-pub(crate) async fn connect(url: &ZkUrl, session_timeout: Duration) -> Result<Client, ZkError> {
+/// authenticated with its digest credentials if it has any (what the
+/// detector and the contender do, for other crates that keep their own data
+/// in ZooKeeper). Re-establishing the session when it expires is the
+/// caller's.
+///
+/// # Errors
+/// [`ZkError::NoRuntime`] outside a tokio runtime, [`ZkError::Connect`]
+/// when no session could be established.
+pub async fn connect(url: &ZkUrl, session_timeout: Duration) -> Result<Client, ZkError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(ZkError::NoRuntime);
     }
@@ -139,7 +146,7 @@ async fn open(
 
 /// The ACL Mesos gives its znodes: open without credentials; with them,
 /// everyone reads and only the creator's identity may change them.
-pub(crate) fn acls(url: &ZkUrl) -> Acls<'static> {
+pub fn acls(url: &ZkUrl) -> Acls<'static> {
     static EVERYONE_READ_CREATOR_ALL: [Acl; 2] = [
         Acl::new_const(Permission::READ, "world", "anyone"),
         Acl::new_const(Permission::ALL, "auth", ""),
