@@ -3,6 +3,7 @@
 //! when `MESOS_INTEROP_MASTER` names one (skipped otherwise, a failure with
 //! `MESOS_RS_REQUIRE_ENV=1`).
 
+mod driver;
 mod offers;
 mod reconcile;
 mod support;
@@ -42,6 +43,13 @@ async fn a_restarted_partition_aware_framework_reconciles_on_mesos_local() {
 async fn a_lost_answer_is_asked_again_after_the_backoff() {
     let cluster = local_cluster().await;
     reconcile::restart_and_reconcile(cluster.master_url(), "recon-dropped", false, true).await;
+}
+
+/// The reconciler and the offer manager fed from a `Scheduler`'s callbacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_driver_reconciles_and_suppresses_on_mesos_local() {
+    let cluster = local_cluster().await;
+    driver::restarted_driver_reconciles(cluster.master_url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

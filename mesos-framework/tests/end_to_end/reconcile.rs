@@ -20,16 +20,16 @@ use crate::support::{
 };
 
 /// The tasks a first instance launched: ids and their agent.
-struct Launched {
-    framework_id: FrameworkId,
-    tasks: Vec<TaskId>,
-    agent_id: AgentId,
+pub struct Launched {
+    pub framework_id: FrameworkId,
+    pub tasks: Vec<TaskId>,
+    pub agent_id: AgentId,
 }
 
 /// A first instance subscribes, launches `count` sleepers on one offer,
 /// acknowledges their updates until all run, then goes away without
 /// tearing down (as a crashed scheduler does).
-async fn launch_then_vanish(
+pub async fn launch_then_vanish(
     master: &str,
     name: &str,
     count: usize,
