@@ -1,14 +1,29 @@
 //! # mesos-framework
 //!
 //! A production framework toolkit for Mesos schedulers, as optional pieces
-//! on top of `mesos-scheduler`'s `Scheduler` trait and stream API. The
-//! first piece is [`placement`]: Marathon-style constraints, resource fit,
-//! offer ordering and reports of why a task was not placed. It is pure
-//! logic, with no I/O. The second is `state` (feature `state`; the
-//! ZooKeeper store with `zookeeper`): durable framework state, so that a
-//! restarted scheduler fails over with its framework id and launches each
-//! task at most once (see the `state` module for a restart example).
-//! Reconciliation and an offer manager will join them.
+//! on top of `mesos-scheduler`'s `Scheduler` trait and stream API:
+//!
+//! - [`placement`] (always present; pure logic, no I/O): Marathon-style
+//!   constraints, resource fit, offer ordering and reports of why a task
+//!   was not placed;
+//! - `reconcile` (feature `scheduler`): Mesos's documented task
+//!   reconciliation after every SUBSCRIBED (explicit, batched, with
+//!   truncated exponential backoff until every task answered), then
+//!   periodic implicit reconciliation; it reports the tasks the master
+//!   does not know, and never acknowledges on the application's behalf;
+//! - `offers` (feature `scheduler`): offers unused within a lease declined
+//!   with a long refusal, SUPPRESS when a role has no pending work, REVIVE
+//!   (debounced) when work appears, rescinds handled, counters;
+//! - `state` (feature `state`; the ZooKeeper store with `zookeeper`):
+//!   durable framework state, so that a restarted scheduler fails over with
+//!   its framework id and launches each task at most once (see the `state`
+//!   module for a restart example).
+//!
+//! `reconcile` and `offers` are state machines with an explicit clock (feed
+//! them the subscription's events, send the calls they say are due:
+//! testable without a master or a timer), each with a handle that runs it
+//! in a tokio task over a `SchedulerClient`, so they work with the driver
+//! and with the stream API alike. The README has an example of each.
 //!
 //! ## Example: placing three instances, one per rack
 //!
@@ -39,15 +54,30 @@
 //! assert!(text.contains("offer o3 on agent a3 (h3): mem short by 128"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod placement;
+
 #[cfg(feature = "state")]
 #[cfg_attr(docsrs, doc(cfg(feature = "state")))]
 pub mod state;
 
-/// The examples in this crate's README, compiled as doctests.
-#[cfg(doctest)]
+#[cfg(feature = "scheduler")]
+#[cfg_attr(docsrs, doc(cfg(feature = "scheduler")))]
+pub mod reconcile;
+
+#[cfg(feature = "scheduler")]
+#[cfg_attr(docsrs, doc(cfg(feature = "scheduler")))]
+pub mod offers;
+
+#[cfg(feature = "scheduler")]
+mod runner;
+#[cfg(feature = "scheduler")]
+#[cfg_attr(docsrs, doc(cfg(feature = "scheduler")))]
+pub use runner::StartError;
+
+/// The examples in this crate's README, compiled as doctests (those of the
+/// reconciler and the offer manager need the `scheduler` feature).
+#[cfg(all(doctest, feature = "scheduler"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
