@@ -129,9 +129,10 @@ pub async fn restart_and_reconcile(
     };
     let url = proxy.as_ref().map_or(master.to_string(), FaultProxy::url);
 
-    // Answers take milliseconds: with a second's backoff (five without
-    // the fault) only a lost answer makes another round.
-    let first_wait = Duration::from_secs(if drop_one_answer { 1 } else { 5 });
+    // Answers take milliseconds: with a backoff of seconds (three with the
+    // fault, so that the test stays short; five without) only a lost answer
+    // makes another round, even on a loaded machine.
+    let first_wait = Duration::from_secs(if drop_one_answer { 3 } else { 5 });
     let recon_config = ReconcilerConfig::default()
         .batch_size(if drop_one_answer { 1 } else { 2 })
         .backoff(first_wait, Duration::from_secs(10));
