@@ -127,7 +127,7 @@ async fn run<M: Machine>(shared: Arc<Shared<M>>, client: SchedulerClient) {
         for call in due {
             let kind = calls::type_name(&call);
             if let Err(e) = client.call(call.clone()).await {
-                let error = chain(&e);
+                let error = mesos_scheduler::error_chain(&e);
                 if e.is_transient() {
                     tracing::debug!(call = kind, %error, "call failed (not subscribed, or the connection broke)");
                 } else {
@@ -148,16 +148,4 @@ async fn run<M: Machine>(shared: Arc<Shared<M>>, client: SchedulerClient) {
             None => woken.await,
         }
     }
-}
-
-/// An error with its causes, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

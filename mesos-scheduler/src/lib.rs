@@ -116,7 +116,7 @@ pub use event::{
     heartbeat_interval, InvalidHeartbeat, SchedulerEvent, MAX_HEARTBEAT_INTERVAL,
     MIN_HEARTBEAT_INTERVAL,
 };
-pub use mesos_http::{Backoff, Credentials, MediaType};
+pub use mesos_http::{error_chain, Backoff, Credentials, MediaType};
 #[cfg(feature = "tls")]
 pub use mesos_http::{TlsConfig, TlsError};
 pub use mesos_proto::v1::Status;
