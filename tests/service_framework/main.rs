@@ -106,6 +106,130 @@ async fn service_framework_survives_a_sigkill_on_real_mesos() {
     .await;
 }
 
+/// An instance that ends is replaced under a new task id, on the rack it
+/// freed: the role is REVIVEd for it (the declines of the other racks'
+/// offers refused them for ten minutes, so without the REVIVE no offer
+/// would come in time). And an instance that no offer can take is
+/// reported with the constraint that refused each agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_framework_replaces_an_ended_instance_and_says_why_one_is_pending() {
+    mesos_test_support::init_tracing();
+    let cluster = LocalCluster::builder()
+        .agents(3)
+        .agent_attributes(0, vec![rack("r1")])
+        .agent_attributes(1, vec![rack("r2")])
+        .agent_attributes(2, vec![rack("r3")])
+        .allocation_interval(Duration::from_millis(100))
+        .start()
+        .await
+        .expect("mesos-local starts");
+    let stop = mesos_tests::output_dir("service-stop");
+    // The first instance to take the stop file ends; the others, and the
+    // replacement, keep waiting for one that never comes again.
+    let command = format!(
+        "while ! mv {dir}/stop {dir}/taken.$$ 2>/dev/null; do sleep 0.1; done",
+        dir = stop.display()
+    );
+    let label = "service-replace";
+    let mut framework = Framework::new(
+        label,
+        cluster.master_url(),
+        &[
+            "--name",
+            label,
+            "--instances",
+            "4",
+            "--constraint",
+            "rack:UNIQUE",
+            "--command",
+            &command,
+            "--offer-lease",
+            "0.5",
+            "--refuse",
+            "600",
+            "--revive-interval",
+            "0.5",
+        ],
+    );
+    let mut observer = Observer::new(cluster.master_url(), label, Some("rack"), 1, false, 4);
+    framework.start(&[]);
+
+    // Three racks for four instances: three run, the fourth is pending.
+    let first = observer
+        .until(&mut framework, "three running, one pending", |s, f| {
+            s.running() == 3
+                && f.current_lines("pending: ")
+                    .iter()
+                    .any(|l| l.contains("constraint rack:UNIQUE refused agent"))
+        })
+        .await;
+    let pending = framework.current_lines("pending: ");
+    assert!(
+        pending[0].starts_with("1 instance(s) fit no offer"),
+        "{pending:?}"
+    );
+    let before: BTreeSet<String> = first.live().map(|(id, _)| id.clone()).collect();
+    let revives_before = revives(&framework);
+
+    // One instance ends: it is replaced, under a new id.
+    std::fs::write(stop.join("stop"), b"").expect("stop file");
+    let after = observer
+        .until(&mut framework, "the ended instance replaced", |s, _| {
+            s.running() == 3
+                && s.tasks.values().any(|t| t.state == "TASK_FINISHED")
+                && s.live().any(|(id, _)| !before.contains(id))
+        })
+        .await;
+    let ended: Vec<&String> = after
+        .tasks
+        .iter()
+        .filter(|(_, t)| t.state == "TASK_FINISHED")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ended.len(), 1, "{after:?}");
+    assert!(before.contains(ended[0]), "{ended:?} was running before");
+    let now: BTreeSet<String> = after.live().map(|(id, _)| id.clone()).collect();
+    let new: Vec<&String> = now.difference(&before).collect();
+    assert_eq!(new.len(), 1, "{now:?} vs {before:?}");
+    assert_eq!(
+        after.per_place().len(),
+        3,
+        "one instance per rack: {after:?}"
+    );
+    assert!(observer.violations.is_empty(), "{:#?}", observer.violations);
+    let stdout = framework.all_stdout();
+    assert!(
+        stdout.contains(&format!("instance {} ended TASK_FINISHED", ended[0])),
+        "{stdout}"
+    );
+    let launches = lines(&stdout, "launching ");
+    let ids: BTreeSet<&str> = launches
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        launches.len(),
+        "a task id launched twice: {launches:?}"
+    );
+    assert!(ids.contains(new[0].as_str()), "{launches:?}");
+    assert!(
+        revives(&framework) > revives_before,
+        "no REVIVE for the replacement"
+    );
+    let _ = std::fs::remove_dir_all(&stop);
+}
+
+/// The REVIVE count of the framework's last status line.
+fn revives(framework: &Framework) -> u64 {
+    let status = framework.current_lines("status: ");
+    let last = status.last().expect("a status line");
+    last.split(", ")
+        .find_map(|part| part.strip_prefix("revives "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no revive count in {last:?}"))
+}
+
 /// Runs the example, SIGKILLs and restarts it as `plan` says, then checks
 /// the outcome; tears the framework down at the end.
 async fn crash_and_restart(plan: Plan<'_>) {

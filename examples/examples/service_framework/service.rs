@@ -364,7 +364,7 @@ impl<'a> Service<'a> {
                     missing -= 1;
                 }
                 Err(report) => {
-                    self.report_pending(&report);
+                    self.report_pending(&report, missing);
                     break;
                 }
             }
@@ -463,8 +463,9 @@ impl<'a> Service<'a> {
             .map_err(|e| e.to_string())
     }
 
-    /// Prints why the next instance fits no offer, when the reasons change.
-    fn report_pending(&mut self, report: &NoPlacement) {
+    /// Prints why the next of `unplaced` instances fits no offer, when the
+    /// reasons change.
+    fn report_pending(&mut self, report: &NoPlacement, unplaced: usize) {
         let reasons: Vec<String> = report
             .offers
             .iter()
@@ -476,10 +477,7 @@ impl<'a> Service<'a> {
             .collect();
         let key = reasons.join("; ");
         if key != self.last_pending_report {
-            println!(
-                "pending: {} instance(s) fit no offer: {key}",
-                self.missing()
-            );
+            println!("pending: {unplaced} instance(s) fit no offer: {key}");
             self.last_pending_report = key;
         }
     }
