@@ -20,6 +20,7 @@
 //! - after each restart the stored instances were reconciled, and at the
 //!   end the framework is suppressed and holds no offer.
 
+mod faults;
 mod support;
 
 use std::collections::BTreeSet;
@@ -47,7 +48,8 @@ struct Plan<'a> {
     kill_during_rollout: bool,
 }
 
-fn rack(name: &str) -> Attribute {
+/// A `rack` text attribute.
+pub(crate) fn rack(name: &str) -> Attribute {
     Attribute {
         name: "rack".into(),
         r#type: value::Type::Text as i32,

@@ -184,6 +184,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         "state loaded"
     );
 
+    if cli.teardown && restored.framework_id.is_none() {
+        return Err("no framework id stored: nothing to tear down".to_string());
+    }
+
     // 2. SUBSCRIBE with the stored id (failover), and a failover timeout
     //    long enough to restart in: the master keeps the instances for it.
     let mut framework = FrameworkInfo::builder(mesos_examples::user(), cli.name.as_str())
@@ -198,7 +202,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let (client, mut events) = subscribe(config).map_err(|e| mesos_http::error_chain(&e))?;
 
     if cli.teardown {
-        return service::teardown(&store, &client, &mut events, restored.framework_id).await;
+        return service::teardown(&store, &client, &mut events).await;
     }
 
     // 3. The reconciler asks about every restored instance after each

@@ -12,7 +12,7 @@ use mesos_framework::reconcile::{ReconcileEvent, ReconcilerHandle};
 use mesos_framework::state::{FileStateStore, IntentPhase, Recovery, StateError, StateStore};
 use mesos_proto::builders::CommandInfoBuilder;
 use mesos_proto::resources::Resources;
-use mesos_proto::v1::{FrameworkId, Offer, TaskInfo, TaskState, TaskStatus};
+use mesos_proto::v1::{AgentId, FrameworkId, Offer, TaskId, TaskInfo, TaskState, TaskStatus};
 use mesos_scheduler::{Error, SchedulerClient, SchedulerEvent, Subscription};
 
 /// Label keys recording, in each `TaskInfo`, the agent an instance was
@@ -122,11 +122,7 @@ pub async fn teardown(
     store: &FileStateStore,
     client: &SchedulerClient,
     events: &mut Subscription,
-    framework_id: Option<FrameworkId>,
 ) -> Result<(), String> {
-    if framework_id.is_none() {
-        return Err("no framework id stored: nothing to tear down".to_string());
-    }
     while let Some(event) = events.next().await {
         if let SchedulerEvent::Subscribed { framework_id, .. } = event.map_err(|e| chain(&e))? {
             client.teardown().await.map_err(|e| chain(&e))?;
@@ -332,6 +328,17 @@ impl<'a> Service<'a> {
                 }
                 instance.state = Some(state);
             }
+        } else if status.uuid.is_some() && !state.is_terminal() {
+            // A task of this framework that is no instance (the
+            // reconciler reports those among its answers as untracked).
+            println!("killing {id}: not an instance of this service");
+            if let Err(e) = self
+                .client
+                .kill(status.task_id.clone(), status.agent_id.clone(), None)
+                .await
+            {
+                tracing::warn!(error = %chain(&e), "KILL failed");
+            }
         }
         if status.uuid.is_some() {
             if let Err(e) = self.client.acknowledge(&status).await {
@@ -402,11 +409,19 @@ impl<'a> Service<'a> {
             );
         }
         let ids: Vec<_> = tasks.iter().map(|t| t.task_id.clone()).collect();
-        match self
+        let result = self
             .client
             .launch_tasks(vec![offer.id.clone()], tasks, None)
-            .await
-        {
+            .await;
+        if result.is_err() {
+            // The master may never have seen this ACCEPT: the offer would
+            // stay outstanding (its resources offered to no one else) until
+            // answered. A DECLINE of an offer already used is ignored.
+            if let Err(e) = self.client.decline(vec![offer.id.clone()], None).await {
+                tracing::warn!(error = %chain(&e), "DECLINE after a failed ACCEPT failed");
+            }
+        }
+        match result {
             Ok(()) => {
                 for id in &ids {
                     self.store.mark_launched(id).await.map_err(chain)?;
@@ -417,8 +432,12 @@ impl<'a> Service<'a> {
             }
             Err(e) if not_sent_or_refused(&e) => {
                 // Certainly not launched: the instances are missing again.
-                tracing::warn!(error = %chain(&e), "launch refused");
+                let error = chain(&e);
                 for id in &ids {
+                    println!(
+                        "launch of {} refused ({error}): the instance is missing again",
+                        id.value
+                    );
                     self.store.mark_dropped(id).await.map_err(chain)?;
                     self.store.remove_intent(id).await.map_err(chain)?;
                     self.reconciler.forget(id);
@@ -427,9 +446,16 @@ impl<'a> Service<'a> {
             }
             Err(e) => {
                 // Unknown: the intents stay pending and the instances
-                // count; reconciliation after the next SUBSCRIBED (or their
-                // first update) settles them.
-                tracing::warn!(error = %chain(&e), "launch outcome unknown");
+                // count. Their first update settles them, or the master's
+                // answer to this RECONCILE (TASK_LOST if it never got the
+                // ACCEPT: the reconciler reports them unknown); failing
+                // that, the explicit reconciliation after the next
+                // SUBSCRIBED.
+                tracing::warn!(error = %chain(&e), "launch outcome unknown; reconciling");
+                let asked = tasks_of(&ids, offer);
+                if let Err(e) = self.client.reconcile(asked).await {
+                    tracing::warn!(error = %chain(&e), "RECONCILE failed");
+                }
             }
         }
         Ok(())
@@ -506,6 +532,13 @@ impl<'a> Service<'a> {
             self.last_status = status;
         }
     }
+}
+
+/// The (task id, agent id) pairs of `ids`, all launched on `offer`.
+fn tasks_of(ids: &[TaskId], offer: &Offer) -> Vec<(TaskId, Option<AgentId>)> {
+    ids.iter()
+        .map(|id| (id.clone(), Some(offer.agent_id.clone())))
+        .collect()
 }
 
 /// Whether a failed ACCEPT certainly launched nothing: never sent (not
