@@ -6,6 +6,7 @@
 //! | `docker_framework` | the Mesos + Docker tutorial's framework: keeps N Docker containers running, relaunching what ends; Ctrl-C tears down |
 //! | `command_framework` | command tasks without an executor: a shell command and a Docker container |
 //! | `test_framework` + `test_executor` | ports of Mesos's test framework and executor: N tasks on a custom executor (`--task-seconds S`: each runs S seconds) |
+//! | `service_framework` | keeps N instances of a command task running under placement constraints, with durable state, failover, reconciliation and offer discipline (`mesos-framework`); survives `kill -9` of itself (see docs/writing-a-service-framework.md) |
 //! | `stream_scheduler` | the same kind of job (command tasks) written against the stream API |
 //! | `test_executor` | an executor: LAUNCH → TASK_RUNNING → TASK_FINISHED (after the seconds in the task's `data`, if any), the same for every task of a LAUNCH_GROUP, echoes framework messages |
 //!

@@ -50,6 +50,7 @@ pub struct LocalClusterBuilder {
     resources: Option<Resources>,
     resources_text: String,
     attributes: Vec<Attribute>,
+    agent_attributes: std::collections::BTreeMap<usize, Vec<Attribute>>,
     containerizer: Option<Arc<dyn Containerizer>>,
     #[cfg(feature = "docker")]
     docker: bool,
@@ -103,6 +104,7 @@ impl Default for LocalClusterBuilder {
             resources: None,
             resources_text: DEFAULT_AGENT_RESOURCES.to_string(),
             attributes: Vec::new(),
+            agent_attributes: std::collections::BTreeMap::new(),
             containerizer: None,
             #[cfg(feature = "docker")]
             docker: true,
@@ -180,6 +182,33 @@ impl LocalClusterBuilder {
     /// Each agent's attributes. Default: none.
     pub fn attributes(mut self, attributes: Vec<Attribute>) -> Self {
         self.attributes = attributes;
+        self
+    }
+
+    /// More attributes for the agent of index `index` (0-based: its id
+    /// ends in `-S<index>`), after the common [`attributes`](Self::attributes)
+    /// — racks or zones that differ from agent to agent, for placement
+    /// constraints. Given twice for one agent, the second replaces the
+    /// first. `start` refuses an index past the last agent. Default: none.
+    ///
+    /// ```
+    /// use mesos_local::LocalCluster;
+    /// use mesos_proto::v1::{value, Attribute};
+    ///
+    /// let rack = |name: &str| Attribute {
+    ///     name: "rack".into(),
+    ///     r#type: value::Type::Text as i32,
+    ///     text: Some(value::Text { value: name.into() }),
+    ///     ..Default::default()
+    /// };
+    /// let builder = LocalCluster::builder()
+    ///     .agents(2)
+    ///     .agent_attributes(0, vec![rack("r1")])
+    ///     .agent_attributes(1, vec![rack("r2")]);
+    /// # let _ = builder;
+    /// ```
+    pub fn agent_attributes(mut self, index: usize, attributes: Vec<Attribute>) -> Self {
+        self.agent_attributes.insert(index, attributes);
         self
     }
 
@@ -386,6 +415,15 @@ impl LocalClusterBuilder {
                 ),
             );
         }
+        if let Some(index) = self.agent_attributes.keys().find(|i| **i >= self.agents) {
+            return invalid(
+                "agent_attributes",
+                format!(
+                    "agent index {index} is past the last agent ({} agents)",
+                    self.agents
+                ),
+            );
+        }
         if !(1..=MAX_MASTERS).contains(&self.masters) {
             return invalid(
                 "masters",
@@ -476,7 +514,17 @@ impl LocalClusterBuilder {
                 port: 0,
                 hostname: "localhost".to_string(),
                 resources: resources.clone().into_vec(),
-                attributes: self.attributes.clone(),
+                attributes: self
+                    .attributes
+                    .iter()
+                    .chain(
+                        self.agent_attributes
+                            .get(&(index - 1))
+                            .into_iter()
+                            .flatten(),
+                    )
+                    .cloned()
+                    .collect(),
                 work_dir: work_dir.join("agents").join(index.to_string()),
                 containerizer: containerizer.clone(),
                 status_update_retry: self.status_update_retry,

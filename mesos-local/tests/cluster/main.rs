@@ -5,6 +5,7 @@
 //! connection cuts and failover). Every wait is for a condition, with a
 //! deadline.
 
+mod attributes;
 mod faults;
 mod raw_json;
 mod support;
