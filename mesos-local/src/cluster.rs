@@ -129,17 +129,36 @@ impl LocalCluster {
 
     /// Stops agent `index` (0-based) as if its process died: its executor API
     /// goes away, executors keep running and try to reconnect.
+    ///
+    /// As a Mesos master does when its link to an agent breaks, the masters
+    /// deactivate it: its outstanding offers are rescinded and its resources
+    /// are offered to nobody until [`restart_agent`](Self::restart_agent);
+    /// its tasks stay.
     pub async fn stop_agent(&self, index: usize) -> Result<(), Error> {
-        self.agent(index)?.stop().await;
+        let agent = self.agent(index)?;
+        agent.stop().await;
+        self.set_agent_active(agent, false);
         Ok(())
     }
 
-    /// Brings a stopped agent back on the same port.
+    /// Brings a stopped agent back on the same port (the masters offer its
+    /// resources again).
     pub async fn restart_agent(&self, index: usize) -> Result<(), Error> {
-        self.agent(index)?
+        let agent = self.agent(index)?;
+        agent
             .restart()
             .await
-            .map_err(|e| Error::io("restarting an agent", e))
+            .map_err(|e| Error::io("restarting an agent", e))?;
+        self.set_agent_active(agent, true);
+        Ok(())
+    }
+
+    fn set_agent_active(&self, agent: &Agent, active: bool) {
+        if let Some(id) = agent.link().info.id {
+            for master in self.masters.all() {
+                master.set_agent_active(&id, active);
+            }
+        }
     }
 
     /// Removes agent `index` for good: the master reports it lost.

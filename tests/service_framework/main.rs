@@ -1,7 +1,8 @@
 //! The `service_framework` example SIGKILLed and restarted with the same
 //! state directory, as real processes over real HTTP: on `mesos-local`
 //! (three agents, one rack each, six instances under `rack:GROUP_BY:3` and
-//! `rack:MAX_PER:2`, four crashes) and, when `MESOS_INTEROP_MASTER` names
+//! `rack:MAX_PER:2`; three crashes during the rollout, which the racks
+//! coming up one after another keep unfinished, and one after it) and, when `MESOS_INTEROP_MASTER` names
 //! one, on a real Mesos 1.11 master (one instance under `hostname:UNIQUE`,
 //! one crash).
 //!
@@ -44,8 +45,10 @@ struct Plan<'a> {
     balanced: bool,
     /// SIGKILLs once every instance runs.
     kills_when_running: usize,
-    /// A first SIGKILL as soon as the master lists a task (mid-rollout).
-    kill_during_rollout: bool,
+    /// Three SIGKILLs during the rollout first, on this cluster, whose
+    /// agents 1 and 2 are stopped when the test starts (see
+    /// [`kills_during_the_rollout`]).
+    rollout_on: Option<&'a LocalCluster>,
 }
 
 /// A `rack` text attribute.
@@ -58,8 +61,12 @@ pub(crate) fn rack(name: &str) -> Attribute {
     }
 }
 
+/// Three SIGKILLs while the rollout is unfinished, then one with every
+/// instance running. The rollout cannot finish early: two of the three
+/// racks are down when it starts and come up one at a time, and MAX_PER:2
+/// keeps at most two instances per rack.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn service_framework_survives_four_sigkills_on_mesos_local() {
+async fn service_framework_survives_three_sigkills_during_its_rollout_on_mesos_local() {
     mesos_test_support::init_tracing();
     let cluster = LocalCluster::builder()
         .agents(3)
@@ -71,6 +78,9 @@ async fn service_framework_survives_four_sigkills_on_mesos_local() {
         .start()
         .await
         .expect("mesos-local starts");
+    for agent in [1, 2] {
+        cluster.stop_agent(agent).await.expect("agent stops");
+    }
     crash_and_restart(Plan {
         label: "service-local",
         master: cluster.master_url(),
@@ -79,8 +89,8 @@ async fn service_framework_survives_four_sigkills_on_mesos_local() {
         field: Some("rack"),
         max_per: 2,
         balanced: true,
-        kills_when_running: 3,
-        kill_during_rollout: true,
+        kills_when_running: 1,
+        rollout_on: Some(&cluster),
     })
     .await;
 }
@@ -103,7 +113,7 @@ async fn service_framework_survives_a_sigkill_on_real_mesos() {
         max_per: 1,
         balanced: false,
         kills_when_running: 1,
-        kill_during_rollout: false,
+        rollout_on: None,
     })
     .await;
 }
@@ -266,14 +276,8 @@ async fn crash_and_restart(plan: Plan<'_>) {
     let all_running = move |s: &Snapshot, _: &Framework| s.running() == n && s.live().count() == n;
 
     framework.start(&[]);
-    if plan.kill_during_rollout {
-        observer
-            .until(&mut framework, "a first task", |s, _| !s.tasks.is_empty())
-            .await;
-        let running = observer.last.running();
-        framework.kill();
-        println!("SIGKILL during the rollout ({running} of {n} running)");
-        framework.start(&[]);
+    if let Some(cluster) = plan.rollout_on {
+        kills_during_the_rollout(cluster, &mut framework, &mut observer, n).await;
     }
     for round in 0..plan.kills_when_running {
         observer
@@ -344,6 +348,53 @@ async fn crash_and_restart(plan: Plan<'_>) {
         "teardown:\n{}",
         framework.output()
     );
+}
+
+/// Three SIGKILLs, each with the rollout unfinished (fewer than `n`
+/// instances running, some pending): with only rack r1 up, once an
+/// instance runs there; with r2 brought back, once more run; and at once
+/// after the next run has reconciled what it restored. Rack r3 comes back
+/// before the last restart, and the rollout can finish.
+async fn kills_during_the_rollout(
+    cluster: &LocalCluster,
+    framework: &mut Framework,
+    observer: &mut Observer,
+    n: usize,
+) {
+    let pending = |f: &Framework| !f.current_lines("pending: ").is_empty();
+    let one_rack = observer
+        .until(framework, "an instance on the only rack up", |s, f| {
+            s.running() >= 1 && pending(f)
+        })
+        .await;
+    kill_during_the_rollout(framework, &one_rack, n, 1);
+    framework.start(&[]);
+
+    cluster.restart_agent(1).await.expect("agent 1 restarts");
+    let before = one_rack.running();
+    let two_racks = observer
+        .until(framework, "more instances with a second rack", |s, f| {
+            s.running() > before && pending(f)
+        })
+        .await;
+    kill_during_the_rollout(framework, &two_racks, n, 2);
+    framework.start(&[]);
+
+    let reconciled = observer
+        .until(framework, "reconciliation after the restart", |_, f| {
+            !f.current_lines("reconciled ").is_empty()
+        })
+        .await;
+    kill_during_the_rollout(framework, &reconciled, n, 3);
+    cluster.restart_agent(2).await.expect("agent 2 restarts");
+    framework.start(&[]);
+}
+
+fn kill_during_the_rollout(framework: &mut Framework, seen: &Snapshot, n: usize, kill: usize) {
+    let running = seen.running();
+    assert!(running < n, "kill {kill}: the rollout had finished");
+    framework.kill();
+    println!("SIGKILL {kill} during the rollout ({running} of {n} running)");
 }
 
 /// The assertions on the whole history.

@@ -162,6 +162,28 @@ pub(crate) enum Removal {
 /// The agent is gone for good: offers rescinded, FAILURE to the frameworks
 /// that ran something there, its tasks lost (TASK_GONE for PARTITION_AWARE
 /// frameworks), its resources leave the cluster.
+/// The agent's process went away (`active` false) or came back, as Mesos
+/// 1.11's master learns when its link to the agent breaks or the agent
+/// reregisters (`Master::deactivate`): a deactivated agent's outstanding
+/// offers are rescinded and its resources are offered to nobody until it is
+/// back; its tasks stay.
+pub(crate) fn set_agent_active(state: &mut State, fx: &mut Effects, agent_id: &str, active: bool) {
+    let Some(agent) = state.agents.iter_mut().find(|a| a.id == agent_id) else {
+        return;
+    };
+    if agent.active == active {
+        return;
+    }
+    agent.active = active;
+    if active {
+        tracing::info!(agent_id, "agent reactivated");
+        fx.allocate = true;
+    } else {
+        tracing::info!(agent_id, "agent deactivated: its offers are rescinded");
+        state.remove_offers_where(true, |o| o.agent_id == agent_id);
+    }
+}
+
 pub(crate) fn remove_agent(state: &mut State, fx: &mut Effects, agent_id: &AgentId) {
     remove_agent_as(state, fx, agent_id, Removal::Removed);
 }

@@ -580,6 +580,12 @@ impl Master {
         self.core.allocate_now.notify_one();
     }
 
+    /// The agent's process went away or came back ([`agents::set_agent_active`]).
+    pub(crate) fn set_agent_active(&self, agent_id: &AgentId, active: bool) {
+        self.core
+            .run(|state, fx| agents::set_agent_active(state, fx, &agent_id.value, active));
+    }
+
     /// The agent is gone for good: its tasks are lost (and, not leading
     /// yet, this master will not register it when elected).
     pub(crate) fn remove_agent(&self, agent_id: &AgentId) {

@@ -243,6 +243,9 @@ pub(crate) struct AgentSlot {
     /// Total resources, without allocation info.
     pub(crate) total: Resources,
     pub(crate) registered_time: f64,
+    /// False while the agent's process is down (see
+    /// [`set_agent_active`](super::agents::set_agent_active)).
+    pub(crate) active: bool,
 }
 
 impl AgentSlot {
@@ -253,6 +256,7 @@ impl AgentSlot {
             total: flat(&link.info.resources),
             link,
             registered_time: now,
+            active: true,
         }
     }
 

@@ -281,17 +281,9 @@ fn reserved_json(total: &Resources) -> Value {
     Value::Object(roles)
 }
 
-fn agent_json(state: &State, agent: &AgentSlot, active: bool) -> Value {
-    let used = if active {
-        state.used_on(&agent.id)
-    } else {
-        Resources::new()
-    };
-    let offered = if active {
-        state.offered(Some(&agent.id), None)
-    } else {
-        Resources::new()
-    };
+fn agent_json(state: &State, agent: &AgentSlot) -> Value {
+    let used = state.used_on(&agent.id);
+    let offered = state.offered(Some(&agent.id), None);
     json!({
         "id": agent.id,
         "pid": agent.link.pid,
@@ -304,8 +296,8 @@ fn agent_json(state: &State, agent: &AgentSlot, active: bool) -> Value {
         "offered_resources": resources_json(&offered),
         "reserved_resources": reserved_json(&agent.total),
         "unreserved_resources": resources_json(&agent.total.unreserved()),
-        "active": active,
-        "deactivated": !active,
+        "active": agent.active,
+        "deactivated": false,
         "version": MESOS_VERSION,
         "capabilities": [
             "MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT", "RESOURCE_PROVIDER",
@@ -338,7 +330,7 @@ pub(crate) fn state_json(state: &State) -> Value {
             "hostname": MASTER_HOSTNAME,
         },
         "flags": flags_json(state),
-        "slaves": state.agents.iter().map(|a| agent_json(state, a, true)).collect::<Vec<_>>(),
+        "slaves": state.agents.iter().map(|a| agent_json(state, a)).collect::<Vec<_>>(),
         "recovered_slaves": [],
         "frameworks": state.frameworks.values().map(|f| framework_json(state, f)).collect::<Vec<_>>(),
         "completed_frameworks": state

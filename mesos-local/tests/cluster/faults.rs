@@ -137,6 +137,42 @@ async fn checkpointed_executor_reconnects_after_an_agent_restart() {
     );
 }
 
+/// A stopped agent is deactivated as a Mesos 1.11 master deactivates an
+/// agent whose link broke (`Master::deactivate`): its outstanding offer is
+/// rescinded, its resources are offered to nobody while it is down, and it
+/// is offered again once it is back.
+#[tokio::test]
+async fn a_stopped_agent_is_deactivated_until_it_restarts() {
+    let cluster = start(builder(2)).await;
+    let stopped = cluster.agent_ids().remove(1);
+    let mut fw = Fw::subscribe(cluster.master_url(), framework("deactivation")).await;
+    let offer = fw.take_offer_of(&stopped).await;
+    let active = |cluster: &mesos_local::LocalCluster| {
+        let state = cluster.state();
+        state["slaves"]
+            .as_array()
+            .and_then(|agents| agents.iter().find(|a| a["id"] == stopped.value.as_str()))
+            .map(|a| a["active"].clone())
+    };
+    assert_eq!(active(&cluster), Some(true.into()));
+
+    cluster.stop_agent(1).await.expect("agent stops");
+    fw.wait_for(SOON, "the stopped agent's offer rescinded", |e| {
+        matches!(e, SchedulerEvent::Rescind(id) if *id == offer.id).then_some(())
+    })
+    .await;
+    assert_eq!(active(&cluster), Some(false.into()));
+    // Ten allocation intervals: none offers the stopped agent.
+    fw.assert_quiet(Duration::from_secs(1), "an offer of the stopped agent", |e| {
+        matches!(e, SchedulerEvent::Offers(offers) if offers.iter().any(|o| o.agent_id == stopped))
+    })
+    .await;
+
+    cluster.restart_agent(1).await.expect("agent restarts");
+    fw.take_offer_of(&stopped).await;
+    assert_eq!(active(&cluster), Some(true.into()));
+}
+
 #[tokio::test]
 async fn removed_agent_is_reported_lost() {
     let executor = test_executor_info("doomed-executor");
