@@ -343,7 +343,11 @@ pub async fn run(schedule: Schedule, executor: PathBuf) -> Outcome {
     let acks_deadline = Instant::now() + ACKS_SETTLE;
     let unacknowledged = loop {
         let counts = cluster.unacknowledged_updates();
-        let settled = counts.iter().all(|&n| n == 0) && lock(&work).unfinished().is_empty();
+        let settled = counts.iter().all(|&n| n == 0) && {
+            let work = lock(&work);
+            work.unfinished().is_empty()
+                && invariants::unacknowledged_at_the_proxy(&work, &proxy.records()).is_empty()
+        };
         if settled || Instant::now() >= acks_deadline {
             break counts;
         }

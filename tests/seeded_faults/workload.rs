@@ -93,6 +93,9 @@ pub struct Seen {
 pub struct Work {
     /// Tasks not launched yet.
     pub queue: VecDeque<Spec>,
+    /// Tasks in an ACCEPT not answered yet (neither queued nor launched:
+    /// still to finish).
+    pub in_flight: BTreeMap<String, Spec>,
     /// Tasks whose ACCEPT was answered 202.
     pub launched: BTreeMap<String, Spec>,
     /// Tasks whose ACCEPT failed: maybe launched (relaunched under a new
@@ -161,12 +164,36 @@ impl Work {
     }
 
     /// Takes up to `n` released tasks from the queue.
+    /// Up to `n` released tasks, now in flight until
+    /// [`accepted`](Self::accepted) says how their ACCEPT ended.
     fn take_released(&mut self, n: usize, now: Instant) -> Vec<Spec> {
         let mut taken = Vec::new();
         while taken.len() < n && self.queue.front().is_some_and(|s| s.release <= now) {
             taken.extend(self.queue.pop_front());
         }
+        for spec in &taken {
+            self.in_flight.insert(spec.id.clone(), spec.clone());
+        }
         taken
+    }
+
+    /// Tasks taken but not sent (no task could be built for the offer):
+    /// first in the queue again.
+    fn put_back(&mut self, specs: Vec<Spec>) {
+        for spec in specs.into_iter().rev() {
+            self.in_flight.remove(&spec.id);
+            self.queue.push_front(spec);
+        }
+    }
+
+    /// The ACCEPT of `spec` was answered 202 (`launched`) or failed.
+    fn accepted(&mut self, spec: Spec, launched: bool) {
+        self.in_flight.remove(&spec.id);
+        if launched {
+            self.launched.insert(spec.id.clone(), spec);
+        } else {
+            self.requeue(spec);
+        }
     }
 
     /// The spec of a task the framework tried to launch.
@@ -174,6 +201,19 @@ impl Work {
         self.launched
             .get(task_id)
             .or_else(|| self.uncertain.get(task_id))
+    }
+
+    /// Whether the master refused `task_id`'s launch for an offer no longer
+    /// valid (a terminal update with REASON_INVALID_OFFERS, the task's only
+    /// terminal state at the framework).
+    pub fn refused_as_invalid(&self, task_id: &str) -> bool {
+        let terminal = self.terminal_states(task_id);
+        terminal.len() == 1
+            && self.updates.iter().any(|s| {
+                s.task_id == task_id
+                    && s.state.is_terminal()
+                    && s.reason == Some(Reason::InvalidOffers)
+            })
     }
 
     /// The distinct terminal states the framework got for `task_id`.
@@ -192,6 +232,11 @@ impl Work {
         self.queue
             .iter()
             .map(|s| format!("{} (not launched)", s.id))
+            .chain(
+                self.in_flight
+                    .keys()
+                    .map(|id| format!("{id} (ACCEPT unanswered)")),
+            )
             .chain(
                 self.launched
                     .keys()
@@ -351,13 +396,18 @@ impl Scheduler for Framework {
             } else {
                 Vec::new()
             };
+            let mut unbuildable = Vec::new();
             let (specs, tasks): (Vec<Spec>, Vec<TaskInfo>) = specs
                 .into_iter()
-                .filter_map(|s| {
-                    let task = self.task(&s, &offer)?;
-                    Some((s, task))
+                .filter_map(|s| match self.task(&s, &offer) {
+                    Some(task) => Some((s, task)),
+                    None => {
+                        unbuildable.push(s);
+                        None
+                    }
                 })
                 .unzip();
+            lock(&self.work).put_back(unbuildable);
             if tasks.is_empty() {
                 let _ = driver
                     .decline_offer(offer.id, Some(filters(Duration::from_millis(500))))
@@ -369,12 +419,7 @@ impl Scheduler for Framework {
                 .await;
             let mut work = lock(&self.work);
             for spec in specs {
-                match &result {
-                    Ok(()) => {
-                        work.launched.insert(spec.id.clone(), spec);
-                    }
-                    Err(_) => work.requeue(spec),
-                }
+                work.accepted(spec, result.is_ok());
             }
         }
     }
