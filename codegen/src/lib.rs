@@ -16,6 +16,8 @@
 //!   exactly the same schema as the upstream ones.
 
 pub mod emit;
+pub mod json;
+pub mod names;
 pub mod shrink;
 
 use std::collections::BTreeMap;
@@ -115,6 +117,7 @@ pub fn generate(include: &Path) -> Result<BTreeMap<String, Vec<u8>>, Error> {
         config.boxed(field);
     }
     let shrink = shrink::render(&fds);
+    let json = json::render(&fds)?;
     config.compile_fds(fds)?;
 
     let mut files = BTreeMap::new();
@@ -130,6 +133,7 @@ pub fn generate(include: &Path) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     std::fs::remove_dir_all(&out_dir)?;
 
     files.insert(shrink::SHRINK_FILE.to_string(), shrink.into_bytes());
+    files.insert(json::JSON_FILE.to_string(), json.into_bytes());
     let bare = compile(include, false)?;
     files.insert(DESCRIPTOR_FILE.to_string(), bare.encode_to_vec());
     Ok(files)

@@ -235,10 +235,10 @@
 //! the value and the required field is then missing). Deliberate
 //! differences: an out-of-range value of an *optional* enum elsewhere (a
 //! status `reason`, say), which the real parser silently drops, is kept as
-//! its number; a JSON enum given as a number, which the real master
-//! refuses (`Failed to convert JSON into Call protobuf: Not expecting a
-//! JSON number for field 'type'`), is decoded as that number and then
-//! judged as above.
+//! its number. A JSON enum given as anything but a name is refused as the
+//! real master refuses it (`Failed to convert JSON into Call protobuf: Not
+//! expecting a JSON number for field 'type'`; the agent answers the same
+//! words without the prefix).
 //!
 //! # Metrics
 //!

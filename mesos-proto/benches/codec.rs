@@ -2,6 +2,8 @@
 //! over 16 KiB chunks + the media type codec), next to bare
 //! `prost::Message::decode` of the same records (the ceiling).
 //!
+//! Also each event encoded in each media type (the master's side).
+//!
 //! `cargo bench -p mesos-proto --bench codec`; results in BENCHMARKS.md.
 
 use bytes::{Bytes, BytesMut};
@@ -194,9 +196,28 @@ fn encode_calls(c: &mut Criterion) {
     group.finish();
 }
 
+/// The master's side of the stream: each event encoded in each media type.
+fn encode_events(c: &mut Criterion) {
+    let events = events();
+    let mut group = c.benchmark_group("encode_100k_events");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(events.len() as u64));
+    for media in [MediaType::Protobuf, MediaType::Json] {
+        group.bench_function(format!("{media:?}"), |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .map(|e| media.encode(e).expect("encodes").len())
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
 mod group {
     #![allow(missing_docs)]
     use super::*;
-    criterion_group!(benches, decode_path, encode_calls);
+    criterion_group!(benches, decode_path, encode_calls, encode_events);
 }
 criterion_main!(group::benches);

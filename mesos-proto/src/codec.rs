@@ -20,8 +20,11 @@
 //!   types: the `google.protobuf.Duration` of the master's `DRAIN_AGENT` is
 //!   written `{"seconds":10,"nanos":5}`, as a plain message.
 //!
-//! The JSON mapping is done by [`prost_reflect`] over the schema's descriptors
-//! ([`FILE_DESCRIPTOR_SET`](crate::FILE_DESCRIPTOR_SET)), not by hand.
+//! The JSON mapping is code generated from the `.proto` files for every
+//! message ([`JsonMessage`]): it writes and reads prost's structs directly.
+//! The tests hold it equal, message by message, to the same mapping done by
+//! [`prost_reflect`] over the schema's descriptors
+//! ([`FILE_DESCRIPTOR_SET`](crate::FILE_DESCRIPTOR_SET)).
 //!
 //! ```
 //! use mesos_proto::v1::scheduler::{call, Call};
@@ -54,14 +57,19 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions, Value};
+use prost_reflect::{DescriptorPool, DynamicMessage, Value};
+#[cfg(test)]
+use prost_reflect::{DeserializeOptions, SerializeOptions};
+
+pub use crate::json::JsonMessage;
 
 /// A protobuf message of the Mesos schema that the codecs can carry.
 ///
-/// Implemented for every generated type (they all implement [`prost::Name`]).
-pub trait WireMessage: prost::Message + prost::Name + Default {}
+/// Implemented for every generated type (they all implement [`prost::Name`]
+/// and [`JsonMessage`]).
+pub trait WireMessage: prost::Message + prost::Name + Default + JsonMessage {}
 
-impl<T: prost::Message + prost::Name + Default> WireMessage for T {}
+impl<T: prost::Message + prost::Name + Default + JsonMessage> WireMessage for T {}
 
 /// The two media types of the Mesos v1 HTTP APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -108,7 +116,10 @@ impl MediaType {
     pub fn encode<M: WireMessage>(self, message: &M) -> Result<Bytes, EncodeError> {
         match self {
             MediaType::Protobuf => Ok(Bytes::from(message.encode_to_vec())),
-            MediaType::Json => json::encode(message).map(Bytes::from),
+            MediaType::Json => Ok(Bytes::from(crate::json::encode(
+                message,
+                message.encoded_len() * 2 + 16,
+            ))),
         }
     }
 
@@ -119,7 +130,10 @@ impl MediaType {
                 message_type: M::full_name(),
                 source,
             }),
-            MediaType::Json => json::decode(bytes),
+            MediaType::Json => crate::json::decode(bytes).map_err(|source| DecodeError::Json {
+                message_type: M::full_name(),
+                source,
+            }),
         }
     }
 }
@@ -190,7 +204,7 @@ pub enum EncodeError {
 /// assert_eq!(filled.hostname, None); // no explicit default
 /// ```
 pub fn with_explicit_defaults<M: WireMessage>(message: &M) -> Result<M, SchemaError> {
-    json::with_explicit_defaults(message)
+    reflect::with_explicit_defaults(message)
 }
 
 /// The JSON codec was asked for a type it has no descriptor for.
@@ -205,16 +219,20 @@ pub struct SchemaError {
 pub(crate) fn descriptor_by_name(
     name: &str,
 ) -> Result<prost_reflect::MessageDescriptor, SchemaError> {
-    json::pool()
+    reflect::pool()
         .get_message_by_name(name)
         .ok_or_else(|| SchemaError {
             message_type: name.to_string(),
         })
 }
 
-mod json {
+/// The JSON mapping done by `prost_reflect` over the descriptors: the
+/// reference the generated mapping is tested against, and the explicit
+/// defaults.
+pub(crate) mod reflect {
     use super::*;
 
+    #[cfg(test)]
     const SERIALIZE: SerializeOptions = SerializeOptions::new()
         .use_proto_field_name(true)
         .stringify_64_bit_integers(false)
@@ -300,7 +318,8 @@ mod json {
             })
     }
 
-    pub(super) fn encode<M: WireMessage>(message: &M) -> Result<Vec<u8>, EncodeError> {
+    #[cfg(test)]
+    pub(crate) fn encode<M: WireMessage>(message: &M) -> Result<Vec<u8>, EncodeError> {
         let dynamic = dynamic_with_defaults(message)?;
         let mut out = Vec::with_capacity(message.encoded_len() * 2 + 16);
         let mut serializer = serde_json::Serializer::new(&mut out);
@@ -371,7 +390,8 @@ mod json {
         }
     }
 
-    pub(super) fn decode<M: WireMessage>(bytes: &[u8]) -> Result<M, DecodeError> {
+    #[cfg(test)]
+    pub(crate) fn decode<M: WireMessage>(bytes: &[u8]) -> Result<M, DecodeError> {
         let desc = descriptor::<M>()?;
         let options = DeserializeOptions::new().deny_unknown_fields(false);
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);

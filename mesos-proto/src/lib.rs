@@ -90,6 +90,8 @@ pub mod builders;
 pub mod codec;
 pub mod cost;
 pub mod duration;
+mod json;
+#[cfg(test)]
 mod json_kinds;
 pub mod recordio;
 pub mod required;
