@@ -59,6 +59,9 @@ pub(crate) struct Acknowledged {
 pub(crate) struct StatusUpdateManager {
     retry: Duration,
     streams: HashMap<StreamKey, Stream>,
+    /// The updates of all streams not acknowledged yet (kept, not counted:
+    /// it is read after every step of every executor).
+    pending_total: usize,
     /// Resend deadlines (lazily invalidated): (due, framework, task, uuid).
     timers: BinaryHeap<Reverse<(Instant, String, String, Bytes)>>,
 }
@@ -68,6 +71,7 @@ impl StatusUpdateManager {
         StatusUpdateManager {
             retry: retry.max(Duration::from_millis(1)),
             streams: HashMap::new(),
+            pending_total: 0,
             timers: BinaryHeap::new(),
         }
     }
@@ -97,6 +101,7 @@ impl StatusUpdateManager {
             uuid,
             last_sent: None,
         });
+        self.pending_total += 1;
         if stream.pending.len() == 1 {
             Accepted::New(self.send_head(&key, now))
         } else {
@@ -132,6 +137,7 @@ impl StatusUpdateManager {
             return None;
         }
         let head = stream.pending.pop_front()?;
+        self.pending_total -= 1;
         stream.acknowledged.insert(head.uuid.clone());
         if head.status.state().is_terminal() {
             stream.terminal_acknowledged = true;
@@ -199,13 +205,21 @@ impl StatusUpdateManager {
 
     /// Forgets every stream of a framework (it was shut down).
     pub(crate) fn remove_framework(&mut self, framework_id: &str) {
-        self.streams.retain(|k, _| k.0 != framework_id);
+        let mut removed = 0;
+        self.streams.retain(|k, s| {
+            let keep = k.0 != framework_id;
+            if !keep {
+                removed += s.pending.len();
+            }
+            keep
+        });
+        self.pending_total -= removed;
     }
 
     /// How many updates of all streams are not acknowledged yet (sent or
     /// queued behind the head).
     pub(crate) fn pending_total(&self) -> usize {
-        self.streams.values().map(|s| s.pending.len()).sum()
+        self.pending_total
     }
 
     /// How many updates of a task are not acknowledged yet.
@@ -286,8 +300,11 @@ mod tests {
         let t0 = Instant::now();
         m.update("f", status("t", TaskState::TaskRunning, 1), t0);
         m.update("g", status("t", TaskState::TaskRunning, 1), t0);
+        m.update("g", status("t", TaskState::TaskFinished, 2), t0);
+        assert_eq!(m.pending_total(), 3);
         m.remove_framework("f");
         assert_eq!(m.pending("f", "t"), 0);
+        assert_eq!(m.pending_total(), 2);
         assert_eq!(m.due(t0 + Duration::from_secs(1)).len(), 1);
     }
 }

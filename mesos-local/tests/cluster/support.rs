@@ -290,7 +290,10 @@ impl Fw {
     }
 
     /// Takes an offer matching `wanted` from the pool, waiting for one.
+    /// Events that have already arrived are read first, so that an offer
+    /// rescinded meanwhile (its agent stopped, say) is not taken.
     pub async fn take_offer(&mut self, what: &str, wanted: impl Fn(&Offer) -> bool) -> Offer {
+        while self.next_before(Instant::now()).await.is_some() {}
         let deadline = Instant::now() + SOON;
         loop {
             if let Some(index) = self.offers.iter().position(&wanted) {

@@ -50,7 +50,7 @@ use prost_reflect::{Kind, MessageDescriptor};
 use crate::codec::{DecodeError, MediaType, SchemaError, WireMessage};
 
 mod json;
-mod protobuf;
+pub(crate) mod protobuf;
 #[cfg(test)]
 mod tests;
 
@@ -261,7 +261,7 @@ struct Counter {
 }
 
 /// The walk stops: a limit was passed, or the encoding is invalid.
-type Stop = String;
+pub(crate) type Stop = String;
 
 impl Counter {
     fn stop(&self, over: Over) -> Stop {

@@ -7,7 +7,7 @@ use super::{Counter, Over, Stop};
 /// Heap bytes of one element of a repeated scalar field.
 pub(super) const SCALAR_ELEMENT: usize = 8;
 
-fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, Stop> {
+pub(crate) fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, Stop> {
     let mut value = 0u64;
     for shift in (0..70).step_by(7) {
         let Some(&byte) = buf.get(*pos) else {
@@ -25,7 +25,7 @@ fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, Stop> {
     Err("varint too long".into())
 }
 
-fn skip(buf: &[u8], pos: &mut usize, n: u64) -> Result<usize, Stop> {
+pub(crate) fn skip(buf: &[u8], pos: &mut usize, n: u64) -> Result<usize, Stop> {
     let n = usize::try_from(n).map_err(|_| Stop::from("length overflow"))?;
     let end = pos
         .checked_add(n)

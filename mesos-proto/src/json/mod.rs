@@ -122,9 +122,9 @@ impl JsonMessage for prost_types::Duration {
 }
 
 #[allow(deprecated, clippy::all, clippy::pedantic)]
-mod generated {
+pub(crate) mod generated {
     include!("../generated/json_mapping.rs");
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

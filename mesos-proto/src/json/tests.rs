@@ -21,7 +21,7 @@ pub(crate) trait EachMessage {
 }
 
 /// xorshift64*: seeded, reproducible.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -137,7 +137,7 @@ fn field_value(rng: &mut Rng, field: &FieldDescriptor, depth: usize) -> Option<V
 }
 
 /// A message with each field set at random (one member per oneof at most).
-fn random(rng: &mut Rng, desc: &MessageDescriptor, depth: usize) -> DynamicMessage {
+pub(crate) fn random(rng: &mut Rng, desc: &MessageDescriptor, depth: usize) -> DynamicMessage {
     let mut message = DynamicMessage::new(desc.clone());
     let mut oneofs = BTreeSet::new();
     for field in desc.fields() {
