@@ -73,6 +73,10 @@ pub(crate) enum ToAgent {
 pub(crate) struct AgentReport {
     pub(crate) agent_id: AgentId,
     pub(crate) frameworks: Vec<ReportedFramework>,
+    /// The agent is stopped (down): the master registers it inactive, as a
+    /// real master keeps an agent it has not heard from since its election
+    /// out of its offers, until the agent comes back.
+    pub(crate) stopped: bool,
 }
 
 /// One framework's executors and live tasks on an agent.

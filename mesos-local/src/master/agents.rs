@@ -297,6 +297,9 @@ pub(crate) fn reregister(
         tracing::warn!(%agent_id, "the agent did not report what it runs; registered as empty");
         return;
     };
+    if report.stopped {
+        set_agent_active(state, fx, &agent_id, false);
+    }
     for reported in report.frameworks {
         let Some(id) = reported.info.id.as_ref().map(|id| id.value.clone()) else {
             continue;

@@ -50,6 +50,7 @@ impl AgentState {
         AgentReport {
             agent_id: self.id.agent_id.clone(),
             frameworks,
+            stopped: self.stopped,
         }
     }
 }
