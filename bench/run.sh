@@ -45,3 +45,10 @@ fi
 "$bin" memory --tasks 100000 --keep state
 "$bin" pymesos --tasks 100000
 cargo bench -p mesos-proto --bench codec
+# Scale curves (BENCHMARKS.md, "Scale curves"): agents 10 → 10,000 and tasks
+# 1k → 100k, one JSON line per point and run, then the SVG plots. The event
+# queue bound is raised so that a framework slowed by a busy machine is not
+# dropped at 100,000 tasks (see there).
+mkdir -p bench/plots
+MESOS_BENCH_MAX_QUEUED_EVENTS=1000000 "$bin" scale --runs "$runs" | tee bench/plots/scale.jsonl
+python3 bench/plot.py bench/plots/scale.jsonl

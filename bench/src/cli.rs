@@ -47,6 +47,40 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 100)]
         tasks: usize,
     },
+    /// Scale curves: sweeps agents and tasks, one JSON line per point and run
+    /// (see `scale.rs`).
+    /// `--agents` or `--tasks` with no values skips that sweep.
+    Scale {
+        #[arg(long, num_args = 0.., value_delimiter = ',', default_values_t = [10, 100, 1000, 10000])]
+        agents: Vec<usize>,
+        /// Tasks at every point of the agent sweep.
+        #[arg(long, default_value_t = 10_000)]
+        agent_sweep_tasks: usize,
+        #[arg(long, num_args = 0.., value_delimiter = ',', default_values_t = [1000, 10000, 100000])]
+        tasks: Vec<usize>,
+        /// Agents at every point of the task sweep.
+        #[arg(long, default_value_t = 10)]
+        task_sweep_agents: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// A point still running after this many seconds is stopped.
+        #[arg(long, default_value_t = 300)]
+        point_timeout_secs: u64,
+    },
+    /// One point of `scale`, in a process of its own.
+    #[command(hide = true)]
+    ScalePoint {
+        #[arg(long)]
+        agents: usize,
+        #[arg(long)]
+        tasks: usize,
+        #[arg(long)]
+        timeout_secs: u64,
+        /// Run against this master (e.g. a `serve-local` under a profiler)
+        /// instead of a cluster process of its own; no cluster figures then.
+        #[arg(long)]
+        master: Option<String>,
+    },
     /// The cluster process: prints the master URL, serves until killed.
     #[command(hide = true)]
     ServeLocal {

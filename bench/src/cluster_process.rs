@@ -51,6 +51,11 @@ impl ClusterProcess {
         &self.url
     }
 
+    /// The cluster process's pid.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// CPU time (user + system) the cluster process has used so far.
     pub fn cpu_seconds(&self) -> Option<f64> {
         cpu_seconds(self.child.id())

@@ -14,6 +14,7 @@ mod acks;
 mod cli;
 mod cluster_process;
 mod executor_updates;
+mod scale;
 
 use std::collections::HashMap;
 use std::process::{ExitCode, Stdio};
@@ -44,6 +45,9 @@ async fn cluster(agents: usize, containerizer: Containerizer) -> Result<LocalClu
         .resources_text(AGENT_RESOURCES);
     if containerizer == Containerizer::Fake {
         builder = builder.containerizer(mesos_local::containerizer::fake());
+    }
+    if let Some(events) = scale::max_queued_events_from_env() {
+        builder = builder.max_queued_events(events);
     }
     builder
         .start()
@@ -77,7 +81,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Option<f64> {
 /// first offer on (this process runs nothing else).
 /// What the workload keeps of every task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Keep {
+pub(crate) enum Keep {
     /// Its latest `TaskStatus`, whole (as received, spare capacity released).
     Status,
     /// Only its latest state.
@@ -128,7 +132,7 @@ impl Tracked {
     }
 }
 
-async fn run_framework(
+pub(crate) async fn run_framework(
     master: &str,
     total: usize,
     keep: Keep,
@@ -143,6 +147,7 @@ async fn run_framework(
     let (client, mut events) = subscribe(config).map_err(|e| e.to_string())?;
     let (mut launched, mut finished, mut failed) = (0usize, 0usize, 0usize);
     let mut first_offer: Option<Instant> = None;
+    let mut offers_received = 0usize;
     let mut cpu_at_first_offer: Option<f64> = None;
     let mut offered_at: HashMap<String, Instant> = HashMap::new();
     let mut latencies = Vec::with_capacity(total);
@@ -153,9 +158,11 @@ async fn run_framework(
             SchedulerEvent::Offers(offers) => {
                 let now = Instant::now();
                 first_offer.get_or_insert(now);
+                offers_received += offers.len();
                 if cpu_at_first_offer.is_none() {
                     cpu_at_first_offer = cluster_process::cpu_seconds(std::process::id());
                 }
+                let mut unused = Vec::new();
                 for offer in offers {
                     let (mut cpus, mut mem) = (
                         offered_scalar(&offer, "cpus"),
@@ -181,18 +188,24 @@ async fn run_framework(
                             .map_err(|e| e.to_string())?;
                         tasks.push(task);
                     }
-                    let answer = if tasks.is_empty() {
-                        client
-                            .decline(
-                                vec![offer.id],
-                                Some(mesos_proto::builders::filters(Duration::from_secs(1))),
-                            )
-                            .await
-                    } else {
-                        let rest = mesos_proto::builders::filters(Duration::ZERO);
-                        client.launch_tasks(vec![offer.id], tasks, Some(rest)).await
-                    };
-                    answer.map_err(|e| mesos_http::error_chain(&e))?;
+                    if tasks.is_empty() {
+                        unused.push(offer.id);
+                        continue;
+                    }
+                    let rest = mesos_proto::builders::filters(Duration::ZERO);
+                    client
+                        .launch_tasks(vec![offer.id], tasks, Some(rest))
+                        .await
+                        .map_err(|e| mesos_http::error_chain(&e))?;
+                }
+                // One DECLINE for all unused offers (with 10,000 agents,
+                // one call per offer keeps the framework busy declining).
+                if !unused.is_empty() {
+                    let filters = mesos_proto::builders::filters(Duration::from_secs(1));
+                    client
+                        .decline(unused, Some(filters))
+                        .await
+                        .map_err(|e| mesos_http::error_chain(&e))?;
                 }
             }
             SchedulerEvent::Update(status) => {
@@ -239,6 +252,7 @@ async fn run_framework(
         "tracked_tasks": tracked.len(),
         "media_type": format!("{media:?}").to_lowercase(),
         "kept": format!("{keep:?}").to_lowercase(),
+        "offers": offers_received,
         "seconds": seconds,
         "tasks_per_second": seconds.map(|s| total as f64 / s),
         "client_cpu_seconds": cpu,
@@ -361,6 +375,30 @@ async fn main() -> ExitCode {
             agents,
             keep,
         } => memory(tasks, agents, keep).await,
+        Command::Scale {
+            agents,
+            agent_sweep_tasks,
+            tasks,
+            task_sweep_agents,
+            runs,
+            point_timeout_secs,
+        } => {
+            scale::run(scale::Sweep {
+                agents,
+                agent_sweep_tasks,
+                tasks,
+                task_sweep_agents,
+                runs,
+                point_timeout: Duration::from_secs(point_timeout_secs),
+            })
+            .await
+        }
+        Command::ScalePoint {
+            agents,
+            tasks,
+            timeout_secs,
+            master,
+        } => scale::point(agents, tasks, Duration::from_secs(timeout_secs), master).await,
         Command::ServeLocal {
             agents,
             containerizer,

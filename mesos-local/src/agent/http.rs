@@ -161,7 +161,7 @@ pub(crate) async fn handle(ctx: Arc<HttpContext>, request: Request<Incoming>) ->
             let answer = ask(&ctx, |reply| Input::Update {
                 framework_id,
                 executor_id,
-                status,
+                status: Box::new(status),
                 reply,
             })
             .await;

@@ -47,6 +47,7 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 .holdings
                 .tasks()
                 .get(&task_id)
+                .map(|t| &**t)
                 .or_else(|| framework.completed_tasks.get(&task_id))
                 .map(|t| t.agent_id.as_str());
             if runs_on.is_some_and(|on| on != agent_id.value) {

@@ -62,6 +62,8 @@ pub(crate) fn allocate(state: &mut State, fx: &mut Effects) {
         })
         .collect();
     let mut used_by_agent = state.used_by_agent();
+    // Offers made in this pass are on agents already passed.
+    let mut offered_by_agent = state.offered_by_agent();
     let mut made: BTreeMap<String, Vec<mesos_proto::v1::Offer>> = BTreeMap::new();
     for index in 0..state.agents.len() {
         let Some(agent) = state.agents.get(index).filter(|a| a.active) else {
@@ -72,7 +74,9 @@ pub(crate) fn allocate(state: &mut State, fx: &mut Effects) {
         if let Some(used) = used_by_agent.remove(&agent_id) {
             available -= &used;
         }
-        available -= &state.offered(Some(&agent_id), None);
+        if let Some(offered) = offered_by_agent.remove(&agent_id) {
+            available -= &offered;
+        }
         if !allocatable(&available) {
             continue;
         }

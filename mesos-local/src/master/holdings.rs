@@ -11,8 +11,9 @@ use super::state::{Executor, Task};
 /// A framework's tasks and executors and the resources they use.
 #[derive(Debug, Default)]
 pub(crate) struct Holdings {
-    /// Non-terminal tasks, by task id.
-    tasks: BTreeMap<String, Task>,
+    /// Non-terminal tasks, by task id. Boxed: a B-tree node has room for
+    /// eleven entries, whole tasks in its free slots would cost ~5 KB.
+    tasks: BTreeMap<String, Box<Task>>,
     /// Executors by (agent id, executor id).
     executors: BTreeMap<(String, String), Executor>,
     used: Resources,
@@ -41,20 +42,23 @@ impl Holdings {
         }
     }
 
-    pub(crate) fn tasks(&self) -> &BTreeMap<String, Task> {
+    pub(crate) fn tasks(&self) -> &BTreeMap<String, Box<Task>> {
         &self.tasks
     }
 
     /// A task, to update its state and statuses (never its resources or
     /// agent, which the sums depend on).
     pub(crate) fn task_mut(&mut self, task_id: &str) -> Option<&mut Task> {
-        self.tasks.get_mut(task_id)
+        self.tasks.get_mut(task_id).map(|task| &mut **task)
     }
 
     /// Adds (or replaces) a task.
     pub(crate) fn add_task(&mut self, task: Task) {
         self.add_use(&task.agent_id, &task.resources);
-        if let Some(old) = self.tasks.insert(task.info.task_id.value.clone(), task) {
+        if let Some(old) = self
+            .tasks
+            .insert(task.info.task_id.value.clone(), Box::new(task))
+        {
             self.remove_use(&old.agent_id, &old.resources);
         }
     }
@@ -62,11 +66,11 @@ impl Holdings {
     pub(crate) fn remove_task(&mut self, task_id: &str) -> Option<Task> {
         let task = self.tasks.remove(task_id)?;
         self.remove_use(&task.agent_id, &task.resources);
-        Some(task)
+        Some(*task)
     }
 
     /// Every task, removed.
-    pub(crate) fn take_tasks(&mut self) -> BTreeMap<String, Task> {
+    pub(crate) fn take_tasks(&mut self) -> BTreeMap<String, Box<Task>> {
         for task in self.tasks.values() {
             self.used -= &task.resources;
             if let Some(used) = self.used_by_agent.get_mut(&task.agent_id) {

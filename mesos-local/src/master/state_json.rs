@@ -239,7 +239,7 @@ fn framework_json(state: &State, framework: &Framework) -> Value {
         "used_resources": resources_json(&used),
         "offered_resources": resources_json(&offered),
         "resources": resources_json(&(used.clone() + &offered)),
-        "tasks": framework.holdings.tasks().values().map(task_json).collect::<Vec<_>>(),
+        "tasks": framework.holdings.tasks().values().map(|t| task_json(t)).collect::<Vec<_>>(),
         "unreachable_tasks": [],
         "completed_tasks": framework.completed_tasks.iter().map(task_json).collect::<Vec<_>>(),
         "offers": offers,

@@ -11,6 +11,17 @@ impl From<Vec<Resource>> for Resources {
     }
 }
 
+impl crate::ShrinkToFit for Resources {
+    /// Releases the spare capacity of the list and of every entry (a list
+    /// collected one resource at a time has room for four).
+    fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+        for resource in &mut self.0 {
+            resource.shrink_to_fit();
+        }
+    }
+}
+
 impl From<Resource> for Resources {
     fn from(resource: Resource) -> Self {
         Resources::new().with(resource)

@@ -63,7 +63,9 @@ impl AgentState {
                 statuses: Vec::new(),
             },
         );
-        executor.infos.insert(task_id.clone(), task.clone());
+        executor
+            .infos
+            .insert(task_id.clone(), Box::new(task.clone()));
         let request =
             self.launch_request(&framework, &executor, LaunchKind::CommandTask, Some(&task));
         let key: ExecKey = (framework_id.clone(), task_id.clone());
@@ -82,7 +84,7 @@ impl AgentState {
             return;
         };
         fw.task_executor.insert(task_id.clone(), task_id.clone());
-        fw.executors.insert(task_id.clone(), executor);
+        fw.executors.insert(task_id.clone(), Box::new(executor));
         tracing::info!(
             framework_id,
             task_id,
@@ -130,7 +132,7 @@ impl AgentState {
                     CommandEvent::Update(status) => Input::CommandUpdate {
                         key: key.clone(),
                         container_id: container_id.clone(),
-                        status,
+                        status: Box::new(status),
                     },
                     CommandEvent::Exited(exit) => Input::Exited {
                         key: key.clone(),

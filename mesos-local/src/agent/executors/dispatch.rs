@@ -81,7 +81,7 @@ impl AgentState {
                 reply,
             } => {
                 let _ =
-                    reply.send(self.api_update(&framework_id.value, &executor_id.value, status));
+                    reply.send(self.api_update(&framework_id.value, &executor_id.value, *status));
             }
             Input::Message {
                 framework_id,
@@ -124,7 +124,7 @@ impl AgentState {
                     .and_then(|e| e.tasks.get(&status.task_id.value))
                     .is_some_and(|t| t.state.is_terminal());
                 if self.executor_matches(&key, &container_id) && !ended {
-                    self.executor_update(&key.0, &key.1, status, false);
+                    self.executor_update(&key.0, &key.1, *status, false);
                 }
             }
             Input::EmulatedTaskEnd {

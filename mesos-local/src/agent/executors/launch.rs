@@ -241,7 +241,7 @@ impl AgentState {
             return;
         };
         if let Some(executor) = fresh {
-            fw.executors.insert(executor_id.clone(), executor);
+            fw.executors.insert(executor_id.clone(), Box::new(executor));
         }
         let Some(executor) = fw.executors.get_mut(&executor_id) else {
             return;
@@ -271,7 +271,9 @@ impl AgentState {
                     statuses: Vec::new(),
                 },
             );
-            executor.infos.insert(task.task_id.value.clone(), task);
+            executor
+                .infos
+                .insert(task.task_id.value.clone(), Box::new(task));
         }
         executor.queued.push(launch);
         let container_id = executor.container_id.value.clone();

@@ -84,7 +84,8 @@ pub(crate) enum Input {
     Update {
         framework_id: FrameworkId,
         executor_id: ExecutorId,
-        status: TaskStatus,
+        /// Boxed, as in `CommandUpdate`.
+        status: Box<TaskStatus>,
         reply: Reply<()>,
     },
     Message {
@@ -106,7 +107,9 @@ pub(crate) enum Input {
     CommandUpdate {
         key: ExecKey,
         container_id: String,
-        status: TaskStatus,
+        /// Boxed: a status is most of an `Input`'s size, and a busy
+        /// agent's queue holds thousands of inputs.
+        status: Box<TaskStatus>,
     },
     EmulatedTaskEnd {
         key: ExecKey,
@@ -203,8 +206,9 @@ struct Executor {
     queued: Vec<Launch>,
     tasks: HashMap<String, TaskEntry>,
     /// The infos of its live tasks, for re-registering with a new leading
-    /// master (see `report`).
-    infos: HashMap<String, TaskInfo>,
+    /// master (see `report`). Boxed: a map of one entry (a command task's)
+    /// has room for four.
+    infos: HashMap<String, Box<TaskInfo>>,
     /// Events to send once the executor (re)subscribes.
     deferred: Vec<Event>,
     /// Its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (revoked when dropped).
@@ -287,7 +291,9 @@ impl Executor {
 
 struct Framework {
     info: FrameworkInfo,
-    executors: HashMap<String, Executor>,
+    /// Boxed: the map's free slots then cost a pointer, not a whole
+    /// executor (one per command task).
+    executors: HashMap<String, Box<Executor>>,
     /// task id → executor id.
     task_executor: HashMap<String, String>,
     shutting_down: bool,
@@ -408,6 +414,7 @@ impl AgentState {
         self.frameworks
             .get(&key.0)
             .and_then(|f| f.executors.get(&key.1))
+            .map(|e| &**e)
     }
 
     fn executor_matches(&self, key: &ExecKey, container_id: &str) -> bool {
@@ -419,6 +426,7 @@ impl AgentState {
         self.frameworks
             .get_mut(framework_id)
             .and_then(|f| f.executors.get_mut(executor_id))
+            .map(|e| &mut **e)
     }
 }
 

@@ -35,7 +35,7 @@ impl AgentState {
                             continue;
                         };
                         reported.tasks.push(ReportedTask {
-                            info: info.clone(),
+                            info: mesos_proto::v1::TaskInfo::clone(info),
                             state: entry.state,
                             executor_id: (!command).then(|| ExecutorId {
                                 value: executor.info.executor_id.value.clone(),

@@ -182,7 +182,9 @@ impl AgentState {
             container_status.executor_pid = Some(pid);
         }
         if container_status.network_infos.is_empty() {
-            container_status.network_infos.push(NetworkInfo {
+            // Built at its size: the update waits in the status update
+            // manager until acknowledged (`push` would leave room for four).
+            container_status.network_infos = vec![NetworkInfo {
                 ip_addresses: vec![network_info::IpAddress {
                     protocol: Some(if self.id.ip.is_ipv4() {
                         network_info::Protocol::IPv4
@@ -192,7 +194,7 @@ impl AgentState {
                     ip_address: Some(self.id.ip.to_string()),
                 }],
                 ..Default::default()
-            });
+            }];
         }
         status.container_status = Some(container_status);
         let state = TaskState::try_from(status.state).unwrap_or(TaskState::TaskUnknown);

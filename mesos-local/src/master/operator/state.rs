@@ -325,7 +325,7 @@ pub(crate) fn get_tasks(state: &State, completed_frameworks: bool) -> GetTasks {
         pending_tasks: Vec::new(),
         tasks: frameworks()
             .flat_map(|f| f.holdings.tasks().values())
-            .map(task_proto)
+            .map(|t| task_proto(t))
             .collect(),
         unreachable_tasks: Vec::new(),
         completed_tasks: frameworks()

@@ -57,8 +57,13 @@ pub(super) fn record_task(
     // Operator subscribers hear of it (copied only when there are some).
     let notify = !state.operator.is_empty();
     if let Some(framework) = state.frameworks.get_mut(framework_id) {
+        // Its resources are kept once, flat, in `resources`.
+        let info = TaskInfo {
+            resources: Vec::new(),
+            ..task.clone()
+        };
         let task = Task {
-            info: task.clone(),
+            info,
             framework_id: framework_id.to_string(),
             agent_id: agent_id.to_string(),
             executor_id,

@@ -367,7 +367,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
         }
         task.push_status(status);
         task.terminal_acked = true;
-        framework.completed_tasks.push(task);
+        framework.completed_tasks.push(*task);
     }
     for status in &updated {
         operator::task_updated(state, framework_id, status, TaskState::TaskKilled);

@@ -132,12 +132,17 @@ pub(super) fn reconciliation_status(task: &Task) -> TaskStatus {
 /// A task the framework still knows of: non-terminal, or terminal with
 /// its terminal update not acknowledged yet.
 pub(super) fn known_task<'a>(framework: &'a Framework, task_id: &str) -> Option<&'a Task> {
-    framework.holdings.tasks().get(task_id).or_else(|| {
-        framework
-            .completed_tasks
-            .get(task_id)
-            .filter(|t| !t.terminal_acked)
-    })
+    framework
+        .holdings
+        .tasks()
+        .get(task_id)
+        .map(|t| &**t)
+        .or_else(|| {
+            framework
+                .completed_tasks
+                .get(task_id)
+                .filter(|t| !t.terminal_acked)
+        })
 }
 
 pub(super) fn reconcile_tasks(state: &State, framework_id: &str, tasks: &[call::reconcile::Task]) {
