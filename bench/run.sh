@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 bench/setup-pymesos.sh
 cargo build --release -p mesos-bench
+cargo build --release -p mesos-docker --bin mesos-docker-executor  # for `mesos-bench docker`
 bin=${CARGO_TARGET_DIR:-target}/release/mesos-bench
 
 # repeat FIELDS LABEL ARGS...: runs "$bin" ARGS... $runs times and prints the
@@ -40,7 +41,14 @@ repeat "$e2e" "mesos-rs e2e, 2 agents, real processes, 1000 tasks" e2e --agents 
  repeat updates_per_second "mesos-rs executor, 1 agent, real processes, 20000 updates over 100 tasks" executor-updates --updates 20000 --tasks 100)
 if [ -n "${MESOS_INTEROP_MASTER:-}" ]; then  # a real Mesos 1.11 master and agent (../shared/tools/real-mesos)
     repeat updates_per_second "mesos-rs executor on the real agent at $MESOS_INTEROP_MASTER" executor-updates --updates 20000 --tasks 100
+    # The e2e workload on the real agent (real processes: 500 tasks, see BENCHMARKS.md for the cluster's settings).
+    real=$e2e,cluster_cpu_ms_per_task,cluster_children_cpu_ms_per_task
+    repeat "$real" "mesos-rs e2e on the real master at $MESOS_INTEROP_MASTER, 500 tasks" e2e --master "$MESOS_INTEROP_MASTER" --tasks 500
+    repeat "$real" "pymesos  e2e on the real master at $MESOS_INTEROP_MASTER, 500 tasks" pymesos --master "$MESOS_INTEROP_MASTER" --tasks 500
 fi
+# Docker: launch→RUNNING / →exit through mesos-local's Docker containerizer and mesos-docker-executor vs bare `docker run`.
+repeat bare_running_ms,mesos_local_running_ms,executor_running_ms,mesos_local_running_ratio,executor_running_ratio,bare_exit_ms,mesos_local_exit_ms,executor_exit_ms \
+    "Docker, 20 launches each (medians of the launches)" docker --launches 20
 "$bin" memory --tasks 100000
 "$bin" memory --tasks 100000 --keep state
 "$bin" pymesos --tasks 100000

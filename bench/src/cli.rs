@@ -23,6 +23,10 @@ pub(crate) enum Command {
         containerizer: Containerizer,
         #[arg(long, value_enum, default_value_t = Media::Protobuf)]
         media: Media,
+        /// Run against this master (e.g. a real Mesos 1.11) instead of a
+        /// `mesos-local` child process; `--agents`/`--containerizer` are ignored.
+        #[arg(long)]
+        master: Option<String>,
     },
     /// The same workload written with pymesos (run bench/setup-pymesos.sh first).
     Pymesos {
@@ -30,6 +34,21 @@ pub(crate) enum Command {
         agents: usize,
         #[arg(long, default_value_t = 10_000)]
         tasks: usize,
+        /// Run against this master instead of a `mesos-local` child process.
+        #[arg(long)]
+        master: Option<String>,
+    },
+    /// Launch→TASK_RUNNING and launch→exit of a Docker container through
+    /// mesos-local's Docker containerizer and `mesos-docker-executor`, next
+    /// to a bare `docker run` of the same image.
+    Docker {
+        #[arg(long, default_value_t = 20)]
+        launches: usize,
+        #[arg(long, value_enum, default_value_t = crate::docker::Network::Bridge)]
+        network: crate::docker::Network,
+        /// The `mesos-docker-executor` binary (default: next to this program).
+        #[arg(long)]
+        executor: Option<std::path::PathBuf>,
     },
     /// Peak RSS of the framework tracking the tasks, and of the cluster process.
     Memory {

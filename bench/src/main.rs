@@ -5,6 +5,9 @@
 //! cargo run --release -p mesos-bench -- e2e --agents 2 --tasks 1000 --containerizer process
 //! cargo run --release -p mesos-bench -- pymesos --agents 10 --tasks 10000
 //! cargo run --release -p mesos-bench -- memory --tasks 100000
+//! cargo run --release -p mesos-bench -- e2e --master http://127.0.0.1:15030 --tasks 500   # any running master
+//! cargo run --release -p mesos-bench -- pymesos --master http://127.0.0.1:15030 --tasks 500
+//! cargo run --release -p mesos-bench -- docker --launches 20   # needs mesos-docker-executor built
 //! ```
 //!
 //! Each prints one JSON line. `bench/run.sh` runs them all (several times,
@@ -13,7 +16,9 @@
 mod acks;
 mod cli;
 mod cluster_process;
+mod docker;
 mod executor_updates;
+mod remote_master;
 mod scale;
 
 use std::collections::HashMap;
@@ -40,9 +45,11 @@ const MAX_TASKS_PER_OFFER: usize = 1000;
 const AGENT_RESOURCES: &str = "cpus:1000;mem:1000000;disk:1000;ports:[31000-32000]";
 
 async fn cluster(agents: usize, containerizer: Containerizer) -> Result<LocalCluster, String> {
+    // Only the `docker` subcommand runs Docker containers.
     let mut builder = LocalCluster::builder()
         .agents(agents)
-        .resources_text(AGENT_RESOURCES);
+        .resources_text(AGENT_RESOURCES)
+        .docker(false);
     if containerizer == Containerizer::Fake {
         builder = builder.containerizer(mesos_local::containerizer::fake());
     }
@@ -286,8 +293,21 @@ async fn e2e(
 async fn pymesos(agents: usize, tasks: usize) -> Result<serde_json::Value, String> {
     let cluster = ClusterProcess::start(agents, Containerizer::Fake)?;
     let cpu_before = cluster.cpu_seconds();
+    let mut result = run_pymesos(cluster.url(), tasks).await?;
+    result["cluster_cpu_seconds"] = json!(cluster
+        .cpu_seconds()
+        .zip(cpu_before)
+        .map(|(end, start)| end - start));
+    result["agents"] = json!(agents);
+    result["containerizer"] = json!("fake");
+    Ok(result)
+}
+
+/// Runs `bench/pymesos_framework.py` against the master at `url`; its
+/// result line with tasks/s and CPU per task added.
+async fn run_pymesos(url: &str, tasks: usize) -> Result<serde_json::Value, String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/pymesos_framework.py");
-    let master = cluster.url().trim_start_matches("http://").to_string();
+    let master = url.trim_start_matches("http://").to_string();
     let output = tokio::process::Command::new("python3")
         .args([
             script,
@@ -313,12 +333,6 @@ async fn pymesos(agents: usize, tasks: usize) -> Result<serde_json::Value, Strin
     ) {
         result["client_cpu_us_per_task"] = json!(c * 1e6 / t);
     }
-    result["cluster_cpu_seconds"] = json!(cluster
-        .cpu_seconds()
-        .zip(cpu_before)
-        .map(|(end, start)| end - start));
-    result["agents"] = json!(agents);
-    result["containerizer"] = json!("fake");
     Ok(result)
 }
 
@@ -364,12 +378,33 @@ async fn serve_local(
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::E2e {
+            master: Some(master),
+            tasks,
+            media,
+            ..
+        } => remote_master::e2e(&master, tasks, media).await,
+        Command::Pymesos {
+            master: Some(master),
+            tasks,
+            ..
+        } => remote_master::pymesos(&master, tasks).await,
+        Command::Docker {
+            launches,
+            network,
+            executor,
+        } => docker::run(launches, network, executor).await,
+        Command::E2e {
             agents,
             tasks,
             containerizer,
             media,
+            master: None,
         } => e2e(agents, tasks, containerizer, media).await,
-        Command::Pymesos { agents, tasks } => pymesos(agents, tasks).await,
+        Command::Pymesos {
+            agents,
+            tasks,
+            master: None,
+        } => pymesos(agents, tasks).await,
         Command::Memory {
             tasks,
             agents,

@@ -14,11 +14,13 @@ use tokio::process::{Child, Command};
 use crate::spec::RunSpec;
 
 mod error;
+mod events;
 mod redact;
 mod state;
 
 use error::is_missing;
 pub use error::{describe_status, DockerError};
+pub use events::StartWatch;
 use redact::redact_args;
 pub use state::ContainerState;
 

@@ -60,14 +60,34 @@ impl Shared {
         driver.stop().await;
     }
 
-    pub(super) async fn inspect_until_started(&self) -> Result<ContainerState, crate::DockerError> {
+    /// `docker inspect` until the container has started. With a live
+    /// `watch` (`docker events`, spawned before `docker run`) the next
+    /// inspect follows the start event at once instead of the
+    /// [`DOCKER_INSPECT_DELAY`] poll (which stays the bound of every wait,
+    /// and the only mechanism when the watch is gone).
+    pub(super) async fn inspect_until_started(
+        &self,
+        mut watch: Option<crate::docker::StartWatch>,
+    ) -> Result<ContainerState, crate::DockerError> {
+        if let Some(watch) = watch.as_mut() {
+            tokio::select! {
+                _ = watch.started() => {}
+                _ = tokio::time::sleep(DOCKER_INSPECT_DELAY) => {}
+            }
+        }
         loop {
             match self.config.docker.inspect(&self.config.container).await {
                 Ok(state) if state.started() => return Ok(state),
                 Ok(_) | Err(crate::DockerError::NoSuchContainer(_)) => {}
                 Err(e) => return Err(e),
             }
-            tokio::time::sleep(DOCKER_INSPECT_DELAY).await;
+            match watch.as_mut().filter(|w| w.is_alive()) {
+                Some(watch) => tokio::select! {
+                    _ = watch.started() => {}
+                    _ = tokio::time::sleep(DOCKER_INSPECT_DELAY) => {}
+                },
+                None => tokio::time::sleep(DOCKER_INSPECT_DELAY).await,
+            }
         }
     }
 
@@ -171,6 +191,14 @@ impl Shared {
             );
             return self.finish(&driver, update).await;
         }
+        // Before `docker run`, so that the start cannot be missed.
+        let watch = match self.config.docker.watch_start(&self.config.container) {
+            Ok(watch) => Some(watch),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch docker events; polling docker inspect");
+                None
+            }
+        };
         let mut child = match self
             .stdio()
             .map_err(|e| e.to_string())
@@ -194,7 +222,7 @@ impl Shared {
         tokio::pin!(wait);
         let mut exit: Option<std::io::Result<ExitStatus>> = None;
         let inspected = tokio::select! {
-            result = self.inspect_until_started() => Some(result),
+            result = self.inspect_until_started(watch) => Some(result),
             status = &mut wait => {
                 exit = Some(status);
                 None

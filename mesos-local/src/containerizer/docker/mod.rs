@@ -141,6 +141,9 @@ pub struct DockerContainerizer {
     live: Arc<Mutex<Live>>,
     /// The bound of [`Containerizer::destroy_all`].
     teardown_timeout: Duration,
+    /// Images this containerizer found present (or pulled): their next
+    /// launches skip the `docker image inspect` (see `start`).
+    present_images: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for DockerContainerizer {
@@ -172,6 +175,7 @@ impl DockerContainerizer {
             stable_prefix: false,
             live: Arc::default(),
             teardown_timeout: DEFAULT_TEARDOWN_TIMEOUT,
+            present_images: Arc::default(),
         }
     }
 
@@ -362,23 +366,37 @@ impl DockerContainerizer {
         torn_down: &(dyn Fn() -> bool + Sync),
     ) -> Result<(Option<ContainerState>, Option<tokio::process::Child>), String> {
         let teardown = || Err("the containerizer was torn down during the launch".to_string());
-        self.docker
-            .ensure_image(&spec.image, force_pull)
-            .await
-            .map_err(|e| match e {
-                DockerError::ImageUnavailable { .. } => e.to_string(),
-                other => format!("Failed to make image {} available: {other}", spec.image),
-            })?;
+        // An image seen present is not inspected again (one docker CLI
+        // call less per launch): were it removed meanwhile, `docker run`
+        // pulls it itself (its default `--pull=missing`), and a failed run
+        // forgets it.
+        let known_present = !force_pull && lock(&self.present_images).contains(&spec.image);
+        if !known_present {
+            self.docker
+                .ensure_image(&spec.image, force_pull)
+                .await
+                .map_err(|e| match e {
+                    DockerError::ImageUnavailable { .. } => e.to_string(),
+                    other => format!("Failed to make image {} available: {other}", spec.image),
+                })?;
+            lock(&self.present_images).insert(spec.image.clone());
+        }
         if torn_down() {
             return teardown();
         }
-        self.docker.run_detached(spec).await.map_err(|e| match e {
-            DockerError::Failed { status, stderr, .. } => format!(
-                "Failed to run container {} of image {} ({status}): {stderr}",
-                spec.name, spec.image
-            ),
-            other => format!("Failed to run container {}: {other}", spec.name),
-        })?;
+        self.docker
+            .run_detached(spec)
+            .await
+            .inspect_err(|_| {
+                lock(&self.present_images).remove(&spec.image);
+            })
+            .map_err(|e| match e {
+                DockerError::Failed { status, stderr, .. } => format!(
+                    "Failed to run container {} of image {} ({status}): {stderr}",
+                    spec.name, spec.image
+                ),
+                other => format!("Failed to run container {}: {other}", spec.name),
+            })?;
         let logs = match self.docker.follow_logs(
             &spec.name,
             &sandbox.join("stdout"),
@@ -415,8 +433,8 @@ fn validate_prefix(prefix: &str) -> Result<(), ContainerizerError> {
     }
 }
 
-fn lock(live: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
-    live.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether a failed `docker rm` only says that the container is gone or
