@@ -207,27 +207,6 @@ async fn a_removed_agent_does_not_come_back_with_the_next_leader() {
     assert_eq!(agents, Some(1), "{state}");
 }
 
-/// An agent that is down when a new leader is elected is registered
-/// inactive (nothing of it is offered) and becomes active when it restarts.
-#[tokio::test]
-async fn an_agent_down_during_an_election_is_inactive_until_it_restarts() {
-    let cluster = start(builder(2)).await;
-    let stopped = cluster.agent_ids().remove(1);
-    let active = |cluster: &LocalCluster| -> Option<serde_json::Value> {
-        cluster.state()["slaves"]
-            .as_array()
-            .and_then(|agents| agents.iter().find(|a| a["id"] == stopped.value.as_str()))
-            .map(|a| a["active"].clone())
-    };
-    cluster.stop_agent(1).await.expect("agent 1 stops");
-    cluster.kill_master(0).expect("kill master 0");
-    cluster.wait_for_leader(SOON).await.expect("a new leader");
-    assert_eq!(active(&cluster), Some(false.into()), "{}", cluster.state());
-
-    cluster.restart_agent(1).await.expect("agent 1 restarts");
-    assert_eq!(active(&cluster), Some(true.into()), "{}", cluster.state());
-}
-
 #[tokio::test]
 async fn the_number_of_masters_is_checked() {
     for masters in [0, mesos_local::MAX_MASTERS + 1] {

@@ -137,6 +137,27 @@ async fn checkpointed_executor_reconnects_after_an_agent_restart() {
     );
 }
 
+/// An agent that is down when a new leader is elected is registered
+/// inactive (nothing of it is offered) and becomes active when it restarts.
+#[tokio::test]
+async fn an_agent_down_during_an_election_is_inactive_until_it_restarts() {
+    let cluster = start(builder(2).masters(2)).await;
+    let stopped = cluster.agent_ids().remove(1);
+    let active = |cluster: &mesos_local::LocalCluster| -> Option<serde_json::Value> {
+        cluster.state()["slaves"]
+            .as_array()
+            .and_then(|agents| agents.iter().find(|a| a["id"] == stopped.value.as_str()))
+            .map(|a| a["active"].clone())
+    };
+    cluster.stop_agent(1).await.expect("agent 1 stops");
+    cluster.kill_master(0).expect("kill master 0");
+    cluster.wait_for_leader(SOON).await.expect("a new leader");
+    assert_eq!(active(&cluster), Some(false.into()), "{}", cluster.state());
+
+    cluster.restart_agent(1).await.expect("agent 1 restarts");
+    assert_eq!(active(&cluster), Some(true.into()), "{}", cluster.state());
+}
+
 /// A stopped agent is deactivated as a Mesos 1.11 master deactivates an
 /// agent whose link broke (`Master::deactivate`): its outstanding offer is
 /// rescinded, its resources are offered to nobody while it is down, and it
