@@ -242,16 +242,19 @@ async fn docker(args: &[&str]) -> Result<(), String> {
         .await
         .map_err(|_| format!("docker {} timed out", args.join(" ")))?
         .map_err(|e| format!("docker: {e}"))?;
+    succeeded(&output, &format!("docker {}", args.join(" ")))
+}
+
+/// `Ok` if the command `what` succeeded, else its status and stderr.
+fn succeeded(output: &std::process::Output, what: &str) -> Result<(), String> {
     if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "docker {}: {}: {}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        return Ok(());
     }
+    Err(format!(
+        "{what}: {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    ))
 }
 
 /// Builds [`BENCH_IMAGE`] from the crate's local busybox image (no
@@ -284,14 +287,7 @@ fn ensure_bench_image() -> Result<(), String> {
     let output = build
         .wait_with_output()
         .map_err(|e| format!("docker build: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "docker build of {BENCH_IMAGE}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
+    succeeded(&output, &format!("docker build of {BENCH_IMAGE}"))
 }
 
 /// A framework launching one task at a time and timing it.

@@ -178,7 +178,8 @@ pub enum EncodeError {
     /// The type is not part of the Mesos schema this crate carries.
     #[error(transparent)]
     Schema(#[from] SchemaError),
-    /// The JSON serializer failed.
+    /// The JSON serializer failed. The generated JSON writer cannot fail;
+    /// the variant stays for callers that match on it.
     #[error("JSON encoding of {message_type} failed")]
     Json {
         /// Fully qualified protobuf name of the type.
