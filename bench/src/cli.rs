@@ -1,6 +1,7 @@
 //! The command line of `mesos-bench` (clap).
 
 use clap::{Parser, Subcommand, ValueEnum};
+use mesos_bench::local_cluster::Containerizer;
 
 /// End-to-end measurements of the SDK on `mesos-local`; each prints one JSON line.
 #[derive(Debug, Parser)]
@@ -95,18 +96,10 @@ pub(crate) enum Command {
         tasks: usize,
         #[arg(long)]
         timeout_secs: u64,
-        /// Run against this master (e.g. a `serve-local` under a profiler)
+        /// Run against this master (e.g. a `mesos-bench-cluster` under a profiler)
         /// instead of a cluster process of its own; no cluster figures then.
         #[arg(long)]
         master: Option<String>,
-    },
-    /// The cluster process: prints the master URL, serves until killed.
-    #[command(hide = true)]
-    ServeLocal {
-        #[arg(long, default_value_t = 10)]
-        agents: usize,
-        #[arg(long, value_enum, default_value_t = Containerizer::Fake)]
-        containerizer: Containerizer,
     },
     /// The executor process of `executor-updates`, run by the agent.
     #[command(hide = true)]
@@ -114,25 +107,6 @@ pub(crate) enum Command {
         #[arg(long)]
         updates: usize,
     },
-}
-
-/// How the cluster runs tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Containerizer {
-    /// No processes: tasks reach TASK_RUNNING and TASK_FINISHED at once.
-    Fake,
-    /// Real processes.
-    Process,
-}
-
-impl Containerizer {
-    /// The name on the command line.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Containerizer::Fake => "fake",
-            Containerizer::Process => "process",
-        }
-    }
 }
 
 /// The media type of the framework's subscription.

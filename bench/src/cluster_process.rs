@@ -5,10 +5,10 @@
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
 
-use crate::cli::Containerizer;
+use mesos_bench::local_cluster::Containerizer;
 
-/// A `mesos-bench serve-local` child process running a `mesos-local`
-/// cluster; killed when dropped.
+/// A `mesos-bench-cluster` child process running a `mesos-local` cluster;
+/// stopped when dropped.
 pub struct ClusterProcess {
     child: Child,
     url: String,
@@ -18,10 +18,9 @@ impl ClusterProcess {
     /// Starts the cluster (`agents` agents, `containerizer` fake or process)
     /// and waits for its master URL.
     pub fn start(agents: usize, containerizer: Containerizer) -> Result<ClusterProcess, String> {
-        let me = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(me)
+        let program = cluster_program()?;
+        let mut child = Command::new(&program)
             .args([
-                "serve-local",
                 "--agents",
                 &agents.to_string(),
                 "--containerizer",
@@ -30,7 +29,7 @@ impl ClusterProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("starting the cluster process: {e}"))?;
+            .map_err(|e| format!("starting {}: {e}", program.display()))?;
         let mut url = String::new();
         if let Some(out) = child.stdout.take() {
             std::io::BufReader::new(out)
@@ -87,6 +86,20 @@ impl Drop for ClusterProcess {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `mesos-bench-cluster`, next to this executable (cargo builds both).
+fn cluster_program() -> Result<std::path::PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let program = me.with_file_name("mesos-bench-cluster");
+    if program.is_file() {
+        Ok(program)
+    } else {
+        Err(format!(
+            "{} not found: build it with `cargo build --release -p mesos-bench --bins`",
+            program.display()
+        ))
     }
 }
 

@@ -38,8 +38,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::acks::Acknowledger;
-use crate::cli::Containerizer;
-use crate::{cluster, offered_scalar, CPUS_PER_TASK, MEM_PER_TASK};
+use crate::{offered_scalar, CPUS_PER_TASK, MEM_PER_TASK};
+use mesos_bench::local_cluster::{self, Containerizer};
 
 /// The whole run, scheduler side; the executor gives up a little later.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -93,7 +93,7 @@ pub(crate) async fn run(updates: usize, tasks: usize) -> Result<serde_json::Valu
     let (local, master) = match std::env::var("MESOS_INTEROP_MASTER") {
         Ok(url) if !url.is_empty() => (None, url),
         _ => {
-            let cluster = cluster(1, Containerizer::Process).await?;
+            let cluster = local_cluster::start(1, Containerizer::Process).await?;
             let url = cluster.master_url().to_string();
             (Some(cluster), url)
         }

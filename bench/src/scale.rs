@@ -17,19 +17,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::io::AsyncReadExt as _;
 
-use crate::cli::Containerizer;
 use crate::cluster_process::{self, ClusterProcess};
-
-/// Overrides the cluster's bound of queued events per event stream
-/// (`mesos-local`'s `--max_queued_events`, 10,000 by default): a framework
-/// slower than its cluster (on a loaded machine, at 100,000 tasks) has its
-/// stream closed past the bound, and, with no failover timeout, is removed.
-pub(crate) const MAX_QUEUED_EVENTS_ENV: &str = "MESOS_BENCH_MAX_QUEUED_EVENTS";
-
-/// The value of [`MAX_QUEUED_EVENTS_ENV`], if set and a number.
-pub(crate) fn max_queued_events_from_env() -> Option<usize> {
-    std::env::var(MAX_QUEUED_EVENTS_ENV).ok()?.parse().ok()
-}
+use mesos_bench::local_cluster::Containerizer;
 
 /// What `mesos-bench scale` sweeps.
 #[derive(Debug, Clone)]

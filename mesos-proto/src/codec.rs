@@ -227,6 +227,22 @@ pub(crate) fn descriptor_by_name(
         })
 }
 
+/// The descriptor of `M`, found without building its full name anew (a
+/// server looks it up for every call it reads).
+pub(crate) fn descriptor_of<M: prost::Name>(
+) -> Result<prost_reflect::MessageDescriptor, SchemaError> {
+    thread_local! {
+        static NAME: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    NAME.with_borrow_mut(|name| {
+        name.clear();
+        name.push_str(M::PACKAGE);
+        name.push('.');
+        name.push_str(M::NAME);
+        descriptor_by_name(name)
+    })
+}
+
 /// The JSON mapping done by `prost_reflect` over the descriptors: the
 /// reference the generated mapping is tested against, and the explicit
 /// defaults.

@@ -23,14 +23,14 @@ use prost_reflect::{
     Cardinality, DynamicMessage, Kind, MapKey, MessageDescriptor, ReflectMessage, Value,
 };
 
-use crate::codec::{descriptor_by_name, MediaType, WireMessage};
+use crate::codec::{descriptor_of, MediaType, WireMessage};
 
 /// The paths of the `required` fields missing in `bytes`, a message of type
 /// `M` encoded in `media`, in protobuf's order (a message's own fields, then
 /// those of its sub-messages). Empty when none is missing, and also when the
 /// bytes do not decode at all (decoding reports that).
 pub fn missing_required_fields<M: WireMessage>(media: MediaType, bytes: &[u8]) -> Vec<String> {
-    let Ok(descriptor) = descriptor_by_name(&M::full_name()) else {
+    let Ok(descriptor) = descriptor_of::<M>() else {
         return Vec::new();
     };
     if media == MediaType::Protobuf && complete_on_the_wire(bytes, &descriptor, 0) {
@@ -222,7 +222,8 @@ mod tests {
         struct Agree(crate::json::tests::Rng, usize);
         impl crate::json::tests::EachMessage for Agree {
             fn visit<M: WireMessage + std::fmt::Debug>(&mut self) {
-                let desc = descriptor_by_name(&M::full_name()).expect("in the schema");
+                let desc =
+                    crate::codec::descriptor_by_name(&M::full_name()).expect("in the schema");
                 for _ in 0..12 {
                     let bytes = crate::json::tests::random(&mut self.0, &desc, 3).encode_to_vec();
                     let missing = exact(MediaType::Protobuf, &bytes, desc.clone());

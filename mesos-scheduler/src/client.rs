@@ -41,7 +41,8 @@ impl fmt::Debug for Session {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) http: mesos_http::Client,
-    pub(crate) session: RwLock<Option<Session>>,
+    /// Shared, so that every call reads it without copying its strings.
+    pub(crate) session: RwLock<Option<Arc<Session>>>,
     /// Set once TEARDOWN was accepted: the framework is gone, so the
     /// connection ends instead of resubscribing.
     pub(crate) torn_down: AtomicBool,
@@ -55,7 +56,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn session(&self) -> Option<Session> {
+    pub(crate) fn session(&self) -> Option<Arc<Session>> {
         match self.session.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -97,6 +98,7 @@ impl Shared {
     pub(crate) fn set_session(&self, session: Option<Session>) {
         // Offers belong to the subscription that received them.
         self.held_offers.clear();
+        let session = session.map(Arc::new);
         match self.session.write() {
             Ok(mut guard) => *guard = session,
             Err(poisoned) => *poisoned.into_inner() = session,
@@ -128,7 +130,7 @@ impl fmt::Debug for SchedulerClient {
 impl SchedulerClient {
     /// The framework id of the current subscription.
     pub fn framework_id(&self) -> Option<FrameworkId> {
-        self.shared.session().map(|s| s.framework_id)
+        self.shared.session().map(|s| s.framework_id.clone())
     }
 
     /// How many acknowledgements are kept, undelivered, for the next

@@ -86,8 +86,8 @@ impl CallReader {
         let (parts, body) = request.into_parts();
         let (bytes, _permit) = self.read_body(&parts.headers, body).await?;
         let media = negotiated.request;
-        let name = C::full_name();
-        let short = name.rsplit('.').next().unwrap_or("Call").to_string();
+        // The message's own name, as Mesos words its errors ("Call").
+        let short = C::NAME.rsplit('.').next().unwrap_or("Call");
         match media.decode_bounded::<C>(&bytes, &self.limits.decode) {
             Ok(call) => {
                 let missing = required::missing_required_fields::<C>(media, &bytes);
@@ -117,7 +117,7 @@ impl CallReader {
                 tracing::debug!(error = %crate::error_chain(&e), "call refused: undecodable");
                 Err(text_response(
                     StatusCode::BAD_REQUEST,
-                    decode_error_message(&short, &e),
+                    decode_error_message(short, &e),
                 ))
             }
             Err(e) => Err(text_response(

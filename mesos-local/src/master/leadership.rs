@@ -53,9 +53,10 @@ pub(crate) fn leader_only(path: &str) -> bool {
 /// Whether `path` is the redirect endpoint (`/redirect`, `/master/redirect`)
 /// or below it.
 pub(crate) fn is_redirect_endpoint(path: &str) -> bool {
-    ["/redirect", "/master/redirect"]
-        .iter()
-        .any(|base| path == *base || path.starts_with(&format!("{base}/")))
+    ["/redirect", "/master/redirect"].iter().any(|base| {
+        path.strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// What a master answers when the request must go to the leader at

@@ -185,8 +185,7 @@ impl MediaType {
         bytes: &[u8],
         limits: &DecodeLimits,
     ) -> Result<DecodeCost, CostError> {
-        let name = M::full_name();
-        let desc = crate::codec::descriptor_by_name(&name)?;
+        let desc = crate::codec::descriptor_of::<M>()?;
         let counter = Counter {
             limits: *limits,
             cost: Cell::new(DecodeCost::default()),
@@ -198,10 +197,10 @@ impl MediaType {
         };
         let over = counter.over.take();
         match (over, result) {
-            (Some(over), _) => Err(over.into_error(name, limits)),
+            (Some(over), _) => Err(over.into_error(M::full_name(), limits)),
             (None, Ok(())) => Ok(counter.cost.get()),
             (None, Err(reason)) => Err(CostError::Malformed {
-                message_type: name,
+                message_type: M::full_name(),
                 reason,
             }),
         }
