@@ -70,7 +70,7 @@ struct Inner {
     /// `Some("v1.41")` (path prefix) or `None` (unversioned), once known.
     version: tokio::sync::OnceCell<Option<String>>,
     /// Set by [`Docker`](super::Docker) after a failure: the CLI from then on.
-    pub(super) disabled: AtomicBool,
+    disabled: AtomicBool,
 }
 
 impl PartialEq for EngineApi {
