@@ -114,7 +114,8 @@ async fn api_start_watch_sees_the_start() {
     let docker = Docker::default().with_engine_api();
     let mut watch = bounded(docker.watch_start(&name)).await.expect("watch");
     assert!(watch.is_engine() && watch.is_alive());
-    // A container whose name starts with the same text is not ours.
+    // Docker's filter also lets the start of a container whose name
+    // starts with ours through; the watch skips it (unit-tested).
     let longer = format!("{name}-other");
     let _other = ContainerGuard::new([longer.clone()]);
     run_kept(&longer);

@@ -147,3 +147,27 @@ fn is_start_of(event: &serde_json::Value, name: &str) -> bool {
     action == Some("start")
         && text("/Actor/Attributes/name").map(|n| n.trim_start_matches('/')) == Some(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_start_of;
+    use serde_json::json;
+
+    #[test]
+    fn only_the_start_of_the_named_container_counts() {
+        let event = |action: &str, name: &str| {
+            let actor = json!({"ID": "abc", "Attributes": {"name": name}});
+            json!({"Type": "container", "Action": action, "Actor": actor})
+        };
+        assert!(is_start_of(&event("start", "mesos-1"), "mesos-1"));
+        assert!(is_start_of(&event("start", "/mesos-1"), "mesos-1"));
+        // docker's `container` filter matches name prefixes.
+        assert!(!is_start_of(&event("start", "mesos-1-other"), "mesos-1"));
+        assert!(!is_start_of(&event("die", "mesos-1"), "mesos-1"));
+        // Engines before API 1.22: `status` instead of `Action`.
+        let old = json!({"status": "start", "Actor": {"Attributes": {"name": "mesos-1"}}});
+        assert!(is_start_of(&old, "mesos-1"));
+        assert!(!is_start_of(&json!({"Action": "start"}), "mesos-1"));
+        assert!(!is_start_of(&json!([]), "mesos-1"));
+    }
+}
