@@ -101,6 +101,7 @@ impl DockerExecutorConfig {
         if let Some(socket) = &flags.docker_socket {
             docker = docker.with_socket(socket.clone());
         }
+        let docker = docker.with_engine_api();
         DockerExecutorConfig {
             mapped_directory: flags.mapped_directory.clone(),
             grace_period: flags.grace_period(shutdown_grace_period),

@@ -12,7 +12,9 @@
 //!   validation errors ([`SpecError`]).
 //! - [`Docker`]: the `docker` CLI as a small typed API (run, inspect, wait,
 //!   stop, kill, rm, ps, image presence and pull, logs), errors in
-//!   [`DockerError`] with the command, exit status and docker's stderr.
+//!   [`DockerError`] with the command, exit status and docker's stderr;
+//!   optionally the Engine API for image presence, inspect and the start
+//!   watch ([`docker::EngineApi`]).
 //! - [`DockerExecutor`] and the `mesos-docker-executor` binary: a drop-in
 //!   for Mesos's own executor (same flags, [`Flags`]), built on
 //!   `mesos-executor`'s driver.
@@ -24,15 +26,24 @@
 //! - [`testing`]: the test image, a Docker check and cleanup guards for
 //!   tests.
 //!
-//! ## Why the CLI and not the Engine API
+//! ## The CLI, and the Engine API where a launch waits on it
 //!
 //! Mesos talks to Docker by running the `docker` CLI (`--docker` is the
-//! CLI's path, `--docker_socket` becomes `-H unix://<socket>`). Doing the
-//! same costs no dependency (no HTTP-over-unix-socket client, no API
-//! version negotiation), behaves exactly as Mesos's executor does on the
-//! same machine (same defaults, same error texts from docker, same log
-//! redirection of an attached `docker run`), and lets operators reproduce
-//! any step by hand. `docker inspect` JSON is read with `serde_json`.
+//! CLI's path, `--docker_socket` becomes `-H unix://<socket>`). [`Docker`]
+//! does the same for everything that changes a container (`run`, `stop`,
+//! `kill`, `rm`, `pull`, `wait`, `logs`): it behaves exactly as Mesos's
+//! executor does on the same machine (same defaults, same error texts
+//! from docker, the attached `docker run`'s output in the sandbox), and
+//! operators can reproduce any step by hand. `docker inspect` JSON is read
+//! with `serde_json`.
+//!
+//! Three reads sit on every launch's path to TASK_RUNNING: the image
+//! check, the watch for the container's start and the inspect after it.
+//! As CLI processes they cost ~16-18 ms each; with
+//! [`Docker::with_engine_api`] (which `mesos-docker-executor` uses) they
+//! are Engine API requests on the same engine's unix socket
+//! ([`docker::EngineApi`], ~1 ms each, the API version negotiated as the
+//! CLI does), the CLI their transparent fallback.
 //!
 //! ## Example
 //!

@@ -6,6 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use mesos_docker::docker::EngineApi;
 use mesos_docker::testing::{self, ContainerGuard, TempDir, TEST_IMAGE};
 use mesos_docker::{Docker, DockerError, DockerExecutor, DockerExecutorConfig, Output};
 use mesos_executor::{ExecutorDriver, Status};
@@ -50,12 +51,10 @@ fn start(
     container: &str,
     sandbox: &TempDir,
     terminal_ack_timeout: Duration,
+    docker: Docker,
 ) -> (ExecutorDriver, DockerExecutor) {
-    let mut config = DockerExecutorConfig::new(
-        Docker::default(),
-        container,
-        sandbox.path().display().to_string(),
-    );
+    let mut config =
+        DockerExecutorConfig::new(docker, container, sandbox.path().display().to_string());
     config.output = Output::Files(sandbox.path().to_path_buf());
     config.terminal_ack_timeout = terminal_ack_timeout;
     let executor = DockerExecutor::new(config);
@@ -105,6 +104,11 @@ impl Scenario {
     }
 
     async fn with_terminal_ack_timeout(terminal_ack_timeout: Duration) -> Option<Scenario> {
+        // As `mesos-docker-executor` does (`DockerExecutorConfig::from_flags`).
+        Self::with(Docker::default().with_engine_api(), terminal_ack_timeout).await
+    }
+
+    async fn with(docker: Docker, terminal_ack_timeout: Duration) -> Option<Scenario> {
         if !setup() {
             return None;
         }
@@ -112,7 +116,7 @@ impl Scenario {
         let sandbox = testing::temp_dir("mesos-docker-executor").unwrap();
         let container = testing::unique_name("mesos-rs-test-exec-");
         let guard = ContainerGuard::new([container.clone()]);
-        let (driver, executor) = start(&agent, &container, &sandbox, terminal_ack_timeout);
+        let (driver, executor) = start(&agent, &container, &sandbox, terminal_ack_timeout, docker);
         agent.next(call::Type::Subscribe).await;
         Some(Scenario {
             driver,
@@ -133,10 +137,25 @@ impl Scenario {
 
 #[tokio::test]
 async fn launch_runs_the_container_and_reports_starting_running_finished() {
-    let Some(mut s) = Scenario::start().await else {
+    let Some(s) = Scenario::start().await else {
         return;
     };
+    launch_and_finish(s).await;
+}
 
+#[tokio::test]
+async fn without_the_engine_socket_the_cli_runs_the_launch_alike() {
+    let missing = EngineApi::new("/nonexistent/mesos-rs/docker.sock");
+    let docker = Docker::default().with_engine(missing);
+    let Some(s) = Scenario::with(docker, ACKED_TERMINAL_TIMEOUT).await else {
+        return;
+    };
+    launch_and_finish(s).await;
+}
+
+/// STARTING, RUNNING with the inspect output and the IP address, FINISHED;
+/// the container's output in the sandbox, nothing left.
+async fn launch_and_finish(mut s: Scenario) {
     s.agent.launch(docker_task(
         "task-ok",
         CommandInfoBuilder::shell("echo hello from $MESOS_CONTAINER_NAME; sleep 1"),

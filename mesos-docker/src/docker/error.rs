@@ -1,5 +1,6 @@
 //! How a Docker operation fails.
 
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -52,6 +53,70 @@ pub enum DockerError {
         /// What was wrong.
         reason: String,
     },
+}
+
+/// A failed request to the Docker Engine API (see
+/// [`EngineApi`](super::EngineApi)). [`Docker`](super::Docker) never
+/// returns these: when the API fails it runs the `docker` CLI instead.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine's unix socket could not be connected to (missing,
+    /// permission denied, nobody listening).
+    #[error("cannot connect to the Docker engine at {socket}: {source}")]
+    Connect {
+        /// The socket path.
+        socket: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP exchange failed: not HTTP, closed mid-response, ...
+    #[error("`{request}` to the Docker engine failed: {source}")]
+    Http {
+        /// The request (`GET /v1.41/...`).
+        request: String,
+        /// hyper's error.
+        #[source]
+        source: hyper::Error,
+    },
+    /// No (complete) answer in time.
+    #[error("`{request}` to the Docker engine did not finish within {timeout:?}")]
+    Timeout {
+        /// The request.
+        request: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The engine answered with an unexpected status.
+    #[error("`{request}` answered {status}: {message}")]
+    Status {
+        /// The request.
+        request: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The engine's `message` (or the body's start).
+        message: String,
+    },
+    /// A response body (or one event line) over its size limit.
+    #[error("`{request}`: the answer exceeds {limit} bytes")]
+    TooLarge {
+        /// The request.
+        request: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The answer was not what the engine sends (not JSON, no `Id`, ...).
+    #[error("`{request}`: unexpected answer: {reason}")]
+    Invalid {
+        /// The request.
+        request: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A name that cannot be put in a request path (empty, or with a `.`
+    /// or `..` segment).
+    #[error("{0:?} cannot be named in an Engine API path")]
+    InvalidName(String),
 }
 
 impl DockerError {

@@ -1,5 +1,8 @@
 //! A typed wrapper around the `docker` CLI, as Mesos's `Docker` class runs
-//! it: every operation is one `docker [-H <socket>] <command>` process.
+//! it: every operation is one `docker [-H <socket>] <command>` process;
+//! with [`Docker::with_engine_api`], the image check, inspect and the
+//! start watch are Engine API requests on the engine's unix socket
+//! instead ([`EngineApi`], `engine`), the CLI their fallback (`via_engine`).
 //!
 //! [`Docker`] (this module) builds and runs the commands; what they answer
 //! is read by [`ContainerState`] (`state`), failures are [`DockerError`]s
@@ -13,13 +16,18 @@ use tokio::process::{Child, Command};
 
 use crate::spec::RunSpec;
 
+mod engine;
 mod error;
 mod events;
 mod redact;
 mod state;
+mod via_engine;
 
+pub use engine::{
+    EngineApi, EngineEvents, DEFAULT_ENGINE_TIMEOUT, DEFAULT_SOCKET, MAX_BODY, MAX_EVENT_LINE,
+};
 use error::is_missing;
-pub use error::{describe_status, DockerError};
+pub use error::{describe_status, DockerError, EngineError};
 pub use events::StartWatch;
 use redact::redact_args;
 pub use state::ContainerState;
@@ -54,6 +62,10 @@ pub struct Docker {
     path: PathBuf,
     socket: Option<String>,
     pull_timeout: Duration,
+    /// Whether [`Docker::with_engine_api`] asked for the Engine API.
+    engine_requested: bool,
+    /// The Engine API used for image checks, inspect and start watches.
+    engine: Option<EngineApi>,
 }
 
 impl Default for Docker {
@@ -71,6 +83,8 @@ impl Docker {
             path: path.into(),
             socket: None,
             pull_timeout: DEFAULT_PULL_TIMEOUT,
+            engine_requested: false,
+            engine: None,
         }
     }
 
@@ -85,6 +99,9 @@ impl Docker {
         } else {
             Some(format!("unix://{socket}"))
         };
+        if self.engine_requested {
+            self = self.with_engine_api();
+        }
         self
     }
 
@@ -232,7 +249,16 @@ impl Docker {
     }
 
     /// `docker inspect --type=container <name>`.
+    /// With the Engine API ([`Docker::with_engine_api`]):
+    /// `GET /containers/<name>/json`, read the same way.
     pub async fn inspect(&self, name: &str) -> Result<ContainerState, DockerError> {
+        if let Some(engine) = self.live_engine() {
+            match engine.inspect_container(name).await {
+                Ok(Some(state)) => return Ok(state),
+                Ok(None) => return Err(DockerError::NoSuchContainer(name.to_string())),
+                Err(e) => self.engine_failed(engine, &e),
+            }
+        }
         let args = Self::strings(&["inspect", "--type=container", name]);
         match self.exec(&args, Some(DEFAULT_COMMAND_TIMEOUT)).await {
             Ok(out) => ContainerState::parse(&self.describe(&args), &out),
@@ -316,8 +342,15 @@ impl Docker {
             .collect())
     }
 
-    /// Whether `image` is present locally (`docker image inspect`).
+    /// Whether `image` is present locally (`docker image inspect`; with
+    /// the Engine API: `GET /images/<image>/json`).
     pub async fn image_exists(&self, image: &str) -> Result<bool, DockerError> {
+        if let Some(engine) = self.live_engine() {
+            match engine.image_exists(image).await {
+                Ok(present) => return Ok(present),
+                Err(e) => self.engine_failed(engine, &e),
+            }
+        }
         let args = Self::strings(&["image", "inspect", "--format", "{{.Id}}", image]);
         match self.exec(&args, Some(DEFAULT_COMMAND_TIMEOUT)).await {
             Ok(_) => Ok(true),

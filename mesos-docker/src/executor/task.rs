@@ -192,7 +192,7 @@ impl Shared {
             return self.finish(&driver, update).await;
         }
         // Before `docker run`, so that the start cannot be missed.
-        let watch = match self.config.docker.watch_start(&self.config.container) {
+        let watch = match self.config.docker.watch_start(&self.config.container).await {
             Ok(watch) => Some(watch),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch docker events; polling docker inspect");
