@@ -51,6 +51,30 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Throughput: run a busy event loop on a worker
+//!
+//! The future given to `#[tokio::main]` (or `Runtime::block_on`) runs on a
+//! thread of its own, not on one of the runtime's workers; the connection
+//! and the calls run on the workers. A framework that handles thousands of
+//! events a second in that future pays a thread wake-up for every event it
+//! reads and every call it awaits. Spawned, the loop runs where the I/O is:
+//! in the SDK's own benchmark this cut the framework's CPU per task by a
+//! third (`BENCHMARKS.md`, profiling item 13).
+//!
+//! ```no_run
+//! # async fn event_loop() {}
+//! #[tokio::main]
+//! async fn main() {
+//!     // Not `event_loop().await` here: on a worker, it wakes no other thread.
+//!     tokio::spawn(event_loop()).await.expect("the event loop panicked");
+//! }
+//! ```
+//!
+//! The same holds for [`SchedulerDriver::run`], which calls the
+//! [`Scheduler`] from its own loop: spawn it when the framework is busy
+//! (`let d = driver.clone(); tokio::spawn(async move { d.run().await })`;
+//! clones share one driver).
+//!
 //! # Observability
 //!
 //! The driver and the [`subscribe`] stream open `tracing` spans and (with

@@ -15,7 +15,96 @@ use mesos_http::server::{self, Body};
 use mesos_proto::v1::MasterInfo;
 use mesos_zookeeper::{DetectorOptions, MasterContender, MasterDetector, ZkError, ZkUrl};
 
-use super::Core;
+use tokio::sync::mpsc;
+
+use super::{agents, ids, Core, Standby};
+
+/// How long a newly elected master waits for its agents' reports.
+const REREGISTER_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Core {
+    /// Takes note of who leads. A master that is elected registers the
+    /// agents and takes their messages; a leader that loses its leadership
+    /// stops, as a Mesos master aborts.
+    pub(crate) fn set_leadership(self: &Arc<Self>, new: Leadership) {
+        let old = self.leadership.send_replace(new.clone());
+        match (old.is_leading(), new.is_leading()) {
+            (false, true) => self.take_over(),
+            (true, false) => {
+                tracing::error!(
+                    "this master lost its leadership; it stops, as a Mesos master does"
+                );
+                self.stop();
+            }
+            _ if old != new => tracing::info!(leadership = ?new, "the leading master changed"),
+            _ => {}
+        }
+    }
+
+    /// Elected: the agents re-register (each reports what it runs, see
+    /// [`agents::reregister`]), then their messages come here.
+    fn take_over(self: &Arc<Self>) {
+        let standby = self
+            .standby
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let Some(Standby {
+            agents,
+            route,
+            to_me,
+        }) = standby
+        else {
+            return;
+        };
+        let core = Arc::clone(self);
+        self.runtime.spawn(async move {
+            let (reply, mut reports) = mpsc::unbounded_channel();
+            for link in &agents {
+                let _ = link.tx.send(crate::protocol::ToAgent::Reregister {
+                    reply: reply.clone(),
+                });
+            }
+            drop(reply);
+            let mut received = std::collections::HashMap::new();
+            let deadline = tokio::time::Instant::now() + REREGISTER_TIMEOUT;
+            while received.len() < agents.len() {
+                tokio::select! {
+                    _ = core.shutdown.cancelled() => return,
+                    report = tokio::time::timeout_at(deadline, reports.recv()) => match report {
+                        Ok(Some(report)) => {
+                            received.insert(report.agent_id.value.clone(), report);
+                        }
+                        Ok(None) | Err(_) => break,
+                    },
+                }
+            }
+            let now = ids::now_secs();
+            let count = agents.len();
+            core.run(|state, fx| {
+                for link in agents {
+                    let id = link
+                        .info
+                        .id
+                        .as_ref()
+                        .map(|id| id.value.clone())
+                        .unwrap_or_default();
+                    let report = received.remove(&id);
+                    agents::reregister(state, fx, link, report, now);
+                }
+            });
+            *route
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(to_me);
+            core.recovered
+                .store(true, std::sync::atomic::Ordering::Release);
+            tracing::info!(
+                agents = count,
+                "elected the leading master; agents re-registered"
+            );
+        });
+    }
+}
 
 /// Who leads, as one master knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

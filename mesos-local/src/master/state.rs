@@ -4,7 +4,7 @@
 //! what must happen after the lock is released (timers, allocation) is
 //! collected in [`Effects`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use mesos_proto::ShrinkToFit as _;
 
 use super::completed::{CompletedTasks, MAX_COMPLETED_TASKS};
 use super::holdings::Holdings;
+use super::removed::RemovedFrameworks;
 use crate::protocol::{AgentLink, ToAgent};
 use crate::queue::{EventSender, SendError};
 use tokio_util::sync::CancellationToken;
@@ -300,35 +301,6 @@ pub(crate) struct FailoverTimer {
     pub(crate) cancel: CancellationToken,
 }
 
-/// The ids of removed frameworks, the most recent [`MAX_REMOVED_FRAMEWORKS`].
-#[derive(Debug, Default)]
-pub(crate) struct RemovedFrameworks {
-    ids: HashSet<String>,
-    order: VecDeque<String>,
-}
-
-/// How many removed framework ids are remembered (a resubscription with
-/// an older one is treated as a new framework with that id).
-pub(crate) const MAX_REMOVED_FRAMEWORKS: usize = 10_000;
-
-impl RemovedFrameworks {
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        self.ids.contains(id)
-    }
-
-    pub(crate) fn insert(&mut self, id: String) {
-        if !self.ids.insert(id.clone()) {
-            return;
-        }
-        self.order.push_back(id);
-        while self.order.len() > MAX_REMOVED_FRAMEWORKS {
-            if let Some(oldest) = self.order.pop_front() {
-                self.ids.remove(&oldest);
-            }
-        }
-    }
-}
-
 /// A scheduler stream to heartbeat and to watch for disconnection.
 #[derive(Debug)]
 pub(crate) struct Watch {
@@ -589,16 +561,5 @@ mod tests {
             .offers
             .iter()
             .all(|(k, o)| state.offer_keys.get(&o.id) == Some(k)));
-    }
-
-    #[test]
-    fn removed_frameworks_are_bounded() {
-        let mut removed = RemovedFrameworks::default();
-        for i in 0..MAX_REMOVED_FRAMEWORKS + 10 {
-            removed.insert(format!("f{i}"));
-        }
-        assert!(!removed.contains("f0"));
-        assert!(removed.contains(&format!("f{}", MAX_REMOVED_FRAMEWORKS + 9)));
-        assert_eq!(removed.order.len(), MAX_REMOVED_FRAMEWORKS);
     }
 }
