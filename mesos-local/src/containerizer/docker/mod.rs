@@ -163,13 +163,15 @@ impl Default for DockerContainerizer {
 }
 
 impl DockerContainerizer {
-    /// `docker` from `PATH` on the default engine, the
+    /// `docker` from `PATH` on the default engine (its image checks and
+    /// inspects through the Engine API on the engine's unix socket, the CLI
+    /// their fallback: [`Docker::with_engine_api`]), the
     /// [`ProcessContainerizer`] for everything that is not Docker, and a
     /// fresh name prefix `mesos-<8 hex digits>-`.
     pub fn new() -> DockerContainerizer {
         let tag = uuid::Uuid::new_v4().simple().to_string();
         DockerContainerizer {
-            docker: Docker::default(),
+            docker: Docker::default().with_engine_api(),
             fallback: Arc::new(ProcessContainerizer::new()),
             prefix: format!("mesos-{}-", &tag[..8]),
             stable_prefix: false,
