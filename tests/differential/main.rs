@@ -36,6 +36,10 @@
 //! protos (the fields a client decodes), restricted to the scenario's own
 //! framework, since the real master keeps those of earlier scenarios.
 //!
+//! The pipelining scenario (`scenarios/pipelining.rs`) writes three calls
+//! at once on one raw connection and reads their answers: the real master
+//! answers pipelined calls one by one, in order, an error among them.
+//!
 //! The observations of the real master are checked in, one JSON file per
 //! scenario under `tests/differential/goldens/`. Every run compares
 //! mesos-local (a fresh in-process cluster per scenario) with them; when

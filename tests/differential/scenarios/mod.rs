@@ -13,6 +13,7 @@ mod calls;
 mod executor;
 mod negotiation;
 mod operator;
+mod pipelining;
 mod subscribe;
 mod task_group;
 mod tasks;
