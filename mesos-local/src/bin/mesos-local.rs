@@ -23,7 +23,7 @@
 //!
 //! The binary allocates with mimalloc: a busy cluster allocates and frees
 //! a status update's worth of small objects per update, and with glibc's
-//! allocator the cluster of the end-to-end benchmark used about 30 % more
+//! allocator the cluster of the end-to-end benchmark used about 40 % more
 //! CPU (BENCHMARKS.md). The library leaves the allocator to the program
 //! that embeds it.
 
