@@ -246,13 +246,24 @@ impl EngineApi {
             })?
     }
 
+    /// `GET <path>` (after the version prefix) on a new connection: the
+    /// answer's head, the request's name for errors (`GET /v1.41/...`),
+    /// and the connection (kept while the body is read).
+    async fn open(
+        &self,
+        path: &str,
+    ) -> Result<(Response<Incoming>, String, ConnTask), EngineError> {
+        let (mut sender, conn) = self.connect().await?;
+        let path = format!("{}{path}", self.prefix(&mut sender).await?);
+        let request = format!("GET {path}");
+        let response = Self::send(&mut sender, &path, &request).await?;
+        Ok((response, request, conn))
+    }
+
     /// `GET <path>` (after the version prefix): status and body, read whole.
     async fn get(&self, path: &str) -> Result<(StatusCode, Bytes, String), EngineError> {
         self.bounded(&format!("GET {path}"), async {
-            let (mut sender, _conn) = self.connect().await?;
-            let path = format!("{}{path}", self.prefix(&mut sender).await?);
-            let request = format!("GET {path}");
-            let response = Self::send(&mut sender, &path, &request).await?;
+            let (response, request, _conn) = self.open(path).await?;
             let status = response.status();
             let body = self.body(response, &request).await?;
             Ok((status, body, request))
@@ -359,10 +370,7 @@ impl EngineApi {
         );
         let path = format!("/events?{query}");
         self.bounded(&format!("GET {path}"), async {
-            let (mut sender, conn) = self.connect().await?;
-            let path = format!("{}{path}", self.prefix(&mut sender).await?);
-            let request = format!("GET {path}");
-            let response = Self::send(&mut sender, &path, &request).await?;
+            let (response, request, conn) = self.open(&path).await?;
             let status = response.status();
             if status != StatusCode::OK {
                 let body = self.body(response, &request).await?;
