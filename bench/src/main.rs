@@ -118,6 +118,18 @@ impl Tracked {
     }
 }
 
+/// The framework's pipeline depth: `MESOS_BENCH_PIPELINE_DEPTH` (`0` sends
+/// every call on a connection of its own, for comparison), else the
+/// scheduler's default.
+fn pipeline_depth() -> Result<usize, String> {
+    match std::env::var("MESOS_BENCH_PIPELINE_DEPTH") {
+        Ok(depth) => depth
+            .parse()
+            .map_err(|e| format!("MESOS_BENCH_PIPELINE_DEPTH={depth:?}: {e}")),
+        Err(_) => Ok(mesos_scheduler::DEFAULT_PIPELINE_DEPTH),
+    }
+}
+
 pub(crate) async fn run_framework(
     master: &str,
     total: usize,
@@ -127,9 +139,11 @@ pub(crate) async fn run_framework(
     let framework = FrameworkInfo::builder("root", "mesos-rs-bench")
         .build()
         .map_err(|e| e.to_string())?;
+    let pipeline_depth = pipeline_depth()?;
     let config = SchedulerConfig::new([master], framework)
         .map_err(|e| e.to_string())?
-        .media_type(media);
+        .media_type(media)
+        .pipelining(pipeline_depth);
     let (client, mut events) = subscribe(config).map_err(|e| e.to_string())?;
     let (mut launched, mut finished, mut failed) = (0usize, 0usize, 0usize);
     let mut first_offer: Option<Instant> = None;
@@ -237,6 +251,7 @@ pub(crate) async fn run_framework(
         "failed": failed,
         "tracked_tasks": tracked.len(),
         "media_type": format!("{media:?}").to_lowercase(),
+        "pipeline_depth": pipeline_depth,
         "kept": format!("{keep:?}").to_lowercase(),
         "offers": offers_received,
         "seconds": seconds,

@@ -24,6 +24,7 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 #[cfg(not(feature = "tls"))]
 type Connector = HttpConnector;
 
+mod pipeline;
 mod streaming;
 
 /// The body of a request: a whole call, or a RecordIO stream of calls
@@ -90,6 +91,8 @@ struct Config {
     max_record_len: usize,
     max_response_len: usize,
     user_agent: HeaderValue,
+    /// Pipelined calls, when enabled ([`ClientBuilder::pipelining`]).
+    pipelines: Option<pipeline::Pipelines>,
 }
 
 impl fmt::Debug for Client {
@@ -100,6 +103,7 @@ impl fmt::Debug for Client {
             .field("request_timeout", &self.config.request_timeout)
             .field("max_record_len", &self.config.max_record_len)
             .field("max_response_len", &self.config.max_response_len)
+            .field("pipelining", &self.config.pipelines.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +118,7 @@ pub struct ClientBuilder {
     max_record_len: usize,
     max_response_len: usize,
     user_agent: String,
+    pipeline_depth: usize,
     #[cfg(feature = "tls")]
     tls: crate::TlsConfig,
 }
@@ -127,6 +132,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_record_len", &self.max_record_len)
             .field("max_response_len", &self.max_response_len)
+            .field("pipeline_depth", &self.pipeline_depth)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +147,7 @@ impl Default for ClientBuilder {
             max_record_len: DEFAULT_MAX_RECORD_LEN,
             max_response_len: DEFAULT_MAX_RESPONSE_LEN,
             user_agent: concat!("mesos-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            pipeline_depth: 0,
             #[cfg(feature = "tls")]
             tls: crate::TlsConfig::default(),
         }
@@ -203,6 +210,28 @@ impl ClientBuilder {
         self
     }
 
+    /// Pipelines [`Client::call`]s: they go out on one kept connection per
+    /// endpoint, written without waiting for the answers before them, at
+    /// most `depth` unanswered at a time (callers past that wait for a
+    /// slot); the answers are read back in order. `0` (the default) turns
+    /// pipelining off: every call then takes a pooled connection of its own
+    /// for its round trip.
+    ///
+    /// Pipelining saves a round trip's worth of system calls per call when
+    /// many are in flight (acknowledgements of a busy scheduler). Both the
+    /// Mesos master (libprocess) and `mesos-local` answer pipelined requests
+    /// in order. A connection that breaks fails the calls written on it and
+    /// not answered with [`Error::Request`] (retryable); calls not written yet
+    /// go out on a new connection. A call not answered within the
+    /// [`request_timeout`](ClientBuilder::request_timeout) fails with
+    /// [`Error::Timeout`] and closes the connection, so that the calls behind
+    /// it are not kept waiting as long. Subscriptions and streamed calls
+    /// never use the pipeline.
+    pub fn pipelining(mut self, depth: usize) -> Self {
+        self.pipeline_depth = depth;
+        self
+    }
+
     /// The `User-Agent` header. Default: `mesos-rs/<version>`.
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = agent.into();
@@ -241,6 +270,13 @@ impl ClientBuilder {
         };
         #[cfg(not(feature = "tls"))]
         let connector = http;
+        let pipelines = (self.pipeline_depth > 0).then(|| {
+            pipeline::Pipelines::new(
+                connector.clone(),
+                self.pipeline_depth,
+                self.max_response_len,
+            )
+        });
         let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .build(connector);
@@ -258,6 +294,7 @@ impl ClientBuilder {
                 max_record_len: self.max_record_len,
                 max_response_len: self.max_response_len,
                 user_agent,
+                pipelines,
             }),
         })
     }
@@ -313,6 +350,17 @@ impl Client {
         call: &C,
         stream_id: Option<&str>,
     ) -> Result<Request<RequestBody>, Error> {
+        let (builder, body) = self.call_request(url, call, stream_id)?;
+        finish(url, builder, Either::Left(Full::new(body)))
+    }
+
+    /// A call's request: its headers (in the builder) and its encoded body.
+    fn call_request<C: WireMessage>(
+        &self,
+        url: &Uri,
+        call: &C,
+        stream_id: Option<&str>,
+    ) -> Result<(http::request::Builder, Bytes), Error> {
         let body = self.config.media.encode(call).map_err(Error::Encode)?;
         let mime = HeaderValue::from_static(self.config.media.mime());
         let mut builder = self.post(url).header(CONTENT_TYPE, mime);
@@ -323,7 +371,7 @@ impl Client {
             })?;
             builder = builder.header(MESOS_STREAM_ID, value);
         }
-        finish(url, builder, Either::Left(Full::new(body)))
+        Ok((builder, body))
     }
 
     /// A POST to `url` with the headers every request carries: `Accept`,
@@ -368,9 +416,57 @@ impl Client {
         call: &C,
         stream_id: Option<&str>,
     ) -> Result<CallResponse, Error> {
+        if let Some(pipelines) = &self.config.pipelines {
+            return self.call_pipelined(pipelines, url, call, stream_id).await;
+        }
         let request = self.request(url, call, stream_id)?;
         let response = self.send(url, request).await?;
         self.read_answer(url, response).await
+    }
+
+    /// [`call`](Self::call) through the pipeline to `url`'s endpoint.
+    async fn call_pipelined<C: WireMessage>(
+        &self,
+        pipelines: &pipeline::Pipelines,
+        url: &Uri,
+        call: &C,
+        stream_id: Option<&str>,
+    ) -> Result<CallResponse, Error> {
+        let (builder, body) = self.call_request(url, call, stream_id)?;
+        let head = finish(url, builder, ())?;
+        let request = pipeline::encode_request(&head, &body);
+        let timeout = self.config.request_timeout;
+        let answer = match tokio::time::timeout(timeout, pipelines.call(url, request)).await {
+            Ok(answer) => answer?,
+            Err(_) => {
+                pipelines.abort(url);
+                return Err(Error::Timeout {
+                    endpoint: redact_url(url),
+                    timeout,
+                });
+            }
+        };
+        if !answer.status.is_success() {
+            let text = &answer.body[..answer.body.len().min(DEFAULT_ERROR_BODY_LIMIT)];
+            let message = String::from_utf8_lossy(text).trim().to_string();
+            let endpoint = redact_url(url);
+            tracing::debug!(%endpoint, status = %answer.status, %message, "call failed");
+            return Err(Error::from_status(
+                &endpoint,
+                answer.status,
+                answer.location.as_deref(),
+                message,
+            ));
+        }
+        tracing::trace!(endpoint = %RedactedUrl(url), status = %answer.status, len = answer.body.len(), "call answered");
+        Ok(CallResponse {
+            status: answer.status,
+            media: answer
+                .content_type
+                .as_deref()
+                .and_then(MediaType::from_mime),
+            body: answer.body,
+        })
     }
 
     /// Maps a response to a call: a 2xx with its body (read within
@@ -468,11 +564,7 @@ impl Client {
 }
 
 /// Adds `body` to a request being built.
-fn finish(
-    url: &Uri,
-    builder: http::request::Builder,
-    body: RequestBody,
-) -> Result<Request<RequestBody>, Error> {
+fn finish<B>(url: &Uri, builder: http::request::Builder, body: B) -> Result<Request<B>, Error> {
     builder.body(body).map_err(|e| Error::InvalidUrl {
         url: redact_url(url),
         reason: e.to_string(),

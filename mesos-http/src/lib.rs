@@ -9,8 +9,9 @@
 //!   ([`Client::call_streaming`], the agent's `ATTACH_CONTAINER_INPUT`), opening a SUBSCRIBE stream and decoding its RecordIO
 //!   events ([`Client::subscribe`], [`EventStream`]), the `Mesos-Stream-Id`
 //!   header, both media types, authentication ([`Credentials`]), TLS (feature
-//!   `tls`, on by default) and a typed [`Error`] for every HTTP status the
-//!   Mesos APIs use;
+//!   `tls`, on by default), HTTP/1.1 pipelining of calls on a kept
+//!   connection ([`ClientBuilder::pipelining`]) and a typed [`Error`] for
+//!   every HTTP status the Mesos APIs use;
 //! - the **server** half ([`server`], feature `server`), used by
 //!   `mesos-local`: media type negotiation, call decoding and RecordIO
 //!   streaming responses.
@@ -23,7 +24,8 @@
 //!   [`ClientBuilder::max_response_len`] (default
 //!   [`DEFAULT_MAX_RESPONSE_LEN`]), an error's text by
 //!   [`DEFAULT_ERROR_BODY_LIMIT`], each event of a subscription by
-//!   [`ClientBuilder::max_record_len`].
+//!   [`ClientBuilder::max_record_len`]; the head of a pipelined answer by
+//!   64 KiB, and the calls a pipeline holds by its depth.
 //! - Credentials go only to the URLs the caller passes to the [`Client`];
 //!   [`resolve_location`] never turns an `https` URL into an `http` one
 //!   ([`Error::InsecureRedirect`]).

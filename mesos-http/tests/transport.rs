@@ -411,3 +411,6 @@ mod tls;
 
 #[path = "transport/streaming.rs"]
 mod streaming;
+
+#[path = "transport/pipeline.rs"]
+mod pipeline;

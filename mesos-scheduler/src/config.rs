@@ -48,6 +48,7 @@ pub struct SchedulerConfig {
     pub(crate) max_redirects: u32,
     pub(crate) max_record_len: usize,
     pub(crate) stop_grace_period: Duration,
+    pub(crate) pipeline_depth: usize,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<mesos_http::TlsConfig>,
     /// The ZooKeeper group of a `zk://` master, and how to detect it.
@@ -81,6 +82,7 @@ impl fmt::Debug for SchedulerConfig {
             max_redirects,
             max_record_len,
             stop_grace_period,
+            pipeline_depth,
             #[cfg(feature = "tls")]
             tls,
             #[cfg(feature = "zookeeper")]
@@ -101,7 +103,8 @@ impl fmt::Debug for SchedulerConfig {
             .field("implicit_acknowledgements", implicit_acknowledgements)
             .field("max_redirects", max_redirects)
             .field("max_record_len", max_record_len)
-            .field("stop_grace_period", stop_grace_period);
+            .field("stop_grace_period", stop_grace_period)
+            .field("pipeline_depth", pipeline_depth);
         #[cfg(feature = "tls")]
         debug.field("tls", tls);
         // The ZkUrl's Debug never shows the password.
@@ -165,6 +168,7 @@ impl SchedulerConfig {
             max_redirects: 5,
             max_record_len: mesos_proto::recordio::DEFAULT_MAX_RECORD_LEN,
             stop_grace_period: Duration::from_secs(5),
+            pipeline_depth: DEFAULT_PIPELINE_DEPTH,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "zookeeper")]
@@ -311,11 +315,33 @@ impl SchedulerConfig {
         self
     }
 
+    /// How many calls may be pipelined to the master: written on one kept
+    /// connection without waiting for the answers before them, at most
+    /// `depth` unanswered at a time (see
+    /// [`ClientBuilder::pipelining`](mesos_http::ClientBuilder::pipelining)).
+    /// A framework acknowledging many updates at once then pays one write
+    /// and one read for many calls instead of a round trip each. `0` turns
+    /// it off (a pooled connection per call in flight). Default:
+    /// [`DEFAULT_PIPELINE_DEPTH`].
+    ///
+    /// The master answers pipelined calls in order (libprocess does; see the
+    /// differential scenario `pipelined_calls_are_answered_in_order`). A
+    /// call that gets no answer within the
+    /// [`request_timeout`](Self::request_timeout) closes the connection.
+    pub fn pipelining(mut self, depth: usize) -> Self {
+        self.pipeline_depth = depth;
+        self
+    }
+
     /// The framework as it will subscribe.
     pub fn framework(&self) -> &FrameworkInfo {
         &self.framework
     }
 }
+
+/// The calls pipelined to the master at most by default
+/// ([`SchedulerConfig::pipelining`]).
+pub const DEFAULT_PIPELINE_DEPTH: usize = 128;
 
 /// Whether `master` is resolved by the ZooKeeper machinery (`zk://`, or
 /// Mesos's `file://` indirection).

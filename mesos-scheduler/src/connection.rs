@@ -74,7 +74,8 @@ pub fn subscribe(config: SchedulerConfig) -> Result<(SchedulerClient, Subscripti
     let mut builder = mesos_http::Client::builder()
         .media_type(config.media)
         .request_timeout(config.request_timeout)
-        .max_record_len(config.max_record_len);
+        .max_record_len(config.max_record_len)
+        .pipelining(config.pipeline_depth);
     if let Some(credentials) = &config.credentials {
         builder = builder.credentials(credentials.clone());
     }

@@ -132,7 +132,7 @@ mod telemetry;
 
 pub use acks::MAX_PENDING_ACKNOWLEDGEMENTS;
 pub use client::SchedulerClient;
-pub use config::{SchedulerConfig, SCHEDULER_API_PATH};
+pub use config::{SchedulerConfig, DEFAULT_PIPELINE_DEPTH, SCHEDULER_API_PATH};
 pub use connection::{subscribe, Subscription};
 pub use driver::SchedulerDriver;
 pub use error::Error;

@@ -91,3 +91,48 @@ async fn an_https_master_redirecting_to_http_is_refused() {
     let kept = mesos_http::resolve_location(&url, "//127.0.0.1:1/api/v1/scheduler").unwrap();
     assert_eq!(kept.scheme_str(), Some("https"));
 }
+
+#[tokio::test]
+async fn pipelined_calls_go_over_tls_with_their_headers() {
+    let (url, request) =
+        https_once("HTTP/1.1 400 Bad Request\r\nContent-Length: 7\r\n\r\nno such".to_string());
+    let url = parse_url(&url).unwrap();
+    let client = Client::builder()
+        .tls(mesos_http::TlsConfig::new().ca_pem(CA).unwrap())
+        .credentials(mesos_http::Credentials::basic("fw", "s3cret"))
+        .pipelining(8)
+        .build()
+        .unwrap();
+    let err = client
+        .call(&url, &subscribe_call(), Some("stream-9"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::BadRequest { message, .. } if message == "no such"),
+        "{err:?}"
+    );
+    let request = request.await.unwrap().to_ascii_lowercase();
+    let port = url.port_u16().unwrap();
+    for header in [
+        "post /api/v1/scheduler http/1.1\r\n".to_string(),
+        format!("host: 127.0.0.1:{port}\r\n"),
+        "authorization: basic ".to_string(),
+        "mesos-stream-id: stream-9\r\n".to_string(),
+        "content-type: application/x-protobuf\r\n".to_string(),
+        "accept: application/x-protobuf\r\n".to_string(),
+    ] {
+        assert!(request.contains(&header), "{header:?} in {request}");
+    }
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails_a_pipelined_call_with_what_to_check() {
+    let (url, _request) = https_once(String::new());
+    let client = Client::builder().pipelining(8).build().unwrap();
+    let err = client
+        .call(&parse_url(&url).unwrap(), &subscribe_call(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TlsHandshake { .. }), "{err:?}");
+    assert!(!err.is_retryable());
+}
