@@ -424,51 +424,6 @@ impl Client {
         self.read_answer(url, response).await
     }
 
-    /// [`call`](Self::call) through the pipeline to `url`'s endpoint.
-    async fn call_pipelined<C: WireMessage>(
-        &self,
-        pipelines: &pipeline::Pipelines,
-        url: &Uri,
-        call: &C,
-        stream_id: Option<&str>,
-    ) -> Result<CallResponse, Error> {
-        let (builder, body) = self.call_request(url, call, stream_id)?;
-        let head = finish(url, builder, ())?;
-        let request = pipeline::encode_request(&head, &body);
-        let timeout = self.config.request_timeout;
-        let answer = match tokio::time::timeout(timeout, pipelines.call(url, request)).await {
-            Ok(answer) => answer?,
-            Err(_) => {
-                pipelines.abort(url);
-                return Err(Error::Timeout {
-                    endpoint: redact_url(url),
-                    timeout,
-                });
-            }
-        };
-        if !answer.status.is_success() {
-            let text = &answer.body[..answer.body.len().min(DEFAULT_ERROR_BODY_LIMIT)];
-            let message = String::from_utf8_lossy(text).trim().to_string();
-            let endpoint = redact_url(url);
-            tracing::debug!(%endpoint, status = %answer.status, %message, "call failed");
-            return Err(Error::from_status(
-                &endpoint,
-                answer.status,
-                answer.location.as_deref(),
-                message,
-            ));
-        }
-        tracing::trace!(endpoint = %RedactedUrl(url), status = %answer.status, len = answer.body.len(), "call answered");
-        Ok(CallResponse {
-            status: answer.status,
-            media: answer
-                .content_type
-                .as_deref()
-                .and_then(MediaType::from_mime),
-            body: answer.body,
-        })
-    }
-
     /// Maps a response to a call: a 2xx with its body (read within
     /// [`ClientBuilder::max_response_len`] and the request timeout), or the
     /// [`Error`] of its status.

@@ -100,6 +100,9 @@ async fn accept_loop<H, F>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        // Not `pipeline_flush`: hyper then lifts its bound on the write
+        // buffer, and an event stream to a client that stops reading grows
+        // without limit (`server_limits`: a client that stops reading).
         .keep_alive(true);
     let write_timeout = limits.write_timeout;
     loop {

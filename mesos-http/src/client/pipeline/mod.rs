@@ -19,6 +19,7 @@ mod parse;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::Uri;
@@ -27,13 +28,19 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 use tower_service::Service;
 
-use super::Connector;
-use crate::{redact_url, BoxError, Error};
+use mesos_proto::codec::WireMessage;
+use mesos_proto::MediaType;
+
+use super::{finish, CallResponse, Client, Connector};
+use crate::{redact_url, BoxError, Error, RedactedUrl, DEFAULT_ERROR_BODY_LIMIT};
 pub(crate) use parse::RawResponse;
 use parse::{ParseError, ResponseParser};
 
 /// The most calls one write takes from the queue.
 const MAX_BATCH: usize = 64;
+
+/// The room made for each read of answers.
+const READ_SIZE: usize = 16 * 1024;
 
 /// What the connection's task answers a call with, when not a response.
 #[derive(Debug)]
@@ -162,40 +169,32 @@ impl Pipelines {
         }
     }
 
-    /// Closes the connection to `url`'s origin at once: its server did not
-    /// answer in time, so the calls behind would wait as long.
-    pub(crate) fn abort(&self, url: &Uri) {
-        let origin = origin(url);
-        let mut current = self.current();
-        if let Some(pipeline) = current.take_if(|p| p.origin == origin) {
-            tracing::debug!(origin = %pipeline.origin, "pipelined connection aborted");
-            pipeline.task.abort();
-        }
-    }
-
     /// Sends one whole request (`request`: its bytes on the wire) to `url`'s
-    /// origin and waits for its answer (the caller bounds the wait).
-    pub(crate) async fn call(&self, url: &Uri, request: Bytes) -> Result<RawResponse, Error> {
+    /// origin and waits for its answer, at most `timeout`. A call not
+    /// answered in time closes its connection at once: the calls behind it
+    /// would wait as long.
+    pub(crate) async fn call(
+        &self,
+        url: &Uri,
+        request: Bytes,
+        timeout: Duration,
+    ) -> Result<RawResponse, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut retried = false;
         loop {
             let pipeline = self.pipeline(url);
-            let slot = Arc::clone(&pipeline.slots)
-                .acquire_owned()
-                .await
-                .map_err(|e| broken(url, Box::new(e)))?;
-            let (reply, answer) = oneshot::channel();
-            let job = Job {
-                request: request.clone(),
-                reply,
-                _slot: slot,
-            };
-            let failure = if pipeline.jobs.send(job).is_err() {
-                Failure::NotSent
-            } else {
-                match answer.await {
-                    Ok(Ok(response)) => return Ok(response),
-                    Ok(Err(failure)) => failure,
-                    Err(_) => Failure::Broken(Shared(Arc::new(Box::new(Ended::Closed)))),
+            let sent = tokio::time::timeout_at(deadline, Self::send(&pipeline, request.clone()));
+            let failure = match sent.await {
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(failure)) => failure,
+                Err(_) => {
+                    tracing::debug!(origin = %pipeline.origin, ?timeout, "no answer in time: pipelined connection closed");
+                    pipeline.task.abort();
+                    self.discard(&pipeline);
+                    return Err(Error::Timeout {
+                        endpoint: redact_url(url),
+                        timeout,
+                    });
                 }
             };
             match failure {
@@ -214,6 +213,28 @@ impl Pipelines {
                 }
             }
         }
+    }
+}
+
+impl Pipelines {
+    /// Queues `request` on `pipeline` (once a slot is free) and waits for
+    /// its answer.
+    async fn send(pipeline: &Pipeline, request: Bytes) -> Result<RawResponse, Failure> {
+        let closed = || Failure::Broken(Shared(Arc::new(Box::new(Ended::Closed))));
+        let slot = Arc::clone(&pipeline.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| closed())?;
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            request,
+            reply,
+            _slot: slot,
+        };
+        if pipeline.jobs.send(job).is_err() {
+            return Err(Failure::NotSent);
+        }
+        answer.await.unwrap_or_else(|_| Err(closed()))
     }
 }
 
@@ -338,7 +359,7 @@ async fn read_answers<R: tokio::io::AsyncRead + Unpin>(
     max_response_len: usize,
 ) -> Ended {
     let mut parser = ResponseParser::new(max_response_len);
-    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut buf = BytesMut::with_capacity(READ_SIZE);
     loop {
         loop {
             match parser.next(&mut buf) {
@@ -359,6 +380,10 @@ async fn read_answers<R: tokio::io::AsyncRead + Unpin>(
                 }
                 Err(e) => return Ended::Parse(e),
             }
+        }
+        // Room for a whole read, not the few bytes a full buffer would get.
+        if buf.capacity() - buf.len() < READ_SIZE / 4 {
+            buf.reserve(READ_SIZE);
         }
         match reader.read_buf(&mut buf).await {
             Ok(0) => {
@@ -381,6 +406,45 @@ fn deliver(waiters: &Waiters, answer: Result<RawResponse, Failure>) -> bool {
     // The caller may have stopped waiting (its timeout): nothing to do.
     let _ = waiter.reply.send(answer);
     true
+}
+
+impl Client {
+    /// [`call`](Self::call) through the pipeline to `url`'s endpoint.
+    pub(super) async fn call_pipelined<C: WireMessage>(
+        &self,
+        pipelines: &Pipelines,
+        url: &Uri,
+        call: &C,
+        stream_id: Option<&str>,
+    ) -> Result<CallResponse, Error> {
+        let (builder, body) = self.call_request(url, call, stream_id)?;
+        let head = finish(url, builder, ())?;
+        let request = encode_request(&head, &body);
+        let answer = pipelines
+            .call(url, request, self.config.request_timeout)
+            .await?;
+        if !answer.status.is_success() {
+            let text = &answer.body[..answer.body.len().min(DEFAULT_ERROR_BODY_LIMIT)];
+            let message = String::from_utf8_lossy(text).trim().to_string();
+            let endpoint = redact_url(url);
+            tracing::debug!(%endpoint, status = %answer.status, %message, "call failed");
+            return Err(Error::from_status(
+                &endpoint,
+                answer.status,
+                answer.location.as_deref(),
+                message,
+            ));
+        }
+        tracing::trace!(endpoint = %RedactedUrl(url), status = %answer.status, len = answer.body.len(), "call answered");
+        Ok(CallResponse {
+            status: answer.status,
+            media: answer
+                .content_type
+                .as_deref()
+                .and_then(MediaType::from_mime),
+            body: answer.body,
+        })
+    }
 }
 
 /// The bytes of `head` (a POST with its headers) followed by `body`, as

@@ -421,6 +421,89 @@ HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 307 Temporary Redirect\r\nLocation: //othe
         assert_eq!(parser.next(&mut buf), Err(ParseError::HeadTooLarge));
     }
 
+    /// One generated response: its bytes on the wire and what must be read.
+    fn encoded(status: u16, framing: u8, body: &[u8]) -> (Vec<u8>, RawResponse) {
+        let status = StatusCode::from_u16(status).unwrap();
+        // These two never have a body, whatever the headers say.
+        let (body, framing) = if matches!(status.as_u16(), 204 | 304) {
+            (&[][..], 0)
+        } else {
+            (body, framing)
+        };
+        let mut wire = format!(
+            "HTTP/1.1 {} x\r\nContent-Type: text/plain\r\n",
+            status.as_u16()
+        )
+        .into_bytes();
+        match framing % 3 {
+            0 => {
+                wire.extend_from_slice(
+                    format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes(),
+                );
+                wire.extend_from_slice(body);
+            }
+            1 => {
+                wire.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+                for chunk in body.chunks(7) {
+                    wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                    wire.extend_from_slice(chunk);
+                    wire.extend_from_slice(b"\r\n");
+                }
+                wire.extend_from_slice(b"0\r\n\r\n");
+            }
+            _ => {
+                wire.splice(0..0, b"HTTP/1.1 100 Continue\r\n\r\n".iter().copied());
+                wire.extend_from_slice(
+                    format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes(),
+                );
+                wire.extend_from_slice(body);
+            }
+        }
+        let expected = RawResponse {
+            status,
+            content_type: Some("text/plain".into()),
+            location: None,
+            body: Bytes::copy_from_slice(body),
+            closes: false,
+        };
+        (wire, expected)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn generated_responses_read_back_in_any_split(
+            responses in proptest::collection::vec(
+                (200u16..600, 0u8..3, proptest::collection::vec(proptest::num::u8::ANY, 0..100)),
+                1..8,
+            ),
+            step in 1usize..50,
+        ) {
+            let (wire, expected): (Vec<Vec<u8>>, Vec<RawResponse>) = responses
+                .iter()
+                .map(|(status, framing, body)| encoded(*status, *framing, body))
+                .unzip();
+            proptest::prop_assert_eq!(parse_all(&wire.concat(), step).unwrap(), expected);
+        }
+
+        #[test]
+        fn any_bytes_are_read_or_refused_without_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            prefix in 0u8..3,
+            step in 1usize..64,
+        ) {
+            // Half-valid inputs reach further into the parser.
+            let prefix: &[u8] = match prefix {
+                0 => b"",
+                1 => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                _ => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+            };
+            let input = [prefix, &bytes[..]].concat();
+            if let Ok(read) = parse_all(&input, step) {
+                proptest::prop_assert!(read.iter().all(|r| r.body.len() <= 1024));
+            }
+        }
+    }
+
     #[test]
     fn a_cut_response_is_not_whole() {
         let mut parser = ResponseParser::new(1024);
