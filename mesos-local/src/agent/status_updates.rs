@@ -3,7 +3,9 @@
 //! stream is in flight to the master, resent every `retry` until the
 //! scheduler's acknowledgement arrives, then the next one goes.
 //!
-//! Pure bookkeeping: the agent sends what the methods return.
+//! Pure bookkeeping: the agent sends what the methods return. An update is
+//! kept behind an [`Arc`]: what goes to the master, each resend and the
+//! task's records share it instead of copying it.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
@@ -19,8 +21,8 @@ pub(crate) type StreamKey = (String, String);
 
 #[derive(Debug)]
 struct Pending {
-    /// Boxed: a stream's queue has room for four.
-    status: Box<TaskStatus>,
+    /// Shared with what was sent to the master (and the task's records).
+    status: Arc<TaskStatus>,
     uuid: Bytes,
     last_sent: Option<Instant>,
 }
@@ -39,7 +41,7 @@ struct Stream {
 pub(crate) enum Accepted {
     /// New; send this now (it is the stream's head), or `None` (queued
     /// behind the head).
-    New(Option<TaskStatus>),
+    New(Option<Arc<TaskStatus>>),
     /// Seen before and not acknowledged yet: nothing to do.
     Duplicate,
     /// Seen and already acknowledged by the scheduler.
@@ -50,7 +52,7 @@ pub(crate) enum Accepted {
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Acknowledged {
     /// The next head, to send now.
-    pub(crate) next: Option<TaskStatus>,
+    pub(crate) next: Option<Arc<TaskStatus>>,
     /// The stream ended (terminal update acknowledged, nothing pending):
     /// the task can be forgotten.
     pub(crate) finished: bool,
@@ -87,7 +89,7 @@ impl StatusUpdateManager {
     pub(crate) fn update(
         &mut self,
         framework_id: &str,
-        status: TaskStatus,
+        status: Arc<TaskStatus>,
         now: Instant,
     ) -> Accepted {
         let Some(uuid) = status.uuid.clone() else {
@@ -109,7 +111,7 @@ impl StatusUpdateManager {
         }
         self.pending_total += 1;
         stream.pending.push_back(Pending {
-            status: Box::new(status),
+            status,
             uuid,
             last_sent: None,
         });
@@ -121,13 +123,13 @@ impl StatusUpdateManager {
     }
 
     /// Marks the head of `key` sent now and returns it (with its timer).
-    fn send_head(&mut self, key: &StreamKey, now: Instant) -> Option<TaskStatus> {
+    fn send_head(&mut self, key: &StreamKey, now: Instant) -> Option<Arc<TaskStatus>> {
         let shared = self.streams.get_key_value(key)?.0.clone();
         let head = self.streams.get_mut(key)?.pending.front_mut()?;
         head.last_sent = Some(now);
         self.timers
             .push(Reverse((now + self.retry, shared, head.uuid.clone())));
-        Some(TaskStatus::clone(&head.status))
+        Some(Arc::clone(&head.status))
     }
 
     /// The scheduler acknowledged `uuid`; `None` when it is not the head of
@@ -168,7 +170,7 @@ impl StatusUpdateManager {
         &mut self,
         framework_id: Option<&str>,
         now: Instant,
-    ) -> Vec<(String, TaskStatus)> {
+    ) -> Vec<(String, Arc<TaskStatus>)> {
         let keys: Vec<StreamKey> = self
             .streams
             .iter()
@@ -186,7 +188,7 @@ impl StatusUpdateManager {
     }
 
     /// The heads whose resend is due, marked sent now.
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<(String, TaskStatus)> {
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(String, Arc<TaskStatus>)> {
         let mut out = Vec::new();
         while let Some(Reverse((at, ..))) = self.timers.peek() {
             if *at > now {
@@ -244,13 +246,13 @@ mod tests {
 
     use super::*;
 
-    fn status(task: &str, state: TaskState, uuid: u8) -> TaskStatus {
-        TaskStatus {
+    fn status(task: &str, state: TaskState, uuid: u8) -> Arc<TaskStatus> {
+        Arc::new(TaskStatus {
             task_id: TaskId { value: task.into() },
             state: state as i32,
             uuid: Some(Bytes::from(vec![uuid; 16])),
             ..Default::default()
-        }
+        })
     }
 
     #[test]

@@ -39,16 +39,16 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 return;
             };
             if status.agent_id.is_none() {
-                status.agent_id = Some(agent_id.clone());
+                std::sync::Arc::make_mut(&mut status).agent_id = Some(agent_id.clone());
             }
             let state_now = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
-            let task_id = status.task_id.value.clone();
+            let task_id = status.task_id.value.as_str();
             let runs_on = framework
                 .holdings
                 .tasks()
-                .get(&task_id)
+                .get(task_id)
                 .map(|t| &**t)
-                .or_else(|| framework.completed_tasks.get(&task_id))
+                .or_else(|| framework.completed_tasks.get(task_id))
                 .map(|t| t.agent_id.as_str());
             if runs_on.is_some_and(|on| on != agent_id.value) {
                 // Isolation: only the agent that runs a task speaks for it.
@@ -61,26 +61,24 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 );
                 return;
             }
-            let mut operator_update = None;
-            if let Some(task) = framework.holdings.task_mut(&task_id) {
+            let mut operator_update = false;
+            if let Some(task) = framework.holdings.task_mut(task_id) {
                 // Subscribers hear of every new state (Master::updateTask).
-                if notify && task.latest().is_none_or(|l| l.state != status.state) {
-                    operator_update = Some(status.clone());
-                }
+                operator_update = notify && task.latest().is_none_or(|l| l.state != status.state);
                 task.state = state_now;
                 task.push_status(status.clone());
                 if state_now.is_terminal() {
                     state.counters.task_terminal(state_now);
-                    if let Some(task) = framework.holdings.remove_task(&task_id) {
+                    if let Some(task) = framework.holdings.remove_task(task_id) {
                         framework.completed_tasks.push(task);
                     }
                     fx.allocate = true;
                 }
-            } else if let Some(task) = framework.completed_tasks.get_mut(&task_id) {
+            } else if let Some(task) = framework.completed_tasks.get_mut(task_id) {
                 // A resend of a terminal update: nothing changes but its uuid.
                 if let Some(latest) = task.statuses.last_mut() {
-                    if latest.state == status.state {
-                        latest.uuid = status.uuid.clone();
+                    if latest.state == status.state && latest.uuid != status.uuid {
+                        std::sync::Arc::make_mut(latest).uuid = status.uuid.clone();
                     }
                 }
             }
@@ -92,8 +90,8 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 "status update"
             );
             // Disconnected: dropped; the agent resends until acknowledged.
-            framework.send_update(status);
-            if let Some(status) = operator_update {
+            framework.send_shared_update(&status);
+            if operator_update {
                 operator::task_updated(state, &framework_id.value, &status, state_now);
             }
         }
@@ -258,7 +256,7 @@ pub(crate) fn remove_agent_as(
             );
             task.state = state_lost;
             state.counters.task_terminal(state_lost);
-            task.push_status(status.clone());
+            task.push_own_status(status.clone());
             task.terminal_acked = true;
             framework.completed_tasks.push(task);
             framework.send_update(status.clone());

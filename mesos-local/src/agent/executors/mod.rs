@@ -190,7 +190,7 @@ struct TaskEntry {
     delivered: bool,
     /// The updates taken for it (the operator API's `statuses`), at most
     /// as many as the master keeps.
-    statuses: Vec<TaskStatus>,
+    statuses: Vec<Arc<TaskStatus>>,
 }
 
 struct Executor {
@@ -400,7 +400,7 @@ impl AgentState {
         self.registry.kill_all();
     }
 
-    fn forward(&self, framework_id: &str, status: TaskStatus) {
+    fn forward(&self, framework_id: &str, status: Arc<TaskStatus>) {
         let _ = self.to_master.send(FromAgent::StatusUpdate {
             agent_id: self.id.agent_id.clone(),
             framework_id: FrameworkId {

@@ -2,9 +2,12 @@
 //! played by the agent), into the status update manager and to the master;
 //! acknowledgements.
 
+use std::sync::Arc;
+
 use mesos_proto::v1::{
     network_info, task_status, ExecutorId, NetworkInfo, TaskId, TaskState, TaskStatus,
 };
+use mesos_proto::ShrinkToFit as _;
 use tokio::time::Instant;
 
 use crate::agent::status_updates::Accepted;
@@ -56,7 +59,8 @@ impl AgentState {
         self.enqueue(framework_id, status);
     }
 
-    /// Into the status update manager; sends the head if it is new.
+    /// Into the status update manager; sends the head if it is new (the
+    /// answer then says `New(None)`: the head went to the master).
     pub(super) fn enqueue(&mut self, framework_id: &str, status: TaskStatus) -> Accepted {
         if self
             .frameworks
@@ -69,16 +73,23 @@ impl AgentState {
             );
             return Accepted::Duplicate;
         }
+        // One copy of the update from here on, shared by the task's
+        // record, the status update manager and what goes to the master.
+        let mut status = status;
+        status.shrink_to_fit();
+        let status = Arc::new(status);
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             super::operator::record_status(framework, &status);
         }
-        let accepted = self.updates.update(framework_id, status, Instant::now());
-        if let Accepted::New(Some(head)) = &accepted {
-            if !self.stopped {
-                self.forward(framework_id, head.clone());
+        match self.updates.update(framework_id, status, Instant::now()) {
+            Accepted::New(Some(head)) => {
+                if !self.stopped {
+                    self.forward(framework_id, head);
+                }
+                Accepted::New(None)
             }
+            accepted => accepted,
         }
-        accepted
     }
 
     pub(super) fn emulated_start(

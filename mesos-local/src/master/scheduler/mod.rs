@@ -365,7 +365,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
         if task.latest().is_none_or(|l| l.state != status.state) {
             updated.push(status.clone());
         }
-        task.push_status(status);
+        task.push_own_status(status);
         task.terminal_acked = true;
         framework.completed_tasks.push(*task);
     }

@@ -250,7 +250,7 @@ impl Harness {
             .send(FromAgent::StatusUpdate {
                 agent_id: agent_id(index),
                 framework_id: framework_id.clone(),
-                status: TaskStatus {
+                status: std::sync::Arc::new(TaskStatus {
                     task_id: TaskId {
                         value: task_id.into(),
                     },
@@ -260,7 +260,7 @@ impl Harness {
                     timestamp: Some(1.0),
                     uuid: Some(uuid.clone()),
                     ..TaskStatus::default()
-                },
+                }),
             })
             .expect("master listens");
         uuid
