@@ -167,7 +167,7 @@ pub(crate) enum Removal {
 /// offers are rescinded and its resources are offered to nobody until it is
 /// back; its tasks stay.
 pub(crate) fn set_agent_active(state: &mut State, fx: &mut Effects, agent_id: &str, active: bool) {
-    let Some(agent) = state.agents.iter_mut().find(|a| a.id == agent_id) else {
+    let Some(agent) = state.agents.get_mut(agent_id) else {
         return;
     };
     if agent.active == active {
@@ -197,13 +197,15 @@ pub(crate) fn remove_agent_as(
     agent_id: &AgentId,
     removal: Removal,
 ) {
-    let Some(index) = state.agents.iter().position(|a| a.id == agent_id.value) else {
+    if state.agent(&agent_id.value).is_none() {
         tracing::debug!(agent_id = %agent_id.value, "remove of an unknown agent ignored");
         return;
-    };
+    }
     tracing::info!(agent_id = %agent_id.value, "removing agent");
     state.remove_offers_where(true, |o| o.agent_id == agent_id.value);
-    let agent = state.agents.remove(index);
+    let Some(agent) = state.agents.remove(&agent_id.value) else {
+        return;
+    };
     let mut updated = Vec::new();
     for framework in state.frameworks.values_mut() {
         let lost: Vec<String> = framework

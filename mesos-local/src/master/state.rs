@@ -344,7 +344,7 @@ pub(crate) struct State {
     pub(crate) allocation_interval: Duration,
     pub(crate) offer_timeout: Option<Duration>,
     pub(crate) start_time: f64,
-    pub(crate) agents: Vec<AgentSlot>,
+    pub(crate) agents: super::agent_list::Agents,
     /// Agents removed for good (remove_agent).
     pub(crate) removed_agents: Vec<AgentSlot>,
     pub(crate) frameworks: BTreeMap<String, Framework>,
@@ -370,7 +370,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn agent(&self, agent_id: &str) -> Option<&AgentSlot> {
-        self.agents.iter().find(|a| a.id == agent_id)
+        self.agents.get(agent_id)
     }
 
     /// Sends to an agent if registered.

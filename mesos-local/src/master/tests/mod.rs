@@ -153,7 +153,7 @@ pub(crate) fn empty_state() -> super::state::State {
         allocation_interval: Duration::from_secs(1),
         offer_timeout: None,
         start_time: 0.0,
-        agents: Vec::new(),
+        agents: Default::default(),
         removed_agents: Vec::new(),
         frameworks: Default::default(),
         completed_frameworks: Vec::new(),
