@@ -43,26 +43,25 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
             }
             let state_now = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
             let task_id = status.task_id.value.as_str();
-            let runs_on = framework
-                .holdings
-                .tasks()
-                .get(task_id)
-                .map(|t| &**t)
-                .or_else(|| framework.completed_tasks.get(task_id))
-                .map(|t| t.agent_id.as_str());
-            if runs_on.is_some_and(|on| on != agent_id.value) {
-                // Isolation: only the agent that runs a task speaks for it.
-                tracing::warn!(
-                    framework_id = %framework_id.value,
-                    %task_id,
-                    from = %agent_id.value,
-                    runs_on = runs_on.unwrap_or_default(),
-                    "status update from an agent that does not run the task; dropped"
-                );
-                return;
-            }
+            // Isolation: only the agent that runs a task speaks for it.
+            let foreign = |runs_on: &str| {
+                let foreign = runs_on != agent_id.value;
+                if foreign {
+                    tracing::warn!(
+                        framework_id = %framework_id.value,
+                        %task_id,
+                        from = %agent_id.value,
+                        runs_on,
+                        "status update from an agent that does not run the task; dropped"
+                    );
+                }
+                foreign
+            };
             let mut operator_update = false;
             if let Some(task) = framework.holdings.task_mut(task_id) {
+                if foreign(&task.agent_id) {
+                    return;
+                }
                 // Subscribers hear of every new state (Master::updateTask).
                 operator_update = notify && task.latest().is_none_or(|l| l.state != status.state);
                 task.state = state_now;
@@ -75,6 +74,9 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                     fx.allocate = true;
                 }
             } else if let Some(task) = framework.completed_tasks.get_mut(task_id) {
+                if foreign(&task.agent_id) {
+                    return;
+                }
                 // A resend of a terminal update: nothing changes but its uuid.
                 if let Some(latest) = task.statuses.last_mut() {
                     if latest.state == status.state && latest.uuid != status.uuid {
