@@ -33,6 +33,7 @@ mod ids;
 pub(crate) mod leadership;
 mod metrics;
 pub(crate) mod operator;
+pub(crate) mod outgoing;
 mod page;
 mod removed;
 mod scheduler;

@@ -19,6 +19,7 @@ use mesos_proto::ShrinkToFit as _;
 
 use super::completed::{CompletedTasks, MAX_COMPLETED_TASKS};
 use super::holdings::Holdings;
+use super::outgoing::SchedulerEvent;
 use super::removed::RemovedFrameworks;
 use crate::protocol::{AgentLink, ToAgent};
 use crate::queue::{EventSender, SendError};
@@ -31,11 +32,15 @@ pub(crate) struct Connection {
     pub(crate) stream_id: String,
     /// Feeds the RecordIO response body (bounded: a scheduler that does
     /// not read has its stream closed, see [`crate::queue`]).
-    pub(crate) tx: EventSender<Event>,
+    pub(crate) tx: EventSender<SchedulerEvent>,
 }
 
 impl Connection {
     pub(crate) fn send(&self, event: Event) {
+        self.push(SchedulerEvent::from(event));
+    }
+
+    fn push(&self, event: SchedulerEvent) {
         match self.tx.send(event) {
             Ok(()) => {}
             Err(SendError::Overflow { capacity }) => tracing::warn!(
@@ -231,10 +236,11 @@ impl Framework {
         }
     }
 
-    /// Sends an UPDATE of a shared status (copied only if connected).
-    pub(crate) fn send_shared_update(&self, status: &TaskStatus) {
+    /// Sends an UPDATE of a shared status (never copied: it is encoded
+    /// from the shared one).
+    pub(crate) fn send_shared_update(&self, status: &Arc<TaskStatus>) {
         match &self.conn {
-            Some(_) => self.send_update(status.clone()),
+            Some(conn) => conn.push(SchedulerEvent::Update(Arc::clone(status))),
             None => {
                 tracing::debug!(framework_id = %self.id, "framework disconnected; event dropped")
             }
