@@ -62,11 +62,8 @@ impl AgentState {
     /// Into the status update manager; sends the head if it is new (the
     /// answer then says `New(None)`: the head went to the master).
     pub(super) fn enqueue(&mut self, framework_id: &str, status: TaskStatus) -> Accepted {
-        if self
-            .frameworks
-            .get(framework_id)
-            .is_some_and(|f| f.shutting_down)
-        {
+        let framework = self.frameworks.get_mut(framework_id);
+        if framework.as_ref().is_some_and(|f| f.shutting_down) {
             tracing::debug!(
                 framework_id,
                 "dropping an update of a framework being shut down"
@@ -78,7 +75,7 @@ impl AgentState {
         let mut status = status;
         status.shrink_to_fit();
         let status = Arc::new(status);
-        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+        if let Some(framework) = framework {
             super::operator::record_status(framework, &status);
         }
         match self.updates.update(framework_id, status, Instant::now()) {
@@ -256,9 +253,9 @@ impl AgentState {
         let Some(framework) = self.frameworks.get_mut(framework_id) else {
             return;
         };
-        let executor_id = framework.task_executor.get(task_id).cloned();
-        let executor = executor_id
-            .as_ref()
+        let executor = framework
+            .task_executor
+            .get(task_id)
             .and_then(|e| framework.executors.get_mut(e));
         if let Some(executor) = executor {
             if ack.finished {
