@@ -9,7 +9,7 @@
 
 use std::borrow::Borrow;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,8 +95,9 @@ struct Stream {
     /// Its key, shared with its timers.
     key: SharedKey,
     pending: VecDeque<Pending>,
-    /// The uuids received, each with whether it was acknowledged.
-    seen: HashMap<Bytes, bool>,
+    /// The uuids received. Those no longer pending were acknowledged (in
+    /// order, as only the head is): an acknowledgement changes no set.
+    received: HashSet<Bytes>,
     terminal_acknowledged: bool,
 }
 
@@ -187,7 +188,7 @@ impl StatusUpdateManager {
             let stream = Stream {
                 key: key.clone(),
                 pending: VecDeque::new(),
-                seen: HashMap::new(),
+                received: HashSet::new(),
                 terminal_acknowledged: false,
             };
             self.streams.insert(key, stream);
@@ -195,12 +196,13 @@ impl StatusUpdateManager {
         let Some(stream) = self.streams.get_mut(ids) else {
             return Accepted::Duplicate;
         };
-        match stream.seen.get(&uuid) {
-            Some(true) => return Accepted::AlreadyAcknowledged,
-            Some(false) => return Accepted::Duplicate,
-            None => {}
+        if !stream.received.insert(uuid.clone()) {
+            return if stream.pending.iter().any(|p| p.uuid == uuid) {
+                Accepted::Duplicate
+            } else {
+                Accepted::AlreadyAcknowledged
+            };
         }
-        stream.seen.insert(uuid.clone(), false);
         self.pending_total += 1;
         let terminal = status.state().is_terminal();
         stream.pending.push_back(Pending {
@@ -236,7 +238,6 @@ impl StatusUpdateManager {
         if head.terminal {
             stream.terminal_acknowledged = true;
         }
-        stream.seen.insert(head.uuid, true);
         let mut result = Acknowledged::default();
         if stream.pending.is_empty() {
             if stream.terminal_acknowledged {
