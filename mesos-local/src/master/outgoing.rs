@@ -67,9 +67,9 @@ impl SchedulerEvent {
     }
 }
 
-/// The length of an UPDATE's `update` field's value.
-fn update_len(status: &TaskStatus) -> usize {
-    encoding::message::encoded_len(STATUS_FIELD, status)
+/// The length of an UPDATE's `update` field's value, given its status's.
+fn update_len(status_len: usize) -> usize {
+    encoding::key_len(STATUS_FIELD) + encoding::encoded_len_varint(status_len as u64) + status_len
 }
 
 const UPDATE_TYPE: i32 = event::Type::Update as i32;
@@ -79,11 +79,15 @@ impl prost::Message for SchedulerEvent {
         match self {
             SchedulerEvent::Event(event) => event.encode_raw(buf),
             SchedulerEvent::Update(status) => {
-                // As `Event::encode_raw` writes it: `type`, then `update`.
+                // As `Event::encode_raw` writes it: `type`, then `update`
+                // holding `status` (whose length is computed once here).
+                let status_len = status.encoded_len();
                 encoding::int32::encode(TYPE_FIELD, &UPDATE_TYPE, buf);
                 encoding::encode_key(UPDATE_FIELD, WireType::LengthDelimited, buf);
-                encoding::encode_varint(update_len(status) as u64, buf);
-                encoding::message::encode(STATUS_FIELD, &**status, buf);
+                encoding::encode_varint(update_len(status_len) as u64, buf);
+                encoding::encode_key(STATUS_FIELD, WireType::LengthDelimited, buf);
+                encoding::encode_varint(status_len as u64, buf);
+                status.encode_raw(buf);
             }
         }
     }
@@ -102,7 +106,7 @@ impl prost::Message for SchedulerEvent {
         match self {
             SchedulerEvent::Event(event) => event.encoded_len(),
             SchedulerEvent::Update(status) => {
-                let update = update_len(status);
+                let update = update_len(status.encoded_len());
                 encoding::int32::encoded_len(TYPE_FIELD, &UPDATE_TYPE)
                     + encoding::key_len(UPDATE_FIELD)
                     + encoding::encoded_len_varint(update as u64)
