@@ -2,6 +2,8 @@
 //! counterpart of the libprocess messages between a real master and agent.
 //! (Frameworks and executors never see these: they speak the v1 HTTP APIs.)
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use mesos_proto::v1::{
     AgentId, AgentInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, KillPolicy,
@@ -108,7 +110,9 @@ pub(crate) enum FromAgent {
     StatusUpdate {
         agent_id: AgentId,
         framework_id: FrameworkId,
-        status: TaskStatus,
+        /// Shared with the agent's status update manager (which keeps it
+        /// until acknowledged) and the task's records.
+        status: Arc<TaskStatus>,
     },
     /// An executor sent a framework message.
     ExecutorMessage {

@@ -11,15 +11,23 @@ pub(crate) fn executor_run_directory(
     executor_id: &str,
     container_id: &str,
 ) -> PathBuf {
-    work_dir
-        .join("slaves")
-        .join(component(agent_id))
-        .join("frameworks")
-        .join(component(framework_id))
-        .join("executors")
-        .join(component(executor_id))
-        .join("runs")
-        .join(component(container_id))
+    // Built in one buffer of its final size (a chain of `join`s copied
+    // the path at every step).
+    let ids = [agent_id, framework_id, executor_id, container_id];
+    let capacity = work_dir.as_os_str().len()
+        + "/slaves//frameworks//executors//runs/".len()
+        + ids.iter().map(|id| id.len() + 2).sum::<usize>();
+    let mut dir = PathBuf::with_capacity(capacity);
+    dir.push(work_dir);
+    dir.push("slaves");
+    dir.push(component(agent_id));
+    dir.push("frameworks");
+    dir.push(component(framework_id));
+    dir.push("executors");
+    dir.push(component(executor_id));
+    dir.push("runs");
+    dir.push(component(container_id));
+    dir
 }
 
 /// Creates a container's sandbox directory (and its parents) unless its

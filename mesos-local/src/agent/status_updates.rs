@@ -3,10 +3,14 @@
 //! stream is in flight to the master, resent every `retry` until the
 //! scheduler's acknowledgement arrives, then the next one goes.
 //!
-//! Pure bookkeeping: the agent sends what the methods return.
+//! Pure bookkeeping: the agent sends what the methods return. An update is
+//! kept behind an [`Arc`]: what goes to the master, each resend and the
+//! task's records share it instead of copying it.
 
+use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,24 +18,106 @@ use bytes::Bytes;
 use mesos_proto::v1::TaskStatus;
 use tokio::time::Instant;
 
-/// (framework id, task id).
-pub(crate) type StreamKey = (String, String);
+/// A stream's key: its framework id and task id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct StreamKey {
+    framework_id: String,
+    task_id: String,
+}
+
+/// A stream key as its two ids, so that a stream is found from borrowed
+/// ids (an update or an acknowledgement builds no key).
+trait KeyView {
+    fn ids(&self) -> (&str, &str);
+}
+
+impl KeyView for StreamKey {
+    fn ids(&self) -> (&str, &str) {
+        (&self.framework_id, &self.task_id)
+    }
+}
+
+impl KeyView for (&str, &str) {
+    fn ids(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+// A key and its view hash and compare alike (the `Borrow` contract).
+impl Hash for dyn KeyView + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (framework_id, task_id) = self.ids();
+        framework_id.hash(state);
+        task_id.hash(state);
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.ids() == other.ids()
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
+
+impl Hash for StreamKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self as &dyn KeyView).hash(state);
+    }
+}
+
+/// The map's key type.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct SharedKey(Arc<StreamKey>);
+
+impl<'a> Borrow<dyn KeyView + 'a> for SharedKey {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        &*self.0
+    }
+}
+
+fn view<'a>(framework_id: &'a str, task_id: &'a str) -> (&'a str, &'a str) {
+    (framework_id, task_id)
+}
 
 #[derive(Debug)]
 struct Pending {
-    /// Boxed: a stream's queue has room for four.
-    status: Box<TaskStatus>,
+    /// Shared with what was sent to the master (and the task's records).
+    status: Arc<TaskStatus>,
     uuid: Bytes,
+    /// The update is terminal.
+    terminal: bool,
     last_sent: Option<Instant>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Stream {
+    /// Its key, shared with its timers.
+    key: SharedKey,
     pending: VecDeque<Pending>,
+    /// The uuids received. Those no longer pending were acknowledged (in
+    /// order, as only the head is): an acknowledgement changes no set.
     received: HashSet<Bytes>,
-    acknowledged: HashSet<Bytes>,
     terminal_acknowledged: bool,
 }
+
+impl Stream {
+    /// Marks the head sent now and returns it, with its resend timer.
+    fn send_head(
+        &mut self,
+        timers: &mut Timers,
+        retry: Duration,
+        now: Instant,
+    ) -> Option<Arc<TaskStatus>> {
+        let head = self.pending.front_mut()?;
+        head.last_sent = Some(now);
+        timers.push(Reverse((now + retry, self.key.clone(), head.uuid.clone())));
+        Some(Arc::clone(&head.status))
+    }
+}
+
+/// Resend deadlines: (due, stream, uuid).
+type Timers = BinaryHeap<Reverse<(Instant, SharedKey, Bytes)>>;
 
 /// What [`StatusUpdateManager::update`] did with an update.
 #[derive(Debug, PartialEq)]
@@ -39,7 +125,7 @@ struct Stream {
 pub(crate) enum Accepted {
     /// New; send this now (it is the stream's head), or `None` (queued
     /// behind the head).
-    New(Option<TaskStatus>),
+    New(Option<Arc<TaskStatus>>),
     /// Seen before and not acknowledged yet: nothing to do.
     Duplicate,
     /// Seen and already acknowledged by the scheduler.
@@ -50,7 +136,7 @@ pub(crate) enum Accepted {
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Acknowledged {
     /// The next head, to send now.
-    pub(crate) next: Option<TaskStatus>,
+    pub(crate) next: Option<Arc<TaskStatus>>,
     /// The stream ended (terminal update acknowledged, nothing pending):
     /// the task can be forgotten.
     pub(crate) finished: bool,
@@ -60,11 +146,10 @@ pub(crate) struct Acknowledged {
 #[derive(Debug)]
 pub(crate) struct StatusUpdateManager {
     retry: Duration,
-    /// Keys shared with `timers`.
-    streams: HashMap<Arc<StreamKey>, Stream>,
+    streams: HashMap<SharedKey, Stream>,
     /// Resend deadlines (lazily invalidated: one per update sent, kept
-    /// until due): (due, stream, uuid).
-    timers: BinaryHeap<Reverse<(Instant, Arc<StreamKey>, Bytes)>>,
+    /// until due).
+    timers: Timers,
     /// Updates pending in all streams (kept as they come and go: the agent
     /// publishes it after every step, and summing 10,000 streams each time
     /// was most of an agent's CPU at 100,000 tasks).
@@ -87,47 +172,50 @@ impl StatusUpdateManager {
     pub(crate) fn update(
         &mut self,
         framework_id: &str,
-        status: TaskStatus,
+        status: Arc<TaskStatus>,
         now: Instant,
     ) -> Accepted {
         let Some(uuid) = status.uuid.clone() else {
             return Accepted::Duplicate;
         };
-        let key = (framework_id.to_string(), status.task_id.value.clone());
-        if !self.streams.contains_key(&key) {
-            self.streams
-                .insert(Arc::new(key.clone()), Stream::default());
+        let ids = view(framework_id, &status.task_id.value);
+        let ids = &ids as &dyn KeyView;
+        if !self.streams.contains_key(ids) {
+            let key = SharedKey(Arc::new(StreamKey {
+                framework_id: framework_id.to_string(),
+                task_id: status.task_id.value.clone(),
+            }));
+            let stream = Stream {
+                key: key.clone(),
+                pending: VecDeque::new(),
+                received: HashSet::new(),
+                terminal_acknowledged: false,
+            };
+            self.streams.insert(key, stream);
         }
-        let Some(stream) = self.streams.get_mut(&key) else {
+        let Some(stream) = self.streams.get_mut(ids) else {
             return Accepted::Duplicate;
         };
-        if stream.acknowledged.contains(&uuid) {
-            return Accepted::AlreadyAcknowledged;
-        }
         if !stream.received.insert(uuid.clone()) {
-            return Accepted::Duplicate;
+            return if stream.pending.iter().any(|p| p.uuid == uuid) {
+                Accepted::Duplicate
+            } else {
+                Accepted::AlreadyAcknowledged
+            };
         }
         self.pending_total += 1;
+        let terminal = status.state().is_terminal();
         stream.pending.push_back(Pending {
-            status: Box::new(status),
+            status,
             uuid,
+            terminal,
             last_sent: None,
         });
         if stream.pending.len() == 1 {
-            Accepted::New(self.send_head(&key, now))
+            Accepted::New(stream.send_head(&mut self.timers, self.retry, now))
         } else {
             Accepted::New(None)
         }
-    }
-
-    /// Marks the head of `key` sent now and returns it (with its timer).
-    fn send_head(&mut self, key: &StreamKey, now: Instant) -> Option<TaskStatus> {
-        let shared = self.streams.get_key_value(key)?.0.clone();
-        let head = self.streams.get_mut(key)?.pending.front_mut()?;
-        head.last_sent = Some(now);
-        self.timers
-            .push(Reverse((now + self.retry, shared, head.uuid.clone())));
-        Some(TaskStatus::clone(&head.status))
     }
 
     /// The scheduler acknowledged `uuid`; `None` when it is not the head of
@@ -139,25 +227,25 @@ impl StatusUpdateManager {
         uuid: &[u8],
         now: Instant,
     ) -> Option<Acknowledged> {
-        let key = (framework_id.to_string(), task_id.to_string());
-        let stream = self.streams.get_mut(&key)?;
+        let ids = view(framework_id, task_id);
+        let ids = &ids as &dyn KeyView;
+        let stream = self.streams.get_mut(ids)?;
         if stream.pending.front().map(|p| p.uuid.as_ref()) != Some(uuid) {
             return None;
         }
         let head = stream.pending.pop_front()?;
         self.pending_total = self.pending_total.saturating_sub(1);
-        stream.acknowledged.insert(head.uuid.clone());
-        if head.status.state().is_terminal() {
+        if head.terminal {
             stream.terminal_acknowledged = true;
         }
         let mut result = Acknowledged::default();
         if stream.pending.is_empty() {
             if stream.terminal_acknowledged {
-                self.streams.remove(&key);
+                self.streams.remove(ids);
                 result.finished = true;
             }
         } else {
-            result.next = self.send_head(&key, now);
+            result.next = stream.send_head(&mut self.timers, self.retry, now);
         }
         Some(result)
     }
@@ -168,15 +256,15 @@ impl StatusUpdateManager {
         &mut self,
         framework_id: Option<&str>,
         now: Instant,
-    ) -> Vec<(String, TaskStatus)> {
-        let keys: Vec<StreamKey> = self
-            .streams
-            .iter()
-            .filter(|(k, s)| framework_id.is_none_or(|f| k.0 == f) && !s.pending.is_empty())
-            .map(|(k, _)| StreamKey::clone(k))
-            .collect();
-        keys.into_iter()
-            .filter_map(|key| self.send_head(&key, now).map(|s| (key.0, s)))
+    ) -> Vec<(String, Arc<TaskStatus>)> {
+        let (timers, retry) = (&mut self.timers, self.retry);
+        self.streams
+            .values_mut()
+            .filter(|s| framework_id.is_none_or(|f| s.key.0.framework_id == f))
+            .filter_map(|s| {
+                let status = s.send_head(timers, retry, now)?;
+                Some((s.key.0.framework_id.clone(), status))
+            })
             .collect()
     }
 
@@ -186,7 +274,7 @@ impl StatusUpdateManager {
     }
 
     /// The heads whose resend is due, marked sent now.
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<(String, TaskStatus)> {
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(String, Arc<TaskStatus>)> {
         let mut out = Vec::new();
         while let Some(Reverse((at, ..))) = self.timers.peek() {
             if *at > now {
@@ -195,8 +283,10 @@ impl StatusUpdateManager {
             let Some(Reverse((_, key, uuid))) = self.timers.pop() else {
                 break;
             };
-            let key = StreamKey::clone(&key);
-            let Some(head) = self.streams.get(&key).and_then(|s| s.pending.front()) else {
+            let Some(stream) = self.streams.get_mut(&*key.0 as &dyn KeyView) else {
+                continue;
+            };
+            let Some(head) = stream.pending.front() else {
                 continue;
             };
             let stale =
@@ -204,8 +294,8 @@ impl StatusUpdateManager {
             if stale {
                 continue;
             }
-            if let Some(status) = self.send_head(&key, now) {
-                out.push((key.0, status));
+            if let Some(status) = stream.send_head(&mut self.timers, self.retry, now) {
+                out.push((key.0.framework_id.clone(), status));
             }
         }
         out
@@ -215,7 +305,7 @@ impl StatusUpdateManager {
     pub(crate) fn remove_framework(&mut self, framework_id: &str) {
         let mut removed = 0;
         self.streams.retain(|k, s| {
-            let keep = k.0 != framework_id;
+            let keep = k.0.framework_id != framework_id;
             if !keep {
                 removed += s.pending.len();
             }
@@ -233,7 +323,7 @@ impl StatusUpdateManager {
     /// How many updates of a task are not acknowledged yet.
     pub(crate) fn pending(&self, framework_id: &str, task_id: &str) -> usize {
         self.streams
-            .get(&(framework_id.to_string(), task_id.to_string()))
+            .get(&view(framework_id, task_id) as &dyn KeyView)
             .map_or(0, |s| s.pending.len())
     }
 }
@@ -244,13 +334,13 @@ mod tests {
 
     use super::*;
 
-    fn status(task: &str, state: TaskState, uuid: u8) -> TaskStatus {
-        TaskStatus {
+    fn status(task: &str, state: TaskState, uuid: u8) -> Arc<TaskStatus> {
+        Arc::new(TaskStatus {
             task_id: TaskId { value: task.into() },
             state: state as i32,
             uuid: Some(Bytes::from(vec![uuid; 16])),
             ..Default::default()
-        }
+        })
     }
 
     #[test]
@@ -300,6 +390,25 @@ mod tests {
         assert_eq!(m.pending("f", "t"), 0);
         assert_eq!(m.pending_total(), 0);
         assert!(m.acknowledge("f", "t", &[2; 16], t0).is_none());
+    }
+
+    #[test]
+    fn streams_are_told_apart_by_both_ids() {
+        let mut m = StatusUpdateManager::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        assert!(matches!(
+            m.update("ab", status("c", TaskState::TaskRunning, 1), t0),
+            Accepted::New(Some(_))
+        ));
+        assert!(matches!(
+            m.update("a", status("bc", TaskState::TaskRunning, 1), t0),
+            Accepted::New(Some(_))
+        ));
+        assert_eq!((m.pending("ab", "c"), m.pending("a", "bc")), (1, 1));
+        assert_eq!(m.pending("a", "b"), 0);
+        assert!(m.acknowledge("ab", "bc", &[1; 16], t0).is_none());
+        assert!(m.acknowledge("a", "bc", &[1; 16], t0).is_some());
+        assert_eq!((m.pending("ab", "c"), m.pending("a", "bc")), (1, 0));
     }
 
     #[test]

@@ -39,48 +39,48 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 return;
             };
             if status.agent_id.is_none() {
-                status.agent_id = Some(agent_id.clone());
+                std::sync::Arc::make_mut(&mut status).agent_id = Some(agent_id.clone());
             }
             let state_now = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
-            let task_id = status.task_id.value.clone();
-            let runs_on = framework
-                .holdings
-                .tasks()
-                .get(&task_id)
-                .map(|t| &**t)
-                .or_else(|| framework.completed_tasks.get(&task_id))
-                .map(|t| t.agent_id.as_str());
-            if runs_on.is_some_and(|on| on != agent_id.value) {
-                // Isolation: only the agent that runs a task speaks for it.
-                tracing::warn!(
-                    framework_id = %framework_id.value,
-                    %task_id,
-                    from = %agent_id.value,
-                    runs_on = runs_on.unwrap_or_default(),
-                    "status update from an agent that does not run the task; dropped"
-                );
-                return;
-            }
-            let mut operator_update = None;
-            if let Some(task) = framework.holdings.task_mut(&task_id) {
-                // Subscribers hear of every new state (Master::updateTask).
-                if notify && task.latest().is_none_or(|l| l.state != status.state) {
-                    operator_update = Some(status.clone());
+            let task_id = status.task_id.value.as_str();
+            // Isolation: only the agent that runs a task speaks for it.
+            let foreign = |runs_on: &str| {
+                let foreign = runs_on != agent_id.value;
+                if foreign {
+                    tracing::warn!(
+                        framework_id = %framework_id.value,
+                        %task_id,
+                        from = %agent_id.value,
+                        runs_on,
+                        "status update from an agent that does not run the task; dropped"
+                    );
                 }
+                foreign
+            };
+            let mut operator_update = false;
+            if let Some(task) = framework.holdings.task_mut(task_id) {
+                if foreign(&task.agent_id) {
+                    return;
+                }
+                // Subscribers hear of every new state (Master::updateTask).
+                operator_update = notify && task.latest().is_none_or(|l| l.state != status.state);
                 task.state = state_now;
                 task.push_status(status.clone());
                 if state_now.is_terminal() {
                     state.counters.task_terminal(state_now);
-                    if let Some(task) = framework.holdings.remove_task(&task_id) {
+                    if let Some(task) = framework.holdings.remove_task(task_id) {
                         framework.completed_tasks.push(task);
                     }
                     fx.allocate = true;
                 }
-            } else if let Some(task) = framework.completed_tasks.get_mut(&task_id) {
+            } else if let Some(task) = framework.completed_tasks.get_mut(task_id) {
+                if foreign(&task.agent_id) {
+                    return;
+                }
                 // A resend of a terminal update: nothing changes but its uuid.
                 if let Some(latest) = task.statuses.last_mut() {
-                    if latest.state == status.state {
-                        latest.uuid = status.uuid.clone();
+                    if latest.state == status.state && latest.uuid != status.uuid {
+                        std::sync::Arc::make_mut(latest).uuid = status.uuid.clone();
                     }
                 }
             }
@@ -92,8 +92,8 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, message: FromAgent) {
                 "status update"
             );
             // Disconnected: dropped; the agent resends until acknowledged.
-            framework.send_update(status);
-            if let Some(status) = operator_update {
+            framework.send_shared_update(&status);
+            if operator_update {
                 operator::task_updated(state, &framework_id.value, &status, state_now);
             }
         }
@@ -169,7 +169,7 @@ pub(crate) enum Removal {
 /// offers are rescinded and its resources are offered to nobody until it is
 /// back; its tasks stay.
 pub(crate) fn set_agent_active(state: &mut State, fx: &mut Effects, agent_id: &str, active: bool) {
-    let Some(agent) = state.agents.iter_mut().find(|a| a.id == agent_id) else {
+    let Some(agent) = state.agents.get_mut(agent_id) else {
         return;
     };
     if agent.active == active {
@@ -199,13 +199,15 @@ pub(crate) fn remove_agent_as(
     agent_id: &AgentId,
     removal: Removal,
 ) {
-    let Some(index) = state.agents.iter().position(|a| a.id == agent_id.value) else {
+    if state.agent(&agent_id.value).is_none() {
         tracing::debug!(agent_id = %agent_id.value, "remove of an unknown agent ignored");
         return;
-    };
+    }
     tracing::info!(agent_id = %agent_id.value, "removing agent");
     state.remove_offers_where(true, |o| o.agent_id == agent_id.value);
-    let agent = state.agents.remove(index);
+    let Some(agent) = state.agents.remove(&agent_id.value) else {
+        return;
+    };
     let mut updated = Vec::new();
     for framework in state.frameworks.values_mut() {
         let lost: Vec<String> = framework
@@ -258,7 +260,7 @@ pub(crate) fn remove_agent_as(
             );
             task.state = state_lost;
             state.counters.task_terminal(state_lost);
-            task.push_status(status.clone());
+            task.push_own_status(status.clone());
             task.terminal_acked = true;
             framework.completed_tasks.push(task);
             framework.send_update(status.clone());

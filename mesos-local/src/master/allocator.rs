@@ -66,7 +66,7 @@ pub(crate) fn allocate(state: &mut State, fx: &mut Effects) {
     let mut offered_by_agent = state.offered_by_agent();
     let mut made: BTreeMap<String, Vec<mesos_proto::v1::Offer>> = BTreeMap::new();
     for index in 0..state.agents.len() {
-        let Some(agent) = state.agents.get(index).filter(|a| a.active) else {
+        let Some(agent) = state.agents.at(index).filter(|a| a.active) else {
             continue;
         };
         let agent_id = agent.id.clone();

@@ -23,6 +23,7 @@
 //!   [`FAILOVER_GRACE`](scheduler::FAILOVER_GRACE) to resubscribe (a
 //!   framework with failover_timeout 0 is not removed by a failover).
 
+mod agent_list;
 mod agents;
 mod allocator;
 mod completed;
@@ -32,6 +33,7 @@ mod ids;
 pub(crate) mod leadership;
 mod metrics;
 pub(crate) mod operator;
+pub(crate) mod outgoing;
 mod page;
 mod removed;
 mod scheduler;
@@ -317,7 +319,7 @@ impl Master {
             tokio::net::TcpListener::bind(SocketAddr::new(config.ip, config.port)).await?;
         let addr = listener.local_addr()?;
         let now = ids::now_secs();
-        let agents: Vec<AgentSlot> = agents
+        let agents: agent_list::Agents = agents
             .into_iter()
             .map(|link| AgentSlot::new(link, now))
             .collect();

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mesos_proto::resources::Resources;
@@ -18,6 +19,7 @@ use mesos_proto::ShrinkToFit as _;
 
 use super::completed::{CompletedTasks, MAX_COMPLETED_TASKS};
 use super::holdings::Holdings;
+use super::outgoing::SchedulerEvent;
 use super::removed::RemovedFrameworks;
 use crate::protocol::{AgentLink, ToAgent};
 use crate::queue::{EventSender, SendError};
@@ -30,11 +32,15 @@ pub(crate) struct Connection {
     pub(crate) stream_id: String,
     /// Feeds the RecordIO response body (bounded: a scheduler that does
     /// not read has its stream closed, see [`crate::queue`]).
-    pub(crate) tx: EventSender<Event>,
+    pub(crate) tx: EventSender<SchedulerEvent>,
 }
 
 impl Connection {
     pub(crate) fn send(&self, event: Event) {
+        self.push(SchedulerEvent::from(event));
+    }
+
+    fn push(&self, event: SchedulerEvent) {
         match self.tx.send(event) {
             Ok(()) => {}
             Err(SendError::Overflow { capacity }) => tracing::warn!(
@@ -64,8 +70,9 @@ pub(crate) struct Task {
     pub(crate) agent_id: String,
     pub(crate) executor_id: Option<String>,
     pub(crate) state: TaskState,
-    /// The statuses received so far (state JSON `statuses`).
-    pub(crate) statuses: Vec<TaskStatus>,
+    /// The statuses received so far (state JSON `statuses`), shared with
+    /// the agent's records of them when they are alike (see [`push_status`]).
+    pub(crate) statuses: Vec<Arc<TaskStatus>>,
     /// Resources used, without allocation info.
     pub(crate) resources: Resources,
     pub(crate) role: String,
@@ -79,22 +86,36 @@ pub(crate) const MAX_TASK_STATUSES: usize = 32;
 
 impl Task {
     pub(crate) fn latest(&self) -> Option<&TaskStatus> {
-        self.statuses.last()
+        self.statuses.last().map(|s| &**s)
     }
 
     /// Records a status (see [`push_status`]).
-    pub(crate) fn push_status(&mut self, status: TaskStatus) {
+    pub(crate) fn push_status(&mut self, status: Arc<TaskStatus>) {
         push_status(&mut self.statuses, status);
+    }
+
+    /// Records a status of the master's own (see [`push_status`]).
+    pub(crate) fn push_own_status(&mut self, mut status: TaskStatus) {
+        status.shrink_to_fit();
+        push_status(&mut self.statuses, Arc::new(status));
     }
 }
 
 /// Records a status as the real master does (`Master::updateTask`): a
 /// status of the same state as the latest replaces it, and `data` is not
 /// kept. At most [`MAX_TASK_STATUSES`] are kept, without spare capacity
-/// (a task keeps them for its life; most have three or four).
-pub(crate) fn push_status(statuses: &mut Vec<TaskStatus>, mut status: TaskStatus) {
-    status.data = None;
-    status.shrink_to_fit();
+/// (a task keeps them for its life; most have three or four): `status`
+/// is kept as it is, shared, unless it has `data` (then a copy without
+/// it is), so it should have been shrunk to fit before it was shared.
+pub(crate) fn push_status(statuses: &mut Vec<Arc<TaskStatus>>, status: Arc<TaskStatus>) {
+    let status = if status.data.is_some() {
+        let mut kept = TaskStatus::clone(&status);
+        kept.data = None;
+        kept.shrink_to_fit();
+        Arc::new(kept)
+    } else {
+        status
+    };
     if statuses.last().is_some_and(|l| l.state == status.state) {
         statuses.pop();
     }
@@ -215,6 +236,17 @@ impl Framework {
         }
     }
 
+    /// Sends an UPDATE of a shared status (never copied: it is encoded
+    /// from the shared one).
+    pub(crate) fn send_shared_update(&self, status: &Arc<TaskStatus>) {
+        match &self.conn {
+            Some(conn) => conn.push(SchedulerEvent::Update(Arc::clone(status))),
+            None => {
+                tracing::debug!(framework_id = %self.id, "framework disconnected; event dropped")
+            }
+        }
+    }
+
     pub(crate) fn send_update(&self, status: TaskStatus) {
         self.send(Event {
             r#type: Some(event::Type::Update as i32),
@@ -318,7 +350,7 @@ pub(crate) struct State {
     pub(crate) allocation_interval: Duration,
     pub(crate) offer_timeout: Option<Duration>,
     pub(crate) start_time: f64,
-    pub(crate) agents: Vec<AgentSlot>,
+    pub(crate) agents: super::agent_list::Agents,
     /// Agents removed for good (remove_agent).
     pub(crate) removed_agents: Vec<AgentSlot>,
     pub(crate) frameworks: BTreeMap<String, Framework>,
@@ -344,7 +376,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn agent(&self, agent_id: &str) -> Option<&AgentSlot> {
-        self.agents.iter().find(|a| a.id == agent_id)
+        self.agents.get(agent_id)
     }
 
     /// Sends to an agent if registered.
@@ -519,9 +551,9 @@ mod tests {
             data: Some(vec![0u8; 1024].into()),
             ..TaskStatus::default()
         };
-        task.push_status(status(TaskState::TaskStarting));
+        task.push_status(Arc::new(status(TaskState::TaskStarting)));
         for _ in 0..10_000 {
-            task.push_status(status(TaskState::TaskRunning));
+            task.push_own_status(status(TaskState::TaskRunning));
         }
         assert_eq!(task.statuses.len(), 2);
         assert!(task.statuses.iter().all(|s| s.data.is_none()));
@@ -531,7 +563,7 @@ mod tests {
             } else {
                 TaskState::TaskStarting
             };
-            task.push_status(status(state));
+            task.push_status(Arc::new(status(state)));
         }
         assert_eq!(task.statuses.len(), MAX_TASK_STATUSES);
     }

@@ -186,7 +186,7 @@ fn task_json(task: &Task) -> Value {
         "state": task.state.as_str_name(),
         "resources": resources_json(&task.resources),
         "role": task.role,
-        "statuses": task.statuses.iter().map(status_json).collect::<Vec<_>>(),
+        "statuses": task.statuses.iter().map(|s| status_json(s)).collect::<Vec<_>>(),
     })
 }
 

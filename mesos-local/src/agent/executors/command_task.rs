@@ -63,9 +63,6 @@ impl AgentState {
                 statuses: Vec::new(),
             },
         );
-        executor
-            .infos
-            .insert(task_id.clone(), Box::new(task.clone()));
         let request =
             self.launch_request(&framework, &executor, LaunchKind::CommandTask, Some(&task));
         let key: ExecKey = (framework_id.clone(), task_id.clone());
@@ -80,6 +77,7 @@ impl AgentState {
                 framework_info::capability::Type::TaskKillingState,
             ),
         };
+        executor.infos.insert(task_id.clone(), Box::new(task));
         let Some(fw) = self.framework_entry(framework) else {
             return;
         };

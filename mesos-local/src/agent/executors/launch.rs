@@ -120,7 +120,7 @@ impl AgentState {
         kind: Kind,
     ) -> Executor {
         let container_id = ContainerId {
-            value: uuid::Uuid::new_v4().to_string(),
+            value: crate::containerizer::command::fast_uuid().to_string(),
             parent: None,
         };
         let directory = sandbox::executor_run_directory(

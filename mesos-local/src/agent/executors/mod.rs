@@ -190,7 +190,7 @@ struct TaskEntry {
     delivered: bool,
     /// The updates taken for it (the operator API's `statuses`), at most
     /// as many as the master keeps.
-    statuses: Vec<TaskStatus>,
+    statuses: Vec<Arc<TaskStatus>>,
 }
 
 struct Executor {
@@ -377,13 +377,27 @@ impl AgentState {
         shutdown: CancellationToken,
     ) {
         let agent_id = self.id.agent_id.value.clone();
+        // One shutdown future and one resend timer for the loop's life
+        // (the timer is reset when the next resend deadline changes), not
+        // new ones for every message.
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
+        let resend = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(resend);
+        let mut armed = None;
         loop {
             let deadline = self.updates.next_deadline();
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    resend.as_mut().reset(at);
+                }
+                armed = deadline;
+            }
             tokio::select! {
-                _ = shutdown.cancelled() => break,
+                _ = &mut cancelled => break,
                 Some(message) = from_master.recv() => self.on_master(message),
                 Some(input) = inputs.recv() => self.on_input(input),
-                _ = sleep_until(deadline) => {
+                _ = &mut resend, if armed.is_some() => {
                     let due = self.updates.due(Instant::now());
                     if !self.stopped {
                         for (framework_id, status) in due {
@@ -400,7 +414,7 @@ impl AgentState {
         self.registry.kill_all();
     }
 
-    fn forward(&self, framework_id: &str, status: TaskStatus) {
+    fn forward(&self, framework_id: &str, status: Arc<TaskStatus>) {
         let _ = self.to_master.send(FromAgent::StatusUpdate {
             agent_id: self.id.agent_id.clone(),
             framework_id: FrameworkId {
@@ -427,12 +441,5 @@ impl AgentState {
             .get_mut(framework_id)
             .and_then(|f| f.executors.get_mut(executor_id))
             .map(|e| &mut **e)
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

@@ -8,6 +8,7 @@
 //! resource statistics.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use mesos_proto::v1::agent::call::Type as CallType;
 use mesos_proto::v1::agent::response::{
@@ -38,19 +39,18 @@ pub(crate) enum Query {
 }
 
 /// Records `status` with its task (see [`crate::master::state::push_status`]).
-pub(super) fn record_status(framework: &mut Framework, status: &TaskStatus) {
+pub(super) fn record_status(framework: &mut Framework, status: &Arc<TaskStatus>) {
     let task_id = &status.task_id.value;
     let executor_id = framework
         .task_executor
         .get(task_id)
-        .cloned()
-        .unwrap_or_else(|| task_id.clone());
+        .map_or(task_id.as_str(), String::as_str);
     let entry = framework
         .executors
-        .get_mut(&executor_id)
+        .get_mut(executor_id)
         .and_then(|e| e.tasks.get_mut(task_id));
     if let Some(entry) = entry {
-        crate::master::state::push_status(&mut entry.statuses, status.clone());
+        crate::master::state::push_status(&mut entry.statuses, Arc::clone(status));
     }
 }
 

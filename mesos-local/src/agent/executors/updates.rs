@@ -2,9 +2,12 @@
 //! played by the agent), into the status update manager and to the master;
 //! acknowledgements.
 
+use std::sync::Arc;
+
 use mesos_proto::v1::{
     network_info, task_status, ExecutorId, NetworkInfo, TaskId, TaskState, TaskStatus,
 };
+use mesos_proto::ShrinkToFit as _;
 use tokio::time::Instant;
 
 use crate::agent::status_updates::Accepted;
@@ -56,29 +59,34 @@ impl AgentState {
         self.enqueue(framework_id, status);
     }
 
-    /// Into the status update manager; sends the head if it is new.
+    /// Into the status update manager; sends the head if it is new (the
+    /// answer then says `New(None)`: the head went to the master).
     pub(super) fn enqueue(&mut self, framework_id: &str, status: TaskStatus) -> Accepted {
-        if self
-            .frameworks
-            .get(framework_id)
-            .is_some_and(|f| f.shutting_down)
-        {
+        let framework = self.frameworks.get_mut(framework_id);
+        if framework.as_ref().is_some_and(|f| f.shutting_down) {
             tracing::debug!(
                 framework_id,
                 "dropping an update of a framework being shut down"
             );
             return Accepted::Duplicate;
         }
-        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+        // One copy of the update from here on, shared by the task's
+        // record, the status update manager and what goes to the master.
+        let mut status = status;
+        status.shrink_to_fit();
+        let status = Arc::new(status);
+        if let Some(framework) = framework {
             super::operator::record_status(framework, &status);
         }
-        let accepted = self.updates.update(framework_id, status, Instant::now());
-        if let Accepted::New(Some(head)) = &accepted {
-            if !self.stopped {
-                self.forward(framework_id, head.clone());
+        match self.updates.update(framework_id, status, Instant::now()) {
+            Accepted::New(Some(head)) => {
+                if !self.stopped {
+                    self.forward(framework_id, head);
+                }
+                Accepted::New(None)
             }
+            accepted => accepted,
         }
-        accepted
     }
 
     pub(super) fn emulated_start(
@@ -245,9 +253,9 @@ impl AgentState {
         let Some(framework) = self.frameworks.get_mut(framework_id) else {
             return;
         };
-        let executor_id = framework.task_executor.get(task_id).cloned();
-        let executor = executor_id
-            .as_ref()
+        let executor = framework
+            .task_executor
+            .get(task_id)
             .and_then(|e| framework.executors.get_mut(e));
         if let Some(executor) = executor {
             if ack.finished {

@@ -237,7 +237,7 @@ async fn executor_api_by_hand() {
                     Some(task_status::Reason::ExecutorTerminated as i32)
                 );
                 h.ack(&status);
-                failed.push(status.task_id.value);
+                failed.push(status.task_id.value.clone());
             }
             other => panic!("{other:?}"),
         }

@@ -154,7 +154,7 @@ impl Harness {
             } => {
                 assert_eq!(framework_id.value, FW);
                 assert_eq!(agent_id.value, "agent-S0");
-                status
+                TaskStatus::clone(&status)
             }
             other => panic!("expected a status update, got {other:?}"),
         }

@@ -174,7 +174,7 @@ fn apply(
         );
     }
     let used = state.used_on(agent_id);
-    let Some(agent) = state.agents.iter_mut().find(|a| a.id == agent_id) else {
+    let Some(agent) = state.agents.get_mut(agent_id) else {
         return server::text_response(StatusCode::BAD_REQUEST, "No agent found with specified ID");
     };
     let mut available = agent.total.clone();

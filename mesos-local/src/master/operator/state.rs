@@ -6,6 +6,7 @@
 //! info on what is allocated or offered).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::agent_info::capability::Type as AgentCapability;
@@ -95,7 +96,7 @@ fn allocated_to(resources: &Resources, role: &str) -> Vec<Resource> {
 pub(crate) fn task_from_info(
     info: &TaskInfo,
     state: TaskState,
-    statuses: &[TaskStatus],
+    statuses: &[Arc<TaskStatus>],
 ) -> mesos_proto::v1::Task {
     let latest = statuses
         .iter()
@@ -106,7 +107,7 @@ pub(crate) fn task_from_info(
         name: info.name.clone(),
         task_id: info.task_id.clone(),
         state: state as i32,
-        statuses: statuses.to_vec(),
+        statuses: statuses.iter().map(|s| TaskStatus::clone(s)).collect(),
         status_update_state: latest.map(|s| s.state),
         status_update_uuid: latest.and_then(|s| s.uuid.clone()),
         labels: info.labels.clone(),

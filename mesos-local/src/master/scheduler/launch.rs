@@ -51,17 +51,17 @@ pub(super) fn record_task(
     framework_id: &str,
     agent_id: &str,
     role: &str,
-    task: &TaskInfo,
+    task: &mut TaskInfo,
     executor_id: Option<String>,
 ) {
     // Operator subscribers hear of it (copied only when there are some).
     let notify = !state.operator.is_empty();
     if let Some(framework) = state.frameworks.get_mut(framework_id) {
-        // Its resources are kept once, flat, in `resources`.
-        let info = TaskInfo {
-            resources: Vec::new(),
-            ..task.clone()
-        };
+        // Its resources are kept once, flat, in `resources`: the info is
+        // copied without them (`task` gets them back).
+        let resources = std::mem::take(&mut task.resources);
+        let info = task.clone();
+        task.resources = resources;
         let task = Task {
             info,
             framework_id: framework_id.to_string(),
@@ -167,7 +167,7 @@ pub(super) fn launch_one(
         new_executors.insert(executor.executor_id.value.clone(), executor.clone());
         record_executor(state, framework_id, agent_id, executor);
     }
-    record_task(state, framework_id, agent_id, role, &task, executor_id);
+    record_task(state, framework_id, agent_id, role, &mut task, executor_id);
     let Some(framework) = state.frameworks.get(framework_id) else {
         return;
     };
@@ -257,12 +257,11 @@ pub(super) fn launch_group(
         // executor.
         task.executor = Some(Box::new(executor.clone()));
     }
-    let tasks = group.task_group.tasks.clone();
     if new_executor {
         new_executors.insert(executor.executor_id.value.clone(), executor.clone());
         record_executor(state, framework_id, agent_id, &executor);
     }
-    for task in &tasks {
+    for task in &mut group.task_group.tasks {
         launched.insert(task.task_id.value.clone());
         record_task(
             state,
@@ -276,6 +275,7 @@ pub(super) fn launch_group(
     let Some(framework) = state.frameworks.get(framework_id) else {
         return;
     };
+    let tasks = &group.task_group.tasks;
     tracing::info!(%framework_id, %agent_id, tasks = tasks.len(), "launching task group");
     let info = framework.info.clone();
     state.send_to_agent(

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::master::ids::{self, master_status};
 use crate::master::operator::subscribe as operator;
+use crate::master::outgoing::SchedulerEvent;
 use crate::master::state::{Connection, Effects, FailoverTimer, Framework, State, Watch};
 use crate::master::validation::validate_framework_info;
 use crate::protocol::ToAgent;
@@ -96,7 +97,7 @@ pub(crate) enum Reply {
 #[derive(Debug)]
 pub(crate) struct NewStream {
     pub(crate) stream_id: String,
-    pub(crate) rx: EventReceiver<Event>,
+    pub(crate) rx: EventReceiver<SchedulerEvent>,
 }
 
 fn heartbeat() -> Event {
@@ -154,7 +155,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
     };
     if let Err(message) = validate_framework_info(&info) {
         tracing::info!(%message, "subscription refused");
-        let _ = tx.send(error_event(&message));
+        let _ = tx.send(error_event(&message).into());
         tx.close();
         return stream;
     }
@@ -168,7 +169,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
             cpp_double(timeout)
         );
         tracing::info!(%message, "subscription refused");
-        let _ = tx.send(error_event(&message));
+        let _ = tx.send(error_event(&message).into());
         tx.close();
         return stream;
     }
@@ -181,7 +182,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
     if let Some(id) = requested.as_deref() {
         if state.removed_frameworks.contains(id) {
             tracing::info!(framework_id = %id, "removed framework tried to resubscribe");
-            let _ = tx.send(error_event("Framework has been removed"));
+            let _ = tx.send(error_event("Framework has been removed").into());
             tx.close();
             return stream;
         }
@@ -204,9 +205,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
                 requested = ?info.principal,
                 "framework tried to resubscribe with another principal; refused"
             );
-            let _ = tx.send(error_event(
-                "Changing framework's principal is not allowed.",
-            ));
+            let _ = tx.send(error_event("Changing framework's principal is not allowed.").into());
             tx.close();
             return stream;
         }
@@ -242,16 +241,19 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
         resubscribed,
         "framework subscribed"
     );
-    let _ = tx.send(Event {
-        r#type: Some(event::Type::Subscribed as i32),
-        subscribed: Some(event::Subscribed {
-            framework_id: FrameworkId { value: id.clone() },
-            heartbeat_interval_seconds: Some(state.heartbeat_interval.as_secs_f64()),
-            master_info: Some(state.master_info.clone()),
-        }),
-        ..Event::default()
-    });
-    let _ = tx.send(heartbeat());
+    let _ = tx.send(
+        Event {
+            r#type: Some(event::Type::Subscribed as i32),
+            subscribed: Some(event::Subscribed {
+                framework_id: FrameworkId { value: id.clone() },
+                heartbeat_interval_seconds: Some(state.heartbeat_interval.as_secs_f64()),
+                master_info: Some(state.master_info.clone()),
+            }),
+            ..Event::default()
+        }
+        .into(),
+    );
+    let _ = tx.send(heartbeat().into());
     operator::framework_changed(state, &id, !resubscribed);
     // Offers made to the previous connection are void.
     state.remove_offers_where(false, |o| o.framework_id == id);
@@ -365,7 +367,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
         if task.latest().is_none_or(|l| l.state != status.state) {
             updated.push(status.clone());
         }
-        task.push_status(status);
+        task.push_own_status(status);
         task.terminal_acked = true;
         framework.completed_tasks.push(*task);
     }

@@ -153,7 +153,7 @@ pub(crate) fn empty_state() -> super::state::State {
         allocation_interval: Duration::from_secs(1),
         offer_timeout: None,
         start_time: 0.0,
-        agents: Vec::new(),
+        agents: Default::default(),
         removed_agents: Vec::new(),
         frameworks: Default::default(),
         completed_frameworks: Vec::new(),
@@ -250,7 +250,7 @@ impl Harness {
             .send(FromAgent::StatusUpdate {
                 agent_id: agent_id(index),
                 framework_id: framework_id.clone(),
-                status: TaskStatus {
+                status: std::sync::Arc::new(TaskStatus {
                     task_id: TaskId {
                         value: task_id.into(),
                     },
@@ -260,7 +260,7 @@ impl Harness {
                     timestamp: Some(1.0),
                     uuid: Some(uuid.clone()),
                     ..TaskStatus::default()
-                },
+                }),
             })
             .expect("master listens");
         uuid
