@@ -36,6 +36,7 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 repeat "$e2e" "mesos-rs e2e, 10 agents, fake containerizer, 10000 tasks" e2e --agents 10 --tasks 10000 --containerizer fake
 repeat "$e2e" "pymesos  e2e, 10 agents, fake containerizer, 10000 tasks" pymesos --agents 10 --tasks 10000
 repeat "$e2e" "mesos-rs e2e over JSON (pymesos's media type), 10000 tasks" e2e --agents 10 --tasks 10000 --media json
+MESOS_BENCH_PIPELINE_DEPTH=0 repeat "$e2e" "mesos-rs e2e without pipelined calls (each call a connection of its own), 10000 tasks" e2e --agents 10 --tasks 10000 --containerizer fake
 repeat "$e2e" "mesos-rs e2e, 2 agents, real processes, 1000 tasks" e2e --agents 2 --tasks 1000 --containerizer process
 (unset MESOS_INTEROP_MASTER  # mesos-local's agent here
  repeat updates_per_second "mesos-rs executor, 1 agent, real processes, 20000 updates over 100 tasks" executor-updates --updates 20000 --tasks 100)

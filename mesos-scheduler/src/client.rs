@@ -153,12 +153,18 @@ impl SchedulerClient {
     }
 
     /// Sends any call (its `framework_id` is filled in).
-    pub async fn call(&self, mut call: Call) -> Result<(), Error> {
-        self.call_with_response(&mut call).await.map(|_| ())
+    pub async fn call(&self, call: Call) -> Result<(), Error> {
+        self.call_with_response(Box::new(call)).await.map(|_| ())
     }
 
-    async fn call_with_response(&self, call: &mut Call) -> Result<mesos_http::CallResponse, Error> {
-        let kind = calls::type_name(call);
+    /// Sends `call` and returns the answer. The call is boxed so that the
+    /// future stays small: a `Call` holds every kind of call inline (a few
+    /// KiB), and a framework spawns a future per call in flight.
+    async fn call_with_response(
+        &self,
+        mut call: Box<Call>,
+    ) -> Result<mesos_http::CallResponse, Error> {
+        let kind = calls::type_name(&call);
         let timing = telemetry::call(&self.shared.span(), kind);
         let Some(session) = self.shared.session() else {
             timing.finish("not_subscribed");
@@ -168,14 +174,14 @@ impl SchedulerClient {
         let answer = self
             .shared
             .http
-            .call(&session.url, call, Some(&session.stream_id))
+            .call(&session.url, &*call, Some(&session.stream_id))
             .instrument(timing.span().clone())
             .await;
         timing.finish_with(&answer);
         if answer.is_ok() {
             self.shared
                 .held_offers
-                .released(calls::offers_answered(call));
+                .released(calls::offers_answered(&call));
         }
         answer.map_err(|source| Error::Call { call: kind, source })
     }
@@ -281,7 +287,7 @@ impl SchedulerClient {
 
     async fn send_ack(&self, task_id: TaskId, ack: PendingAck) -> Result<(), Error> {
         let call = calls::acknowledge(ack.agent_id.clone(), task_id.clone(), ack.uuid.clone());
-        match self.call(call).await {
+        match self.call_with_response(Box::new(call)).await.map(|_| ()) {
             Err(e) if e.is_transient() => {
                 if !self.shared.pending_acks.keep(task_id.clone(), ack) {
                     return Err(e);
@@ -344,8 +350,8 @@ impl SchedulerClient {
         &self,
         operations: Vec<mesos_proto::v1::scheduler::call::reconcile_operations::Operation>,
     ) -> Result<mesos_proto::v1::scheduler::Response, Error> {
-        let mut call = calls::reconcile_operations(operations);
-        let response = self.call_with_response(&mut call).await?;
+        let call = calls::reconcile_operations(operations);
+        let response = self.call_with_response(Box::new(call)).await?;
         let media = self.shared.http.media_type();
         response.decode(media).map_err(|e| Error::Call {
             call: "RECONCILE_OPERATIONS",
