@@ -38,7 +38,10 @@
 //!
 //! The pipelining scenario (`scenarios/pipelining.rs`) writes three calls
 //! at once on one raw connection and reads their answers: the real master
-//! answers pipelined calls one by one, in order, an error among them.
+//! answers pipelined calls one by one, in order, an error among them. A
+//! second one sends 24 calls through the SDK's own pipelined call path
+//! (`mesos_http::ClientBuilder::pipelining`): each caller gets its own
+//! answer.
 //!
 //! The observations of the real master are checked in, one JSON file per
 //! scenario under `tests/differential/goldens/`. Every run compares

@@ -15,6 +15,7 @@ use crate::http::encode_call;
 use crate::observe::{message_kind, Observations};
 
 crate::scenarios!(both pipelined_calls_are_answered_in_order);
+crate::scenarios!(both pipelined_client_calls_get_their_own_answers);
 
 /// Bound of the whole exchange.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,6 +61,59 @@ async fn pipelined_calls_are_answered_in_order(ctx: Ctx) -> Observations {
         .zip(answers)
     {
         o.push(step, answer);
+    }
+    ctx.teardown(&framework).await;
+    o
+}
+
+/// The SDK's own pipelined call path (`ClientBuilder::pipelining`, what the
+/// scheduler uses by default): 24 calls started at once, 8 in flight at
+/// most, every third an ACKNOWLEDGE the master refuses; each caller must get
+/// the answer to its own call.
+async fn pipelined_client_calls_get_their_own_answers(ctx: Ctx) -> Observations {
+    let mut o = Observations::default();
+    let framework = ctx.subscribe(json!({})).await;
+    let id = json!({"value": framework.framework_id});
+    let reconcile = json!({"type": "RECONCILE", "framework_id": id, "reconcile": {"tasks": []}});
+    let bad_ack = json!({
+        "type": "ACKNOWLEDGE",
+        "framework_id": id,
+        "acknowledge": {"agent_id": {"value": "no-such-agent"}, "task_id": {"value": "t"}, "uuid": "AAAA"}
+    });
+    let typed = |call: &Value| -> mesos_proto::v1::scheduler::Call {
+        mesos_proto::MediaType::Json
+            .decode(call.to_string().as_bytes())
+            .expect("a valid call")
+    };
+    let (reconcile, bad_ack) = (typed(&reconcile), typed(&bad_ack));
+    let client = mesos_http::Client::builder()
+        .media_type(ctx.media)
+        .pipelining(8)
+        .request_timeout(EXCHANGE_TIMEOUT)
+        .build()
+        .expect("a client");
+    let url = mesos_http::parse_url(&format!(
+        "{}/api/v1/scheduler",
+        ctx.target.base.trim_end_matches('/')
+    ))
+    .expect("the scheduler endpoint");
+    let calls = (0..24).map(|i| {
+        let call = if i % 3 == 1 { &bad_ack } else { &reconcile };
+        client.call(&url, call, Some(&framework.stream_id))
+    });
+    let answers = futures::future::join_all(calls).await;
+    for (i, answer) in answers.into_iter().enumerate() {
+        let seen = match answer {
+            Ok(ok) => json!({"status": ok.status.as_u16()}),
+            Err(error) => json!({
+                "status": error.status().map(|s| s.as_u16()),
+                "body": match &error {
+                    mesos_http::Error::BadRequest { message, .. } => json!(message_kind(message)),
+                    other => json!(mesos_http::error_chain(other)),
+                },
+            }),
+        };
+        o.push(&format!("call {i}"), seen);
     }
     ctx.teardown(&framework).await;
     o
