@@ -26,13 +26,7 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 async fn pipelined_calls_are_answered_in_order(ctx: Ctx) -> Observations {
     let mut o = Observations::default();
     let framework = ctx.subscribe(json!({})).await;
-    let id = json!({"value": framework.framework_id});
-    let reconcile = json!({"type": "RECONCILE", "framework_id": id, "reconcile": {"tasks": []}});
-    let bad_ack = json!({
-        "type": "ACKNOWLEDGE",
-        "framework_id": id,
-        "acknowledge": {"agent_id": {"value": "no-such-agent"}, "task_id": {"value": "t"}, "uuid": "AAAA"}
-    });
+    let (reconcile, bad_ack) = reconcile_and_bad_ack(&framework.framework_id);
     let mut requests = Vec::new();
     for call in [&reconcile, &bad_ack, &reconcile] {
         let body = encode_call(ctx.media, call);
@@ -73,13 +67,7 @@ async fn pipelined_calls_are_answered_in_order(ctx: Ctx) -> Observations {
 async fn pipelined_client_calls_get_their_own_answers(ctx: Ctx) -> Observations {
     let mut o = Observations::default();
     let framework = ctx.subscribe(json!({})).await;
-    let id = json!({"value": framework.framework_id});
-    let reconcile = json!({"type": "RECONCILE", "framework_id": id, "reconcile": {"tasks": []}});
-    let bad_ack = json!({
-        "type": "ACKNOWLEDGE",
-        "framework_id": id,
-        "acknowledge": {"agent_id": {"value": "no-such-agent"}, "task_id": {"value": "t"}, "uuid": "AAAA"}
-    });
+    let (reconcile, bad_ack) = reconcile_and_bad_ack(&framework.framework_id);
     let typed = |call: &Value| -> mesos_proto::v1::scheduler::Call {
         mesos_proto::MediaType::Json
             .decode(call.to_string().as_bytes())
@@ -117,6 +105,19 @@ async fn pipelined_client_calls_get_their_own_answers(ctx: Ctx) -> Observations 
     }
     ctx.teardown(&framework).await;
     o
+}
+
+/// A RECONCILE the master accepts and an ACKNOWLEDGE it refuses (`400`, an
+/// invalid uuid), as `framework_id`'s calls.
+fn reconcile_and_bad_ack(framework_id: &str) -> (Value, Value) {
+    let id = json!({"value": framework_id});
+    let reconcile = json!({"type": "RECONCILE", "framework_id": id, "reconcile": {"tasks": []}});
+    let bad_ack = json!({
+        "type": "ACKNOWLEDGE",
+        "framework_id": id,
+        "acknowledge": {"agent_id": {"value": "no-such-agent"}, "task_id": {"value": "t"}, "uuid": "AAAA"}
+    });
+    (reconcile, bad_ack)
 }
 
 /// Writes `requests` in one write on a new connection to `address`, then

@@ -108,7 +108,7 @@ fn lock(waiters: &Waiters) -> std::sync::MutexGuard<'_, VecDeque<Waiter>> {
 
 /// One kept connection and the task that owns it.
 struct Pipeline {
-    origin: String,
+    origin: Origin,
     jobs: mpsc::UnboundedSender<Job>,
     slots: Arc<Semaphore>,
     task: AbortHandle,
@@ -139,10 +139,9 @@ impl Pipelines {
     /// The pipeline to `url`'s origin, connecting a new one if there is
     /// none (or one to another origin: a new leading master).
     fn pipeline(&self, url: &Uri) -> Arc<Pipeline> {
-        let origin = origin(url);
         let mut current = self.current();
         if let Some(pipeline) = current.as_ref() {
-            if pipeline.origin == origin && !pipeline.jobs.is_closed() {
+            if pipeline.origin.serves(url) && !pipeline.jobs.is_closed() {
                 return Arc::clone(pipeline);
             }
         }
@@ -152,7 +151,7 @@ impl Pipelines {
         let limit = self.max_response_len;
         let task = tokio::spawn(run(connector, connect_to, queue, limit)).abort_handle();
         let pipeline = Arc::new(Pipeline {
-            origin,
+            origin: Origin::of(url),
             jobs,
             slots: Arc::new(Semaphore::new(self.depth)),
             task,
@@ -188,7 +187,7 @@ impl Pipelines {
                 Ok(Ok(response)) => return Ok(response),
                 Ok(Err(failure)) => failure,
                 Err(_) => {
-                    tracing::debug!(origin = %pipeline.origin, ?timeout, "no answer in time: pipelined connection closed");
+                    tracing::debug!(endpoint = %RedactedUrl(url), ?timeout, "no answer in time: pipelined connection closed");
                     pipeline.task.abort();
                     self.discard(&pipeline);
                     return Err(Error::Timeout {
@@ -260,13 +259,31 @@ fn connect_error(url: &Uri, cause: Shared) -> Error {
     }
 }
 
-/// `scheme://authority` of `url`: what one connection serves.
-fn origin(url: &Uri) -> String {
-    format!(
-        "{}://{}",
-        url.scheme_str().unwrap_or("http"),
-        url.authority().map(|a| a.as_str()).unwrap_or_default()
-    )
+/// What one connection serves: a scheme, host and port (never user-info,
+/// which is not sent and not shown).
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: Option<http::uri::Scheme>,
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+impl Origin {
+    fn of(url: &Uri) -> Self {
+        Origin {
+            scheme: url.scheme().cloned(),
+            host: url.host().map(str::to_string),
+            port: url.port_u16(),
+        }
+    }
+
+    /// Whether `url` goes to this origin (compared in place: this runs for
+    /// every call).
+    fn serves(&self, url: &Uri) -> bool {
+        self.scheme.as_ref() == url.scheme()
+            && self.host.as_deref() == url.host()
+            && self.port == url.port_u16()
+    }
 }
 
 /// The connection's task: connect, then write and read until the queue is
