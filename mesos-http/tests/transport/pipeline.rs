@@ -359,3 +359,57 @@ async fn no_server_is_a_connect_error() {
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");
     assert!(error.is_retryable());
 }
+
+#[tokio::test]
+async fn a_released_connection_closes_once_its_last_answer_is_read() {
+    // Two calls are written; their callers stop waiting and the client is
+    // dropped before the server answers. Once both answers are read, the
+    // connection must close (not stay open for as long as the server keeps
+    // it, as the Mesos master does).
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (answer_now, go) = oneshot::channel::<()>();
+    let (report, closed) = oneshot::channel::<bool>();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while task_ids(&seen).len() < 2 || !seen.ends_with(b"}") {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = go.await;
+        let ids = task_ids(&seen);
+        let answers = [answer(0, &ids[0]), answer(1, &ids[1])].concat();
+        socket.write_all(&answers).await.unwrap();
+        let eof = tokio::time::timeout(Duration::from_secs(10), async {
+            while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+        })
+        .await
+        .is_ok();
+        let _ = report.send(eof);
+    });
+    let client = pipelined(8, Duration::from_secs(20));
+    let url = parse_url(&format!("http://{addr}/api/v1/scheduler")).unwrap();
+    let calls = (0..2).map(|i| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            tokio::time::timeout(
+                Duration::from_millis(300),
+                client.call(&url, &numbered(i), None),
+            )
+            .await
+        }
+    });
+    for gave_up in futures::future::join_all(calls).await {
+        assert!(gave_up.is_err(), "the callers stop waiting first");
+    }
+    drop(client);
+    answer_now.send(()).unwrap();
+    assert!(
+        closed.await.unwrap(),
+        "the client kept the released connection open"
+    );
+}

@@ -18,6 +18,7 @@
 mod parse;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -313,15 +314,25 @@ async fn run(
     };
     let (reader, writer) = tokio::io::split(io);
     let waiters: Waiters = Arc::default();
-    let reading = read_answers(reader, Arc::clone(&waiters), max_response_len);
+    let released = Arc::new(AtomicBool::new(false));
+    let reading = read_answers(
+        reader,
+        Arc::clone(&waiters),
+        Arc::clone(&released),
+        max_response_len,
+    );
     let writing = write_calls(writer, &mut queue, Arc::clone(&waiters));
     tokio::pin!(reading);
     let ended = tokio::select! {
         ended = &mut reading => ended,
         written = writing => match written {
-            // The client let go of this connection: answer what was written.
+            // The client let go of this connection: read the answers still
+            // due (their callers may have stopped waiting), then close.
             Ok(()) if lock(&waiters).is_empty() => Ended::Closed,
-            Ok(()) => reading.await,
+            Ok(()) => {
+                released.store(true, Ordering::Relaxed);
+                reading.await
+            }
             Err(e) => Ended::Io(e),
         },
     };
@@ -369,10 +380,12 @@ async fn write_calls<W: tokio::io::AsyncWrite + Unpin>(
 }
 
 /// Reads answers and hands each to the oldest waiting call. Returns why
-/// the connection ended.
+/// the connection ended, or once the last answer due is read after the
+/// client `released` the connection.
 async fn read_answers<R: tokio::io::AsyncRead + Unpin>(
     mut reader: R,
     waiters: Waiters,
+    released: Arc<AtomicBool>,
     max_response_len: usize,
 ) -> Ended {
     let mut parser = ResponseParser::new(max_response_len);
@@ -387,6 +400,9 @@ async fn read_answers<R: tokio::io::AsyncRead + Unpin>(
                     }
                     if closes {
                         return Ended::ClosedAfterAnswer;
+                    }
+                    if released.load(Ordering::Relaxed) && lock(&waiters).is_empty() {
+                        return Ended::Closed;
                     }
                 }
                 Ok(None) => break,
