@@ -178,6 +178,22 @@ async fn call_all(client: &Client, url: &str, n: usize) -> Vec<Result<String, Er
         .collect()
 }
 
+/// Call `i` is answered with its own task id, on the scripted server's
+/// second connection.
+async fn answered_on_a_second_connection(
+    client: &Client,
+    url: &str,
+    i: usize,
+    connections: &AtomicUsize,
+) {
+    let again = client
+        .call(&parse_url(url).unwrap(), &numbered(i), None)
+        .await
+        .unwrap();
+    assert_eq!(again.body, format!("t{i}").into_bytes());
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn calls_are_written_before_any_answer_on_one_connection() {
     // The server answers only once all 40 calls are in: a client that waited
@@ -230,12 +246,7 @@ async fn a_connection_closed_mid_pipeline_fails_only_the_unanswered_calls() {
         );
     }
     // The next call goes out on a new connection.
-    let again = client
-        .call(&parse_url(&url).unwrap(), &numbered(99), None)
-        .await
-        .unwrap();
-    assert_eq!(&again.body[..], b"t99");
-    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    answered_on_a_second_connection(&client, &url, 99, &connections).await;
 }
 
 #[tokio::test]
@@ -292,12 +303,7 @@ async fn broken_answers_are_typed_errors_in_bounded_time() {
         );
         assert!(error.is_retryable());
     }
-    let again = client
-        .call(&parse_url(&url).unwrap(), &numbered(7), None)
-        .await
-        .unwrap();
-    assert_eq!(&again.body[..], b"t7");
-    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    answered_on_a_second_connection(&client, &url, 7, &connections).await;
 }
 
 #[tokio::test]
