@@ -1,6 +1,15 @@
 //! `GET /metrics/snapshot`: the real master's metric names (Mesos 1.11,
 //! `master/*`) for what mesos-local models, as a JSON object of numbers
 //! (every value a float, as libprocess writes them).
+//!
+//! One difference, by construction: the real master counts a task in
+//! `master/tasks_<terminal state>` by the state of the update that made it
+//! terminal, and an agent's resent update may make it terminal through its
+//! `latest_state` while its own state is still `TASK_RUNNING` (the task
+//! finished before the scheduler acknowledged RUNNING): such a task is
+//! counted in no global terminal counter (seen on Mesos 1.11; its
+//! per-framework counter counts it). mesos-local's agents send no
+//! `latest_state`, so every task that ends is counted once.
 
 use mesos_proto::v1::TaskState;
 use serde_json::{Map, Value};
