@@ -111,14 +111,17 @@ impl Containerizer for FakeContainerizer {
                     }
                     TaskBehavior::RunUntilKilled => None,
                 };
-                if let Some((after, status)) = ending {
-                    let exit = exit.clone();
-                    tokio::spawn(async move {
-                        if !after.is_zero() {
+                match ending {
+                    // Ended at once: no task to wait for it.
+                    Some((after, status)) if after.is_zero() => end(&exit, status),
+                    Some((after, status)) => {
+                        let exit = exit.clone();
+                        tokio::spawn(async move {
                             tokio::time::sleep(after).await;
-                        }
-                        end(&exit, status);
-                    });
+                            end(&exit, status);
+                        });
+                    }
+                    None => {}
                 }
                 None
             }

@@ -148,7 +148,7 @@ impl AgentState {
         }
         let mut subscribed = event(event::Type::Subscribed);
         subscribed.subscribed = Some(event::Subscribed {
-            executor_info: executor.info.clone(),
+            executor_info: executor.info(framework_id),
             framework_info,
             agent_info,
             container_id: Some(executor.container_id.clone()),
@@ -237,7 +237,7 @@ impl AgentState {
                     framework_id: FrameworkId {
                         value: framework_id.to_string(),
                     },
-                    executor_id: executor.info.executor_id.clone(),
+                    executor_id: executor.id.clone(),
                     data,
                 });
             }

@@ -5,13 +5,42 @@
 use mesos_proto::v1::{
     framework_info, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, TaskInfo, TaskState,
 };
-use tokio::sync::mpsc;
+use std::sync::Arc;
 
-use crate::containerizer::command::{CommandControl, CommandEvent, CommandTask};
+use crate::containerizer::command::{CommandEvent, CommandTask, KillRequest};
 use crate::containerizer::LaunchKind;
 
 use super::launch::{prepare, KILLED_DURING_LAUNCH};
 use super::{has_capability, kill_grace, AgentState, ExecKey, Input, Kind, TaskEntry};
+
+/// The executor the real agent generates for a command task (its id the
+/// task's, its command and resources the task's).
+pub(super) fn executor_info(framework_id: &str, task: &TaskInfo) -> ExecutorInfo {
+    ExecutorInfo {
+        executor_id: ExecutorId {
+            value: task.task_id.value.clone(),
+        },
+        framework_id: Some(FrameworkId {
+            value: framework_id.to_string(),
+        }),
+        name: Some(executor_name(task)),
+        command: Some(task.command.clone().unwrap_or_default()),
+        resources: task.resources.clone(),
+        ..Default::default()
+    }
+}
+
+/// The name of a command task's executor.
+pub(super) fn executor_name(task: &TaskInfo) -> String {
+    format!(
+        "Command Executor (Task: {}) (Command: sh -c '{}')",
+        task.task_id.value,
+        task.command
+            .as_ref()
+            .and_then(|c| c.value.as_deref())
+            .unwrap_or_default()
+    )
+}
 
 impl AgentState {
     pub(super) fn run_command_task(&mut self, framework: FrameworkInfo, task: TaskInfo) {
@@ -30,46 +59,21 @@ impl AgentState {
             );
             return;
         }
-        // The executor the real agent generates for a command task.
-        let command = task.command.clone().unwrap_or_default();
-        let info = ExecutorInfo {
-            executor_id: ExecutorId {
-                value: task_id.clone(),
-            },
-            framework_id: Some(FrameworkId {
-                value: framework_id.clone(),
-            }),
-            name: Some(format!(
-                "Command Executor (Task: {task_id}) (Command: sh -c '{}')",
-                command.value.clone().unwrap_or_default()
-            )),
-            command: Some(command),
-            resources: task.resources.clone(),
-            ..Default::default()
-        };
-        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let kill = KillRequest::default();
         let mut executor = self.new_executor(
             &framework_id,
-            info,
-            Kind::Command {
-                control: control_tx,
-            },
-        );
-        executor.tasks.insert(
-            task_id.clone(),
-            TaskEntry {
-                state: TaskState::TaskStaging,
-                delivered: true,
-                statuses: Vec::new(),
-            },
+            task.task_id.value.clone(),
+            None,
+            Kind::Command { kill: kill.clone() },
         );
         let request =
             self.launch_request(&framework, &executor, LaunchKind::CommandTask, Some(&task));
-        let key: ExecKey = (framework_id.clone(), task_id.clone());
-        let container_id = executor.container_id.value.clone();
+        // Shared by every input this task sends.
+        let key: Arc<ExecKey> = Arc::new((framework_id.clone(), task_id.clone()));
+        let container_id: Arc<str> = Arc::from(executor.container_id.value.as_str());
         let runner = CommandTask {
             containerizer: self.id.containerizer.clone(),
-            request,
+            request: Box::new(request),
             task_id: task.task_id.clone(),
             kill_grace: kill_grace(task.kill_policy.as_ref()),
             task_killing: has_capability(
@@ -77,7 +81,15 @@ impl AgentState {
                 framework_info::capability::Type::TaskKillingState,
             ),
         };
-        executor.infos.insert(task_id.clone(), Box::new(task));
+        executor.tasks.insert(
+            task_id.clone(),
+            TaskEntry {
+                state: TaskState::TaskStaging,
+                delivered: true,
+                statuses: Vec::new(),
+                info: Box::new(task),
+            },
+        );
         let Some(fw) = self.framework_entry(framework) else {
             return;
         };
@@ -86,7 +98,7 @@ impl AgentState {
         tracing::info!(
             framework_id,
             task_id,
-            container_id,
+            container_id = &*container_id,
             "launching command task"
         );
         let input = self.input.clone();
@@ -94,14 +106,11 @@ impl AgentState {
         let registry = self.registry.clone();
         let fetcher = self.id.fetcher.clone();
         tokio::spawn(async move {
-            let mut control_rx = control_rx;
             let prepared = tokio::select! {
                 prepared = prepare(&registry, &fetcher, &runner.request, wants_sandbox) => prepared,
                 // Killed before its launch (the agent reported it): a fetch
                 // in flight is dropped.
-                Some(CommandControl::Kill { .. }) = control_rx.recv() => {
-                    Err(KILLED_DURING_LAUNCH.to_string())
-                }
+                _ = kill.requested() => Err(KILLED_DURING_LAUNCH.to_string()),
             };
             if let Err(error) = prepared {
                 let _ = input.send(Input::Launched {
@@ -127,10 +136,10 @@ impl AgentState {
                         container_id: container_id.clone(),
                         result: Err(e),
                     },
-                    CommandEvent::Update(status) => Input::CommandUpdate {
+                    CommandEvent::Update(update) => Input::CommandUpdate {
                         key: key.clone(),
                         container_id: container_id.clone(),
-                        status: Box::new(status),
+                        update,
                     },
                     CommandEvent::Exited(exit) => Input::Exited {
                         key: key.clone(),
@@ -140,7 +149,7 @@ impl AgentState {
                 };
                 let _ = input.send(message);
             };
-            runner.run(control_rx, emit).await;
+            runner.run(kill, emit).await;
         });
     }
 }

@@ -115,16 +115,19 @@ impl AgentState {
             Input::CommandUpdate {
                 key,
                 container_id,
-                status,
+                update,
             } => {
-                // Not for a task killed before its launch (the command
-                // executor of the real agent would never have run it).
-                let ended = self
-                    .executor(&key)
-                    .and_then(|e| e.tasks.get(&status.task_id.value))
+                // A command task's executor id is its task id. Not for a
+                // task killed before its launch (the command executor of
+                // the real agent would never have run it).
+                let executor = self.executor(&key);
+                let ended = executor
+                    .and_then(|e| e.tasks.get(&key.1))
                     .is_some_and(|t| t.state.is_terminal());
                 if self.executor_matches(&key, &container_id) && !ended {
-                    self.executor_update(&key.0, &key.1, *status, false);
+                    let container = executor.and_then(|e| e.container.clone());
+                    let status = update.into_status(&key.1, container.as_deref());
+                    self.executor_update(&key.0, &key.1, status, false);
                 }
             }
             Input::EmulatedTaskEnd {

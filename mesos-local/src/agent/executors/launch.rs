@@ -3,10 +3,12 @@
 //! queued launches are delivered, and the launch's outcome is applied.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use mesos_proto::v1::{
-    task_status, ContainerId, ExecutorInfo, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState,
+    task_status, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, TaskId,
+    TaskInfo, TaskState,
 };
 
 use crate::agent::env::ExecutorEnv;
@@ -15,8 +17,8 @@ use crate::containerizer::{Container, LaunchKind, LaunchRequest};
 use crate::fetcher;
 
 use super::{
-    duration_of, event, lost_state, AgentState, ExecKey, ExecState, Executor, Framework, Input,
-    Kind, Launch, Registry, TaskEntry, KILL_ESCALATION,
+    event, lost_state, AgentState, ExecKey, ExecState, Executor, Framework, Input, Kind, Launch,
+    Registry, TaskEntry, KILL_ESCALATION,
 };
 
 /// What a launch that finds the agent torn down reports (nobody reads it
@@ -113,27 +115,33 @@ impl AgentState {
         }
     }
 
+    /// An executor's sandbox (its run's directory), made from its ids when
+    /// needed rather than kept with each executor.
+    pub(super) fn directory_of(&self, framework_id: &str, executor: &Executor) -> PathBuf {
+        sandbox::executor_run_directory(
+            &self.id.work_dir,
+            &self.id.agent_id.value,
+            framework_id,
+            &executor.id.value,
+            &executor.container_id.value,
+        )
+    }
+
     pub(super) fn new_executor(
         &self,
         framework_id: &str,
-        info: ExecutorInfo,
+        id: String,
+        given: Option<Box<ExecutorInfo>>,
         kind: Kind,
     ) -> Executor {
         let container_id = ContainerId {
             value: crate::containerizer::command::fast_uuid().to_string(),
             parent: None,
         };
-        let directory = sandbox::executor_run_directory(
-            &self.id.work_dir,
-            &self.id.agent_id.value,
-            framework_id,
-            &info.executor_id.value,
-            &container_id.value,
-        );
         Executor {
-            info,
+            id: ExecutorId { value: id },
+            given,
             container_id,
-            directory,
             kind,
             state: ExecState::Registering,
             container: None,
@@ -141,7 +149,6 @@ impl AgentState {
             max_queued: self.id.max_queued_events,
             queued: Vec::new(),
             tasks: HashMap::new(),
-            infos: HashMap::new(),
             deferred: Vec::new(),
             token: None,
             sent_updates: false,
@@ -160,10 +167,16 @@ impl AgentState {
         let framework_id = framework.id.clone().unwrap_or_default().value;
         let command = match task {
             Some(task) => task.command.clone().unwrap_or_default(),
-            None => executor.info.command.clone().unwrap_or_default(),
+            None => executor
+                .given
+                .as_ref()
+                .and_then(|info| info.command.clone())
+                .unwrap_or_default(),
         };
-        let grace = duration_of(executor.info.shutdown_grace_period.as_ref())
+        let grace = executor
+            .shutdown_grace()
             .unwrap_or(self.id.executor_shutdown_grace);
+        let directory = self.directory_of(&framework_id, executor);
         let environment = ExecutorEnv {
             ip: self.id.ip,
             port: self.id.port,
@@ -171,8 +184,8 @@ impl AgentState {
             agent_pid: &self.id.pid,
             framework,
             framework_id: &framework_id,
-            executor_id: &executor.info.executor_id,
-            directory: &executor.directory,
+            executor_id: &executor.id,
+            directory: &directory,
             shutdown_grace: grace,
             command_env: command.environment.as_ref(),
             auth_token: executor.token.as_ref().map(|t| t.secret().expose()),
@@ -183,19 +196,31 @@ impl AgentState {
             executor.container_id.clone(),
             kind,
             command.clone(),
-            executor.directory.clone(),
+            directory.clone(),
         );
         request.framework = framework.clone();
-        request.executor = executor.info.clone();
+        request.executor = match (kind, task) {
+            (LaunchKind::CommandTask, Some(task)) => {
+                super::command_task::executor_info(&framework_id, task)
+            }
+            _ => executor.info(&framework_id),
+        };
         request.task = task.cloned();
         request.container = match task {
             Some(task) => task.container.as_deref().cloned(),
-            None => executor.info.container.as_deref().cloned(),
+            None => executor
+                .given
+                .as_ref()
+                .and_then(|info| info.container.as_deref().cloned()),
         };
         request.environment = environment;
         request.resources = match task {
             Some(task) => task.resources.clone(),
-            None => executor.info.resources.clone(),
+            None => executor
+                .given
+                .as_ref()
+                .map(|info| info.resources.clone())
+                .unwrap_or_default(),
         };
         request.user = command
             .user
@@ -226,8 +251,14 @@ impl AgentState {
             .frameworks
             .get(&framework_id)
             .is_some_and(|f| f.executors.contains_key(&executor_id));
-        let fresh =
-            new_executor.then(|| self.new_executor(&framework_id, info.clone(), Kind::Custom));
+        let fresh = new_executor.then(|| {
+            self.new_executor(
+                &framework_id,
+                executor_id.clone(),
+                Some(Box::new(info.clone())),
+                Kind::Custom,
+            )
+        });
         let mut request = None;
         if let Some(executor) = &fresh {
             request = Some(self.launch_request(&framework, executor, LaunchKind::Executor, None));
@@ -269,24 +300,22 @@ impl AgentState {
                     state: TaskState::TaskStaging,
                     delivered: false,
                     statuses: Vec::new(),
+                    info: Box::new(task),
                 },
             );
-            executor
-                .infos
-                .insert(task.task_id.value.clone(), Box::new(task));
         }
         executor.queued.push(launch);
-        let container_id = executor.container_id.value.clone();
+        let container_id: Arc<str> = Arc::from(executor.container_id.value.as_str());
         self.deliver(&framework_id, &executor_id);
 
         if let Some(request) = request {
             tracing::info!(
                 framework_id,
                 executor_id,
-                container_id,
+                container_id = &*container_id,
                 "launching executor"
             );
-            let key: ExecKey = (framework_id, executor_id);
+            let key: Arc<ExecKey> = Arc::new((framework_id, executor_id));
             let input = self.input.clone();
             let containerizer = self.id.containerizer.clone();
             let registry = self.registry.clone();
@@ -444,8 +473,8 @@ impl AgentState {
                 if matches!(executor.kind, Kind::Custom) && executor.state == ExecState::Registering
                 {
                     let input = self.input.clone();
-                    let key = key.clone();
-                    let container_id = container_id.to_string();
+                    let key = Arc::new(key.clone());
+                    let container_id = Arc::from(container_id);
                     tokio::spawn(async move {
                         tokio::time::sleep(super::EXECUTOR_REGISTRATION_TIMEOUT).await;
                         let _ = input.send(Input::RegistrationTimeout { key, container_id });
@@ -483,11 +512,7 @@ impl AgentState {
                     framework.task_executor.remove(task);
                 }
                 if custom {
-                    self.executor_terminated_message(
-                        framework_id,
-                        &executor.info.executor_id,
-                        None,
-                    );
+                    self.executor_terminated_message(framework_id, &executor.id, None);
                 }
                 for task in live {
                     self.agent_update(

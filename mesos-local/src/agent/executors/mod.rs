@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::launches::LaunchLog;
 use super::status_updates::StatusUpdateManager;
-use crate::containerizer::command::CommandControl;
+use crate::containerizer::command::{CommandUpdate, KillRequest};
 use crate::containerizer::{Container, ContainerExit, Containerizer, TaskBehavior};
 use crate::protocol::{FromAgent, ToAgent};
 use crate::queue::{EventReceiver, EventSender, SendError};
@@ -95,36 +95,35 @@ pub(crate) enum Input {
         reply: Reply<()>,
     },
     Launched {
-        key: ExecKey,
-        container_id: String,
+        key: Arc<ExecKey>,
+        container_id: Arc<str>,
         result: Result<Arc<dyn Container>, String>,
     },
     Exited {
-        key: ExecKey,
-        container_id: String,
+        key: Arc<ExecKey>,
+        container_id: Arc<str>,
         exit: ContainerExit,
     },
     CommandUpdate {
-        key: ExecKey,
-        container_id: String,
-        /// Boxed: a status is most of an `Input`'s size, and a busy
-        /// agent's queue holds thousands of inputs.
-        status: Box<TaskStatus>,
+        key: Arc<ExecKey>,
+        container_id: Arc<str>,
+        /// Boxed: a busy agent's queue holds thousands of inputs.
+        update: Box<CommandUpdate>,
     },
     EmulatedTaskEnd {
-        key: ExecKey,
-        container_id: String,
+        key: Arc<ExecKey>,
+        container_id: Arc<str>,
         task_id: TaskId,
         exit: ContainerExit,
     },
     ShutdownGraceOver {
-        key: ExecKey,
-        container_id: String,
+        key: Arc<ExecKey>,
+        container_id: Arc<str>,
     },
     /// [`EXECUTOR_REGISTRATION_TIMEOUT`] after a custom executor started.
     RegistrationTimeout {
-        key: ExecKey,
-        container_id: String,
+        key: Arc<ExecKey>,
+        container_id: Arc<str>,
     },
     /// An operator API call that reads the agent's state.
     Operator(operator::Query),
@@ -135,7 +134,9 @@ pub(crate) enum Input {
     },
 }
 
-/// (framework id, executor id).
+/// (framework id, executor id). An [`Input`] about a container shares its
+/// key and container id with the container's other inputs (one allocation
+/// each per container, however many inputs it sends).
 pub(crate) type ExecKey = (String, String);
 
 /// Static facts of the agent the state machine needs.
@@ -172,9 +173,7 @@ enum Kind {
     /// A process that subscribes over the executor API.
     Custom,
     /// The agent plays the command executor of this command task.
-    Command {
-        control: mpsc::UnboundedSender<CommandControl>,
-    },
+    Command { kill: KillRequest },
     /// The agent plays the executor ([`crate::containerizer::EmulatedExecutor`]).
     Emulated(TaskBehavior),
 }
@@ -191,12 +190,19 @@ struct TaskEntry {
     /// The updates taken for it (the operator API's `statuses`), at most
     /// as many as the master keeps.
     statuses: Vec<Arc<TaskStatus>>,
+    /// Its info, for re-registering with a new leading master (see
+    /// `report`) and for the operator API.
+    info: Box<TaskInfo>,
 }
 
 struct Executor {
-    info: ExecutorInfo,
+    /// Its id (a command task's executor's is the task's id).
+    id: ExecutorId,
+    /// The info the framework gave a custom executor. A command task's
+    /// executor has none kept: it is made from its task where it is shown
+    /// or launched ([`Executor::info`]), so the task is kept once.
+    given: Option<Box<ExecutorInfo>>,
     container_id: ContainerId,
-    directory: PathBuf,
     kind: Kind,
     state: ExecState,
     container: Option<Arc<dyn Container>>,
@@ -204,11 +210,8 @@ struct Executor {
     /// Bound of its stream's queue and of `deferred`.
     max_queued: usize,
     queued: Vec<Launch>,
+    /// Its tasks until their terminal update is acknowledged.
     tasks: HashMap<String, TaskEntry>,
-    /// The infos of its live tasks, for re-registering with a new leading
-    /// master (see `report`). Boxed: a map of one entry (a command task's)
-    /// has room for four.
-    infos: HashMap<String, Box<TaskInfo>>,
     /// Events to send once the executor (re)subscribes.
     deferred: Vec<Event>,
     /// Its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (revoked when dropped).
@@ -230,7 +233,7 @@ impl Executor {
             Ok(()) => true,
             Err(SendError::Overflow { capacity }) => {
                 tracing::warn!(
-                    executor_id = self.info.executor_id.value,
+                    executor_id = self.id.value,
                     queued = capacity,
                     "executor is not reading its event stream; closing the stream and dropping its queue"
                 );
@@ -250,7 +253,7 @@ impl Executor {
         if self.state == ExecState::Registering || !self.send(event.clone()) {
             if self.deferred.len() >= self.max_queued {
                 tracing::warn!(
-                    executor_id = self.info.executor_id.value,
+                    executor_id = self.id.value,
                     deferred = self.deferred.len(),
                     "too many events waiting for the executor to subscribe; event dropped"
                 );
@@ -260,11 +263,43 @@ impl Executor {
         }
     }
 
+    /// Its info whole; `framework_id` is its framework's (see `given`).
+    fn info(&self, framework_id: &str) -> ExecutorInfo {
+        match (&self.given, self.tasks.get(&self.id.value)) {
+            (Some(info), _) => ExecutorInfo::clone(info),
+            (None, Some(task)) => command_task::executor_info(framework_id, &task.info),
+            (None, None) => ExecutorInfo {
+                executor_id: self.id.clone(),
+                framework_id: Some(FrameworkId {
+                    value: framework_id.to_string(),
+                }),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Its name: the framework's for a custom executor, the generated one
+    /// of a command task's.
+    fn name(&self) -> Option<String> {
+        match (&self.given, self.tasks.get(&self.id.value)) {
+            (Some(info), _) => info.name.clone(),
+            (None, Some(task)) => Some(command_task::executor_name(&task.info)),
+            (None, None) => None,
+        }
+    }
+
+    /// Its shutdown grace period, when its info sets one.
+    fn shutdown_grace(&self) -> Option<Duration> {
+        self.given
+            .as_deref()
+            .and_then(|info| duration_of(info.shutdown_grace_period.as_ref()))
+    }
+
     /// Issues its authentication token if it is a custom executor (the
     /// only kind that calls the executor API) and tokens are on.
     fn with_token(mut self, tokens: &Arc<crate::auth::ExecutorTokens>, framework_id: &str) -> Self {
         if matches!(self.kind, Kind::Custom) {
-            self.token = tokens.issue(framework_id, &self.info.executor_id.value);
+            self.token = tokens.issue(framework_id, &self.id.value);
         }
         self
     }

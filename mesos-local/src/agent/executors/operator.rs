@@ -58,8 +58,8 @@ pub(super) fn record_status(framework: &mut Framework, status: &Arc<TaskStatus>)
 /// command executor's (`mesos-executor`, its task as `source`), where
 /// mesos-local runs the task's command itself.
 #[allow(deprecated)]
-fn shown_info(executor: &Executor) -> ExecutorInfo {
-    let mut info = executor.info.clone();
+fn shown_info(executor: &Executor, framework_id: &str) -> ExecutorInfo {
+    let mut info = executor.info(framework_id);
     if matches!(executor.kind, Kind::Command { .. }) {
         info.command = Some(CommandInfo {
             shell: Some(false),
@@ -136,9 +136,12 @@ impl AgentState {
         GetExecutors {
             executors: self
                 .live_frameworks()
-                .flat_map(|f| f.executors.values())
-                .map(|e| get_executors::Executor {
-                    executor_info: shown_info(e),
+                .flat_map(|f| {
+                    let framework_id = f.info.id.as_ref().map_or("", |id| id.value.as_str());
+                    f.executors.values().map(move |e| (framework_id, e))
+                })
+                .map(|(framework_id, e)| get_executors::Executor {
+                    executor_info: shown_info(e, framework_id),
                 })
                 .collect(),
             completed_executors: Vec::new(),
@@ -172,12 +175,12 @@ impl AgentState {
 
     /// A task as `mesos.v1.Task`, if its TaskInfo is still known.
     fn task(&self, framework_id: &FrameworkId, executor: &Executor, task_id: &str) -> Option<Task> {
-        let info = executor.infos.get(task_id)?;
         let entry = executor.tasks.get(task_id)?;
+        let info = &entry.info;
         Some(Task {
             framework_id: framework_id.clone(),
             executor_id: (!matches!(executor.kind, Kind::Command { .. })).then(|| ExecutorId {
-                value: executor.info.executor_id.value.clone(),
+                value: executor.id.value.clone(),
             }),
             agent_id: self.id.agent_id.clone(),
             resources: info.resources.clone(),
@@ -196,8 +199,8 @@ impl AgentState {
             })
             .map(|(framework_id, executor)| get_containers::Container {
                 framework_id,
-                executor_id: Some(executor.info.executor_id.clone()),
-                executor_name: executor.info.name.clone(),
+                executor_id: Some(executor.id.clone()),
+                executor_name: executor.name(),
                 container_id: executor.container_id.clone(),
                 container_status: Some(ContainerStatus {
                     container_id: Some(executor.container_id.clone()),
@@ -232,12 +235,16 @@ impl AgentState {
             let virtual_root = Path::new("/frameworks")
                 .join(framework_id)
                 .join("executors")
-                .join(&executor.info.executor_id.value)
+                .join(&executor.id.value)
                 .join("runs/latest");
-            for root in [virtual_root.as_path(), executor.directory.as_path()] {
-                if let Ok(rest) = path.strip_prefix(root) {
-                    return Some((executor.directory.clone(), executor.directory.join(rest)));
-                }
+            let directory = self.directory_of(framework_id, executor);
+            let rest = path
+                .strip_prefix(&virtual_root)
+                .or_else(|_| path.strip_prefix(&directory))
+                .map(Path::to_path_buf);
+            if let Ok(rest) = rest {
+                let file = directory.join(rest);
+                return Some((directory, file));
             }
         }
         None

@@ -22,23 +22,25 @@ impl AgentState {
                     executors: Vec::new(),
                     tasks: Vec::new(),
                 };
+                let framework_id = framework
+                    .info
+                    .id
+                    .as_ref()
+                    .map_or("", |id| id.value.as_str());
                 for executor in framework.executors.values() {
                     let command = matches!(executor.kind, Kind::Command { .. });
                     if !command {
-                        reported.executors.push(executor.info.clone());
+                        reported.executors.push(executor.info(framework_id));
                     }
-                    for (task_id, entry) in &executor.tasks {
+                    for entry in executor.tasks.values() {
                         if entry.state.is_terminal() {
                             continue;
                         }
-                        let Some(info) = executor.infos.get(task_id) else {
-                            continue;
-                        };
                         reported.tasks.push(ReportedTask {
-                            info: mesos_proto::v1::TaskInfo::clone(info),
+                            info: mesos_proto::v1::TaskInfo::clone(&entry.info),
                             state: entry.state,
                             executor_id: (!command).then(|| ExecutorId {
-                                value: executor.info.executor_id.value.clone(),
+                                value: executor.id.value.clone(),
                             }),
                         });
                     }

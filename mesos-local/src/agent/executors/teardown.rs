@@ -2,15 +2,15 @@
 //! container's end.
 
 use mesos_proto::v1::{task_status, ExecutorId, FrameworkId, KillPolicy, TaskId, TaskState};
-use tokio::sync::mpsc;
+use std::sync::Arc;
 
-use crate::containerizer::command::CommandControl;
+use crate::containerizer::command::KillRequest;
 use crate::containerizer::ContainerExit;
 use crate::protocol::FromAgent;
 
 use super::{
-    duration_of, event, kill_grace, lost_state, AgentState, ExecKey, ExecState, Input, Kind,
-    Launch, KILL_ESCALATION,
+    event, kill_grace, lost_state, AgentState, ExecKey, ExecState, Input, Kind, Launch,
+    KILL_ESCALATION,
 };
 
 impl AgentState {
@@ -21,11 +21,11 @@ impl AgentState {
         kill_policy: Option<KillPolicy>,
     ) {
         enum Action {
-            Command(mpsc::UnboundedSender<CommandControl>),
+            Command(KillRequest),
             /// A command task whose URIs are still being fetched or whose
             /// container is still starting: the real agent's command
             /// executor has not registered yet.
-            CommandUndelivered(mpsc::UnboundedSender<CommandControl>),
+            CommandUndelivered(KillRequest),
             Emulated,
             Undelivered,
             Event,
@@ -70,7 +70,7 @@ impl AgentState {
             );
             return;
         };
-        let executor_id = executor.info.executor_id.value.clone();
+        let executor_id = executor.id.value.clone();
         let Some(entry) = executor.tasks.get(&task_id.value) else {
             return;
         };
@@ -83,10 +83,10 @@ impl AgentState {
             return;
         }
         let action = match &executor.kind {
-            Kind::Command { control } if executor.container.is_none() => {
-                Action::CommandUndelivered(control.clone())
+            Kind::Command { kill } if executor.container.is_none() => {
+                Action::CommandUndelivered(kill.clone())
             }
-            Kind::Command { control } => Action::Command(control.clone()),
+            Kind::Command { kill } => Action::Command(kill.clone()),
             Kind::Emulated(_) => Action::Emulated,
             Kind::Custom if !entry.delivered || executor.state == ExecState::Registering => {
                 Action::Undelivered
@@ -100,17 +100,13 @@ impl AgentState {
             "killing task"
         );
         match action {
-            Action::Command(control) => {
-                let _ = control.send(CommandControl::Kill {
-                    grace: kill_grace(kill_policy.as_ref()),
-                });
-            }
-            Action::CommandUndelivered(control) => {
+            Action::Command(kill) => kill.kill(kill_grace(kill_policy.as_ref())),
+            Action::CommandUndelivered(kill) => {
                 // The launch is abandoned (a fetch in flight is dropped, a
                 // container that started meanwhile is killed) and the task
                 // ends as the real agent ends a task killed before its
                 // executor registered.
-                let _ = control.send(CommandControl::Kill { grace: None });
+                kill.kill(None);
                 self.kill_undelivered(framework_id, &executor_id, task_id);
             }
             Action::Emulated => {
@@ -194,9 +190,7 @@ impl AgentState {
         executor.state = ExecState::Terminating;
         tracing::info!(framework_id, executor_id, "shutting down executor");
         match &executor.kind {
-            Kind::Command { control } => {
-                let _ = control.send(CommandControl::Kill { grace: None });
-            }
+            Kind::Command { kill } => kill.kill(None),
             Kind::Emulated(_) => {
                 let container = executor.container.clone();
                 for task in executor.live_tasks() {
@@ -216,8 +210,7 @@ impl AgentState {
                 }
             }
             Kind::Custom => {
-                let grace = duration_of(executor.info.shutdown_grace_period.as_ref())
-                    .unwrap_or(default_grace);
+                let grace = executor.shutdown_grace().unwrap_or(default_grace);
                 let subscribed =
                     previous == ExecState::Running && executor.send(event(event::Type::Shutdown));
                 match (&executor.container, subscribed) {
@@ -229,8 +222,8 @@ impl AgentState {
                     }
                     (None, _) => {} // killed as soon as the launch completes
                     (Some(_), true) => {
-                        let key: ExecKey = (framework_id.to_string(), executor_id.to_string());
-                        let container_id = executor.container_id.value.clone();
+                        let key = Arc::new((framework_id.to_string(), executor_id.to_string()));
+                        let container_id = Arc::from(executor.container_id.value.as_str());
                         tokio::spawn(async move {
                             tokio::time::sleep(grace).await;
                             let _ = input.send(Input::ShutdownGraceOver { key, container_id });
@@ -294,11 +287,7 @@ impl AgentState {
             framework.task_executor.remove(task);
         }
         if !command {
-            self.executor_terminated_message(
-                framework_id,
-                &executor.info.executor_id,
-                exit.wait_status(),
-            );
+            self.executor_terminated_message(framework_id, &executor.id, exit.wait_status());
         }
         let (reason, message) = match executor.pending_termination {
             Some((reason, message)) => (reason, message),

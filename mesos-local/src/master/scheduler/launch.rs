@@ -7,6 +7,7 @@ use mesos_proto::resources::Resources;
 use mesos_proto::v1::resource::AllocationInfo;
 use mesos_proto::v1::task_status::Reason;
 use mesos_proto::v1::{ExecutorInfo, FrameworkId, Resource, TaskInfo, TaskState};
+use mesos_proto::ShrinkToFit as _;
 
 use crate::master::state::{flat, Executor, State, Task};
 use crate::master::validation::{validate_executor, validate_task, TaskContext};
@@ -172,6 +173,9 @@ pub(super) fn launch_one(
         return;
     };
     tracing::info!(%framework_id, %agent_id, task_id = %task.task_id.value, "launching task");
+    // Decoded vectors have room to spare (a task's two resources had room
+    // for four): the agent keeps this task for as long as it lives.
+    task.shrink_to_fit();
     let info = framework.info.clone();
     state.send_to_agent(
         agent_id,
@@ -278,6 +282,8 @@ pub(super) fn launch_group(
     let tasks = &group.task_group.tasks;
     tracing::info!(%framework_id, %agent_id, tasks = tasks.len(), "launching task group");
     let info = framework.info.clone();
+    group.task_group.shrink_to_fit();
+    executor.shrink_to_fit();
     state.send_to_agent(
         agent_id,
         ToAgent::RunTaskGroup {
