@@ -175,10 +175,9 @@ impl AgentState {
         mut status: TaskStatus,
     ) {
         let owner = self.frameworks.get(framework_id).and_then(|f| {
-            f.task_executor
-                .get(&status.task_id.value)
+            f.executor_of(&status.task_id.value)
                 .filter(|owner| f.executors.contains_key(*owner))
-                .cloned()
+                .map(str::to_string)
         });
         if let Some(owner) = owner {
             if owner != executor_id {

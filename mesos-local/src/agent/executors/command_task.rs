@@ -93,7 +93,6 @@ impl AgentState {
         let Some(fw) = self.framework_entry(framework) else {
             return;
         };
-        fw.task_executor.insert(task_id.clone(), task_id.clone());
         fw.executors.insert(task_id.clone(), Box::new(executor));
         tracing::info!(
             framework_id,

@@ -18,7 +18,7 @@ use crate::fetcher;
 
 use super::{
     event, lost_state, AgentState, ExecKey, ExecState, Executor, Framework, Input, Kind, Launch,
-    Registry, TaskEntry, KILL_ESCALATION,
+    Registry, TaskEntry, TaskMap, KILL_ESCALATION,
 };
 
 /// What a launch that finds the agent torn down reports (nobody reads it
@@ -148,7 +148,7 @@ impl AgentState {
             stream: None,
             max_queued: self.id.max_queued_events,
             queued: Vec::new(),
-            tasks: HashMap::new(),
+            tasks: TaskMap::default(),
             deferred: Vec::new(),
             token: None,
             sent_updates: false,

@@ -42,10 +42,12 @@ mod launch;
 pub(crate) mod operator;
 mod registry;
 mod report;
+mod task_map;
 mod teardown;
 mod updates;
 
 pub(crate) use registry::Registry;
+use task_map::TaskMap;
 
 /// After an executor's shutdown grace period: SIGTERM, then SIGKILL after this.
 const KILL_ESCALATION: Duration = Duration::from_secs(1);
@@ -211,7 +213,7 @@ struct Executor {
     max_queued: usize,
     queued: Vec<Launch>,
     /// Its tasks until their terminal update is acknowledged.
-    tasks: HashMap<String, TaskEntry>,
+    tasks: TaskMap<TaskEntry>,
     /// Events to send once the executor (re)subscribes.
     deferred: Vec<Event>,
     /// Its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (revoked when dropped).
@@ -329,9 +331,24 @@ struct Framework {
     /// Boxed: the map's free slots then cost a pointer, not a whole
     /// executor (one per command task).
     executors: HashMap<String, Box<Executor>>,
-    /// task id → executor id.
+    /// task id → executor id, for the tasks of custom executors (a
+    /// command task's executor has the task's id: see `executor_of`).
     task_executor: HashMap<String, String>,
     shutting_down: bool,
+}
+
+impl Framework {
+    /// The id of the executor that runs `task_id`, while it has one.
+    fn executor_of<'a>(&'a self, task_id: &'a str) -> Option<&'a str> {
+        match self.task_executor.get(task_id) {
+            Some(executor_id) => Some(executor_id),
+            None => self
+                .executors
+                .get(task_id)
+                .filter(|e| matches!(e.kind, Kind::Command { .. }))
+                .map(|_| task_id),
+        }
+    }
 }
 
 fn event(kind: event::Type) -> Event {

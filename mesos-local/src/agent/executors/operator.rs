@@ -41,6 +41,7 @@ pub(crate) enum Query {
 /// Records `status` with its task (see [`crate::master::state::push_status`]).
 pub(super) fn record_status(framework: &mut Framework, status: &Arc<TaskStatus>) {
     let task_id = &status.task_id.value;
+    // A command task's executor has the task's id.
     let executor_id = framework
         .task_executor
         .get(task_id)
@@ -156,7 +157,7 @@ impl AgentState {
         for framework in self.live_frameworks() {
             let framework_id = framework.info.id.clone().unwrap_or_default();
             for executor in framework.executors.values() {
-                for (task_id, entry) in &executor.tasks {
+                for (task_id, entry) in executor.tasks.iter() {
                     let Some(task) = self.task(&framework_id, executor, task_id) else {
                         continue;
                     };

@@ -40,8 +40,7 @@ impl AgentState {
         };
         let lost = lost_state(&framework.info);
         let executor = framework
-            .task_executor
-            .get(&task_id.value)
+            .executor_of(&task_id.value)
             .and_then(|e| framework.executors.get(e));
         let Some(executor) = executor else {
             if self.updates.pending(framework_id, &task_id.value) > 0 {
