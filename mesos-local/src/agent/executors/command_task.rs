@@ -30,16 +30,34 @@ pub(super) fn executor_info(framework_id: &str, task: &TaskInfo) -> ExecutorInfo
     }
 }
 
-/// The name of a command task's executor.
+/// The name of a command task's executor, as the real agent makes it
+/// (`Slave::getExecutorInfo`): the task id and the command, cut to its first
+/// 12 bytes and `...` when longer than 15 (here at a character boundary).
 pub(super) fn executor_name(task: &TaskInfo) -> String {
-    format!(
-        "Command Executor (Task: {}) (Command: sh -c '{}')",
-        task.task_id.value,
-        task.command
-            .as_ref()
-            .and_then(|c| c.value.as_deref())
-            .unwrap_or_default()
-    )
+    let command = task.command.clone().unwrap_or_default();
+    let shown = |text: &str| {
+        if text.len() > 15 {
+            let mut end = 12;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}...", &text[..end])
+        } else {
+            text.to_string()
+        }
+    };
+    let what = match (command.shell(), command.value.as_deref()) {
+        (true, None) => "(Command: NO COMMAND)".to_string(),
+        (true, Some(value)) => format!("(Command: sh -c '{}')", shown(value)),
+        (false, None) => "(Command: NO EXECUTABLE)".to_string(),
+        (false, Some(value)) => {
+            // As upstream: the value, ", ", the arguments (so a command
+            // without arguments ends in ", ").
+            let args = format!("{value}, {}", command.arguments.join(", "));
+            format!("(Command: [{}])", shown(&args))
+        }
+    };
+    format!("Command Executor (Task: {}) {what}", task.task_id.value)
 }
 
 impl AgentState {
@@ -150,5 +168,80 @@ impl AgentState {
             };
             runner.run(kill, emit).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mesos_proto::v1::{CommandInfo, TaskId};
+
+    use super::*;
+
+    fn task(command: Option<CommandInfo>) -> TaskInfo {
+        TaskInfo {
+            task_id: TaskId { value: "t1".into() },
+            command,
+            ..Default::default()
+        }
+    }
+
+    fn shell(value: &str) -> Option<CommandInfo> {
+        Some(CommandInfo {
+            value: Some(value.into()),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn command_executor_names_are_the_real_agents() {
+        let cases = [
+            // Seen on a real Mesos 1.11 agent (mesos-proto's operator samples).
+            (
+                shell("sleep 40"),
+                "Command Executor (Task: t1) (Command: sh -c 'sleep 40')",
+            ),
+            // 15 bytes stay whole; 16 are cut to 12 and "...".
+            (
+                shell("123456789012345"),
+                "Command Executor (Task: t1) (Command: sh -c '123456789012345')",
+            ),
+            (
+                shell("1234567890123456"),
+                "Command Executor (Task: t1) (Command: sh -c '123456789012...')",
+            ),
+            // A cut never splits a character.
+            (
+                shell("12345678901é3456"),
+                "Command Executor (Task: t1) (Command: sh -c '12345678901...')",
+            ),
+            (None, "Command Executor (Task: t1) (Command: NO COMMAND)"),
+            (
+                Some(CommandInfo {
+                    shell: Some(false),
+                    value: Some("/bin/echo".into()),
+                    arguments: vec!["echo".into(), "hi".into()],
+                    ..Default::default()
+                }),
+                "Command Executor (Task: t1) (Command: [/bin/echo, e...])",
+            ),
+            (
+                Some(CommandInfo {
+                    shell: Some(false),
+                    value: Some("/bin/ls".into()),
+                    ..Default::default()
+                }),
+                "Command Executor (Task: t1) (Command: [/bin/ls, ])",
+            ),
+            (
+                Some(CommandInfo {
+                    shell: Some(false),
+                    ..Default::default()
+                }),
+                "Command Executor (Task: t1) (Command: NO EXECUTABLE)",
+            ),
+        ];
+        for (command, name) in cases {
+            assert_eq!(executor_name(&task(command)), name);
+        }
     }
 }
