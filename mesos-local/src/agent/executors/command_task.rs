@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::containerizer::command::{CommandEvent, CommandTask, KillRequest};
 use crate::containerizer::LaunchKind;
 
-use super::launch::{prepare, KILLED_DURING_LAUNCH};
+use super::launch::{launch_request, prepare, LaunchSource, KILLED_DURING_LAUNCH};
 use super::{has_capability, kill_grace, AgentState, ExecKey, Input, Kind, TaskEntry};
 
 /// The executor the real agent generates for a command task (its id the
@@ -84,21 +84,26 @@ impl AgentState {
             None,
             Kind::Command { kill: kill.clone() },
         );
-        let request =
-            self.launch_request(&framework, &executor, LaunchKind::CommandTask, Some(&task));
         // Shared by every input this task sends.
         let key: Arc<ExecKey> = Arc::new((framework_id.clone(), task_id.clone()));
         let container_id: Arc<str> = Arc::from(executor.container_id.value.as_str());
-        let runner = CommandTask {
-            containerizer: self.id.containerizer.clone(),
-            request: Box::new(request),
-            task_id: task.task_id.clone(),
-            kill_grace: kill_grace(task.kill_policy.as_ref()),
-            task_killing: has_capability(
-                &framework,
-                framework_info::capability::Type::TaskKillingState,
-            ),
-        };
+        // The launch request is made when the runner first runs: a burst
+        // of launches spawns runners faster than the runtime polls them,
+        // and a request (environment, generated executor, copies of the
+        // task's command and resources) is several times what it is made
+        // from. Boxed, and gone once made.
+        let source = Box::new((
+            Arc::clone(&self.id),
+            framework.clone(),
+            task.clone(),
+            executor.container_id.clone(),
+        ));
+        let kill_grace = kill_grace(task.kill_policy.as_ref());
+        let task_killing = has_capability(
+            &framework,
+            framework_info::capability::Type::TaskKillingState,
+        );
+        let containerizer = self.id.containerizer.clone();
         executor.tasks.insert(
             task_id.clone(),
             TaskEntry {
@@ -123,6 +128,30 @@ impl AgentState {
         let registry = self.registry.clone();
         let fetcher = self.id.fetcher.clone();
         tokio::spawn(async move {
+            let runner = {
+                let (identity, framework, task, container_id) = *source;
+                let request = launch_request(
+                    &identity,
+                    LaunchSource {
+                        framework: &framework,
+                        executor_id: &ExecutorId {
+                            value: task.task_id.value.clone(),
+                        },
+                        container_id: &container_id,
+                        given: None,
+                        auth_token: None,
+                        kind: LaunchKind::CommandTask,
+                        task: Some(&task),
+                    },
+                );
+                CommandTask {
+                    containerizer,
+                    request: Box::new(request),
+                    task_id: task.task_id,
+                    kill_grace,
+                    task_killing,
+                }
+            };
             let prepared = tokio::select! {
                 prepared = prepare(&registry, &fetcher, &runner.request, wants_sandbox) => prepared,
                 // Killed before its launch (the agent reported it): a fetch

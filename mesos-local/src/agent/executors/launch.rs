@@ -17,8 +17,8 @@ use crate::containerizer::{Container, LaunchKind, LaunchRequest};
 use crate::fetcher;
 
 use super::{
-    event, lost_state, AgentState, ExecKey, ExecState, Executor, Framework, Input, Kind, Launch,
-    Registry, TaskEntry, TaskMap, KILL_ESCALATION,
+    duration_of, event, lost_state, AgentState, ExecKey, ExecState, Executor, Framework, Identity,
+    Input, Kind, Launch, Registry, TaskEntry, TaskMap, KILL_ESCALATION,
 };
 
 /// What a launch that finds the agent torn down reports (nobody reads it
@@ -118,13 +118,7 @@ impl AgentState {
     /// An executor's sandbox (its run's directory), made from its ids when
     /// needed rather than kept with each executor.
     pub(super) fn directory_of(&self, framework_id: &str, executor: &Executor) -> PathBuf {
-        sandbox::executor_run_directory(
-            &self.id.work_dir,
-            &self.id.agent_id.value,
-            framework_id,
-            &executor.id.value,
-            &executor.container_id.value,
-        )
+        run_directory(&self.id, framework_id, &executor.id, &executor.container_id)
     }
 
     pub(super) fn new_executor(
@@ -164,69 +158,18 @@ impl AgentState {
         kind: LaunchKind,
         task: Option<&TaskInfo>,
     ) -> LaunchRequest {
-        let framework_id = framework.id.clone().unwrap_or_default().value;
-        let command = match task {
-            Some(task) => task.command.clone().unwrap_or_default(),
-            None => executor
-                .given
-                .as_ref()
-                .and_then(|info| info.command.clone())
-                .unwrap_or_default(),
-        };
-        let grace = executor
-            .shutdown_grace()
-            .unwrap_or(self.id.executor_shutdown_grace);
-        let directory = self.directory_of(&framework_id, executor);
-        let environment = ExecutorEnv {
-            ip: self.id.ip,
-            port: self.id.port,
-            agent_id: &self.id.agent_id,
-            agent_pid: &self.id.pid,
-            framework,
-            framework_id: &framework_id,
-            executor_id: &executor.id,
-            directory: &directory,
-            shutdown_grace: grace,
-            command_env: command.environment.as_ref(),
-            auth_token: executor.token.as_ref().map(|t| t.secret().expose()),
-            tls_env: &self.id.tls_env,
-        }
-        .build();
-        let mut request = LaunchRequest::new(
-            executor.container_id.clone(),
-            kind,
-            command.clone(),
-            directory.clone(),
-        );
-        request.framework = framework.clone();
-        request.executor = match (kind, task) {
-            (LaunchKind::CommandTask, Some(task)) => {
-                super::command_task::executor_info(&framework_id, task)
-            }
-            _ => executor.info(&framework_id),
-        };
-        request.task = task.cloned();
-        request.container = match task {
-            Some(task) => task.container.as_deref().cloned(),
-            None => executor
-                .given
-                .as_ref()
-                .and_then(|info| info.container.as_deref().cloned()),
-        };
-        request.environment = environment;
-        request.resources = match task {
-            Some(task) => task.resources.clone(),
-            None => executor
-                .given
-                .as_ref()
-                .map(|info| info.resources.clone())
-                .unwrap_or_default(),
-        };
-        request.user = command
-            .user
-            .clone()
-            .or_else(|| Some(framework.user.clone()).filter(|u| !u.is_empty()));
-        request
+        launch_request(
+            &self.id,
+            LaunchSource {
+                framework,
+                executor_id: &executor.id,
+                container_id: &executor.container_id,
+                given: executor.given.as_deref(),
+                auth_token: executor.token.as_ref().map(|t| t.secret().expose()),
+                kind,
+                task,
+            },
+        )
     }
 
     pub(super) fn run_on_executor(
@@ -528,4 +471,101 @@ impl AgentState {
             }
         }
     }
+}
+
+/// An executor's sandbox on the agent `id` (its run's directory).
+fn run_directory(
+    id: &Identity,
+    framework_id: &str,
+    executor_id: &ExecutorId,
+    container_id: &ContainerId,
+) -> PathBuf {
+    sandbox::executor_run_directory(
+        &id.work_dir,
+        &id.agent_id.value,
+        framework_id,
+        &executor_id.value,
+        &container_id.value,
+    )
+}
+
+/// What a [`LaunchRequest`] is made from.
+pub(super) struct LaunchSource<'a> {
+    pub(super) framework: &'a FrameworkInfo,
+    pub(super) executor_id: &'a ExecutorId,
+    pub(super) container_id: &'a ContainerId,
+    /// A custom executor's info (a command task's executor has none).
+    pub(super) given: Option<&'a ExecutorInfo>,
+    /// Its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`, if issued.
+    pub(super) auth_token: Option<&'a str>,
+    pub(super) kind: LaunchKind,
+    /// The command task, for [`LaunchKind::CommandTask`].
+    pub(super) task: Option<&'a TaskInfo>,
+}
+
+/// The request that starts `source`'s container on the agent `id`.
+pub(super) fn launch_request(id: &Identity, source: LaunchSource<'_>) -> LaunchRequest {
+    let LaunchSource {
+        framework,
+        executor_id,
+        container_id,
+        given,
+        auth_token,
+        kind,
+        task,
+    } = source;
+    let framework_id = framework.id.clone().unwrap_or_default().value;
+    let command = match task {
+        Some(task) => task.command.clone().unwrap_or_default(),
+        None => given
+            .and_then(|info| info.command.clone())
+            .unwrap_or_default(),
+    };
+    let grace = given
+        .and_then(|info| duration_of(info.shutdown_grace_period.as_ref()))
+        .unwrap_or(id.executor_shutdown_grace);
+    let directory = run_directory(id, &framework_id, executor_id, container_id);
+    let environment = ExecutorEnv {
+        ip: id.ip,
+        port: id.port,
+        agent_id: &id.agent_id,
+        agent_pid: &id.pid,
+        framework,
+        framework_id: &framework_id,
+        executor_id,
+        directory: &directory,
+        shutdown_grace: grace,
+        command_env: command.environment.as_ref(),
+        auth_token,
+        tls_env: &id.tls_env,
+    }
+    .build();
+    let mut request = LaunchRequest::new(container_id.clone(), kind, command.clone(), directory);
+    request.framework = framework.clone();
+    request.executor = match (kind, task, given) {
+        (LaunchKind::CommandTask, Some(task), _) => {
+            super::command_task::executor_info(&framework_id, task)
+        }
+        (_, _, Some(info)) => info.clone(),
+        (_, _, None) => ExecutorInfo {
+            executor_id: executor_id.clone(),
+            framework_id: framework.id.clone(),
+            ..Default::default()
+        },
+    };
+    request.task = task.cloned();
+    request.container = match task {
+        Some(task) => task.container.as_deref().cloned(),
+        None => given.and_then(|info| info.container.as_deref().cloned()),
+    };
+    request.environment = environment;
+    request.resources = match task {
+        Some(task) => task.resources.clone(),
+        None => given.map(|info| info.resources.clone()).unwrap_or_default(),
+    };
+    request.user = command
+        .user
+        .clone()
+        .or_else(|| Some(framework.user.clone()).filter(|u| !u.is_empty()));
+    request
 }

@@ -384,7 +384,8 @@ fn kill_grace(policy: Option<&KillPolicy>) -> Option<Duration> {
 
 /// The agent's state, owned by its task.
 pub(crate) struct AgentState {
-    id: Identity,
+    /// Shared with the command tasks' runners (see `command_task`).
+    id: Arc<Identity>,
     to_master: mpsc::UnboundedSender<FromAgent>,
     input: mpsc::UnboundedSender<Input>,
     registry: Arc<Registry>,
@@ -409,7 +410,7 @@ impl AgentState {
         launches: Arc<LaunchLog>,
     ) -> Self {
         AgentState {
-            id,
+            id: Arc::new(id),
             to_master,
             input,
             registry,
