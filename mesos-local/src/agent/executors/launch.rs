@@ -17,8 +17,9 @@ use crate::containerizer::{Container, LaunchKind, LaunchRequest};
 use crate::fetcher;
 
 use super::{
-    duration_of, event, lost_state, AgentState, ExecKey, ExecState, Executor, Framework, Identity,
-    Input, Kind, Launch, Registry, TaskEntry, TaskMap, KILL_ESCALATION,
+    event, executor_info, given_shutdown_grace, lost_state, AgentState, ExecKey, ExecState,
+    Executor, Framework, Identity, Input, Kind, Launch, Registry, TaskEntry, TaskMap,
+    KILL_ESCALATION,
 };
 
 /// What a launch that finds the agent torn down reports (nobody reads it
@@ -521,9 +522,7 @@ pub(super) fn launch_request(id: &Identity, source: LaunchSource<'_>) -> LaunchR
             .and_then(|info| info.command.clone())
             .unwrap_or_default(),
     };
-    let grace = given
-        .and_then(|info| duration_of(info.shutdown_grace_period.as_ref()))
-        .unwrap_or(id.executor_shutdown_grace);
+    let grace = given_shutdown_grace(given).unwrap_or(id.executor_shutdown_grace);
     let directory = run_directory(id, &framework_id, executor_id, container_id);
     let environment = ExecutorEnv {
         ip: id.ip,
@@ -542,17 +541,8 @@ pub(super) fn launch_request(id: &Identity, source: LaunchSource<'_>) -> LaunchR
     .build();
     let mut request = LaunchRequest::new(container_id.clone(), kind, command.clone(), directory);
     request.framework = framework.clone();
-    request.executor = match (kind, task, given) {
-        (LaunchKind::CommandTask, Some(task), _) => {
-            super::command_task::executor_info(&framework_id, task)
-        }
-        (_, _, Some(info)) => info.clone(),
-        (_, _, None) => ExecutorInfo {
-            executor_id: executor_id.clone(),
-            framework_id: framework.id.clone(),
-            ..Default::default()
-        },
-    };
+    let command_task = task.filter(|_| kind == LaunchKind::CommandTask);
+    request.executor = executor_info(&framework_id, executor_id, given, command_task);
     request.task = task.cloned();
     request.container = match task {
         Some(task) => task.container.as_deref().cloned(),

@@ -267,17 +267,8 @@ impl Executor {
 
     /// Its info whole; `framework_id` is its framework's (see `given`).
     fn info(&self, framework_id: &str) -> ExecutorInfo {
-        match (&self.given, self.tasks.get(&self.id.value)) {
-            (Some(info), _) => ExecutorInfo::clone(info),
-            (None, Some(task)) => command_task::executor_info(framework_id, &task.info),
-            (None, None) => ExecutorInfo {
-                executor_id: self.id.clone(),
-                framework_id: Some(FrameworkId {
-                    value: framework_id.to_string(),
-                }),
-                ..Default::default()
-            },
-        }
+        let command_task = self.tasks.get(&self.id.value).map(|task| &*task.info);
+        executor_info(framework_id, &self.id, self.given.as_deref(), command_task)
     }
 
     /// Its name: the framework's for a custom executor, the generated one
@@ -292,9 +283,7 @@ impl Executor {
 
     /// Its shutdown grace period, when its info sets one.
     fn shutdown_grace(&self) -> Option<Duration> {
-        self.given
-            .as_deref()
-            .and_then(|info| duration_of(info.shutdown_grace_period.as_ref()))
+        given_shutdown_grace(self.given.as_deref())
     }
 
     /// Issues its authentication token if it is a custom executor (the
@@ -372,6 +361,33 @@ fn lost_state(framework: &FrameworkInfo) -> TaskState {
     } else {
         TaskState::TaskLost
     }
+}
+
+/// An executor's info whole: the framework's (`given`) for a custom
+/// executor, the one made from its task for a command task's, else its id
+/// and framework only.
+fn executor_info(
+    framework_id: &str,
+    executor_id: &ExecutorId,
+    given: Option<&ExecutorInfo>,
+    command_task: Option<&TaskInfo>,
+) -> ExecutorInfo {
+    match (given, command_task) {
+        (Some(info), _) => info.clone(),
+        (None, Some(task)) => command_task::executor_info(framework_id, task),
+        (None, None) => ExecutorInfo {
+            executor_id: executor_id.clone(),
+            framework_id: Some(FrameworkId {
+                value: framework_id.to_string(),
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+/// The shutdown grace period a custom executor's info sets, if any.
+fn given_shutdown_grace(given: Option<&ExecutorInfo>) -> Option<Duration> {
+    given.and_then(|info| duration_of(info.shutdown_grace_period.as_ref()))
 }
 
 fn duration_of(info: Option<&mesos_proto::v1::DurationInfo>) -> Option<Duration> {
