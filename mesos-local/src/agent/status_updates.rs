@@ -14,7 +14,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use mesos_proto::v1::TaskStatus;
 use tokio::time::Instant;
 
@@ -80,14 +79,70 @@ fn view<'a>(framework_id: &'a str, task_id: &'a str) -> (&'a str, &'a str) {
     (framework_id, task_id)
 }
 
+/// An update's uuid. The executor API and the agent only make 16-byte
+/// uuids (the API refuses others), kept here as one number instead of a
+/// shared buffer each.
+type Uuid = u128;
+
+/// `bytes` as a [`Uuid`], if it is one.
+fn uuid_of(bytes: &[u8]) -> Option<Uuid> {
+    <[u8; 16]>::try_from(bytes).ok().map(Uuid::from_be_bytes)
+}
+
+/// The uuid of an update taken by [`StatusUpdateManager::update`] (only
+/// those with one are).
+fn status_uuid(status: &TaskStatus) -> Option<Uuid> {
+    status.uuid.as_deref().and_then(uuid_of)
+}
+
 #[derive(Debug)]
 struct Pending {
-    /// Shared with what was sent to the master (and the task's records).
+    /// Shared with what was sent to the master (and the task's records);
+    /// its uuid and state are read from it.
     status: Arc<TaskStatus>,
-    uuid: Bytes,
-    /// The update is terminal.
-    terminal: bool,
     last_sent: Option<Instant>,
+}
+
+impl Pending {
+    fn uuid(&self) -> Option<Uuid> {
+        status_uuid(&self.status)
+    }
+}
+
+/// A stream's received uuids: a vector while few (a task's stream has two
+/// or three updates), a hash set beyond [`UuidSet::FEW`] (an executor may
+/// send many).
+#[derive(Debug)]
+enum UuidSet {
+    Few(Vec<Uuid>),
+    Many(HashSet<Uuid>),
+}
+
+impl UuidSet {
+    const FEW: usize = 8;
+
+    fn new() -> Self {
+        // Room for a task's usual two updates (running, then terminal).
+        UuidSet::Few(Vec::with_capacity(2))
+    }
+
+    /// Adds `uuid`; false if it was there already.
+    fn insert(&mut self, uuid: Uuid) -> bool {
+        match self {
+            UuidSet::Few(few) if few.contains(&uuid) => false,
+            UuidSet::Few(few) if few.len() < Self::FEW => {
+                few.push(uuid);
+                true
+            }
+            UuidSet::Few(few) => {
+                let mut many: HashSet<Uuid> = few.drain(..).collect();
+                many.insert(uuid);
+                *self = UuidSet::Many(many);
+                true
+            }
+            UuidSet::Many(many) => many.insert(uuid),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -97,7 +152,7 @@ struct Stream {
     pending: VecDeque<Pending>,
     /// The uuids received. Those no longer pending were acknowledged (in
     /// order, as only the head is): an acknowledgement changes no set.
-    received: HashSet<Bytes>,
+    received: UuidSet,
     terminal_acknowledged: bool,
 }
 
@@ -111,13 +166,14 @@ impl Stream {
     ) -> Option<Arc<TaskStatus>> {
         let head = self.pending.front_mut()?;
         head.last_sent = Some(now);
-        timers.push(Reverse((now + retry, self.key.clone(), head.uuid.clone())));
+        let uuid = head.uuid()?;
+        timers.push(Reverse((now + retry, self.key.clone(), uuid)));
         Some(Arc::clone(&head.status))
     }
 }
 
 /// Resend deadlines: (due, stream, uuid).
-type Timers = BinaryHeap<Reverse<(Instant, SharedKey, Bytes)>>;
+type Timers = BinaryHeap<Reverse<(Instant, SharedKey, Uuid)>>;
 
 /// What [`StatusUpdateManager::update`] did with an update.
 #[derive(Debug, PartialEq)]
@@ -166,16 +222,16 @@ impl StatusUpdateManager {
         }
     }
 
-    /// Takes a new update (it must carry a uuid; one is never invented
-    /// here). Updates after a terminal one are still delivered in order, as
-    /// Mesos does.
+    /// Takes a new update (it must carry a 16-byte uuid; one is never
+    /// invented here). Updates after a terminal one are still delivered in
+    /// order, as Mesos does.
     pub(crate) fn update(
         &mut self,
         framework_id: &str,
         status: Arc<TaskStatus>,
         now: Instant,
     ) -> Accepted {
-        let Some(uuid) = status.uuid.clone() else {
+        let Some(uuid) = status_uuid(&status) else {
             return Accepted::Duplicate;
         };
         let ids = view(framework_id, &status.task_id.value);
@@ -187,8 +243,10 @@ impl StatusUpdateManager {
             }));
             let stream = Stream {
                 key: key.clone(),
-                pending: VecDeque::new(),
-                received: HashSet::new(),
+                // Room for the usual two updates (a VecDeque's first
+                // growth makes room for four).
+                pending: VecDeque::with_capacity(2),
+                received: UuidSet::new(),
                 terminal_acknowledged: false,
             };
             self.streams.insert(key, stream);
@@ -196,19 +254,16 @@ impl StatusUpdateManager {
         let Some(stream) = self.streams.get_mut(ids) else {
             return Accepted::Duplicate;
         };
-        if !stream.received.insert(uuid.clone()) {
-            return if stream.pending.iter().any(|p| p.uuid == uuid) {
+        if !stream.received.insert(uuid) {
+            return if stream.pending.iter().any(|p| p.uuid() == Some(uuid)) {
                 Accepted::Duplicate
             } else {
                 Accepted::AlreadyAcknowledged
             };
         }
         self.pending_total += 1;
-        let terminal = status.state().is_terminal();
         stream.pending.push_back(Pending {
             status,
-            uuid,
-            terminal,
             last_sent: None,
         });
         if stream.pending.len() == 1 {
@@ -230,12 +285,13 @@ impl StatusUpdateManager {
         let ids = view(framework_id, task_id);
         let ids = &ids as &dyn KeyView;
         let stream = self.streams.get_mut(ids)?;
-        if stream.pending.front().map(|p| p.uuid.as_ref()) != Some(uuid) {
+        let uuid = uuid_of(uuid)?;
+        if stream.pending.front().and_then(Pending::uuid) != Some(uuid) {
             return None;
         }
         let head = stream.pending.pop_front()?;
         self.pending_total = self.pending_total.saturating_sub(1);
-        if head.terminal {
+        if head.status.state().is_terminal() {
             stream.terminal_acknowledged = true;
         }
         let mut result = Acknowledged::default();
@@ -289,8 +345,8 @@ impl StatusUpdateManager {
             let Some(head) = stream.pending.front() else {
                 continue;
             };
-            let stale =
-                head.uuid != uuid || head.last_sent.is_some_and(|sent| sent + self.retry > now);
+            let stale = head.uuid() != Some(uuid)
+                || head.last_sent.is_some_and(|sent| sent + self.retry > now);
             if stale {
                 continue;
             }
@@ -330,6 +386,7 @@ impl StatusUpdateManager {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
     use mesos_proto::v1::{TaskId, TaskState};
 
     use super::*;
@@ -421,5 +478,57 @@ mod tests {
         assert_eq!(m.pending("f", "t"), 0);
         assert_eq!(m.pending_total(), 1, "g's update is still pending");
         assert_eq!(m.due(t0 + Duration::from_secs(1)).len(), 1);
+    }
+
+    #[test]
+    fn duplicates_are_told_past_the_few_uuids_a_vector_holds() {
+        let mut m = StatusUpdateManager::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        let updates: Vec<_> = (1..=20)
+            .map(|u| status("t", TaskState::TaskRunning, u))
+            .collect();
+        for update in &updates {
+            assert!(matches!(
+                m.update("f", update.clone(), t0),
+                Accepted::New(_)
+            ));
+        }
+        assert_eq!(m.pending("f", "t"), 20);
+        for (n, update) in updates.iter().enumerate() {
+            assert_eq!(
+                m.update("f", update.clone(), t0),
+                Accepted::Duplicate,
+                "update {n}"
+            );
+        }
+        // Acknowledged in order: each then seen as such, before and after
+        // the set outgrew its vector.
+        for update in &updates[..12] {
+            let uuid = update.uuid.clone().unwrap();
+            assert!(m.acknowledge("f", "t", &uuid, t0).is_some());
+        }
+        for (n, update) in updates.iter().enumerate() {
+            let expected = if n < 12 {
+                Accepted::AlreadyAcknowledged
+            } else {
+                Accepted::Duplicate
+            };
+            assert_eq!(m.update("f", update.clone(), t0), expected, "update {n}");
+        }
+        assert_eq!(m.pending("f", "t"), 8);
+    }
+
+    #[test]
+    fn an_update_or_acknowledgement_without_a_16_byte_uuid_is_refused() {
+        let mut m = StatusUpdateManager::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        let mut short = TaskStatus::clone(&status("t", TaskState::TaskRunning, 1));
+        short.uuid = Some(Bytes::from_static(&[1; 15]));
+        assert_eq!(m.update("f", Arc::new(short), t0), Accepted::Duplicate);
+        assert_eq!(m.pending_total(), 0);
+        m.update("f", status("t", TaskState::TaskRunning, 1), t0);
+        assert!(m.acknowledge("f", "t", &[1; 15], t0).is_none());
+        assert!(m.acknowledge("f", "t", &[1; 17], t0).is_none());
+        assert_eq!(m.pending("f", "t"), 1);
     }
 }
