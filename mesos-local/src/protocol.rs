@@ -20,12 +20,13 @@ pub(crate) enum ToAgent {
     /// Launch `task` for `framework`: a command task when `task.executor` is
     /// absent, else on that executor (started first if it is not running).
     RunTask {
-        framework: FrameworkInfo,
+        /// Shared with the master's record of the framework.
+        framework: Arc<FrameworkInfo>,
         task: TaskInfo,
     },
     /// Launch a task group on `executor` (LAUNCH_GROUP).
     RunTaskGroup {
-        framework: FrameworkInfo,
+        framework: Arc<FrameworkInfo>,
         executor: ExecutorInfo,
         task_group: TaskGroupInfo,
     },

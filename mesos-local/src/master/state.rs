@@ -138,7 +138,8 @@ pub(crate) struct Executor {
 #[derive(Debug)]
 pub(crate) struct Framework {
     pub(crate) id: String,
-    pub(crate) info: FrameworkInfo,
+    /// Shared with the launches sent to agents (one copy, not one a task).
+    pub(crate) info: Arc<FrameworkInfo>,
     pub(crate) conn: Option<Connection>,
     /// Receives offers (connected and not torn down).
     pub(crate) active: bool,
@@ -163,7 +164,7 @@ impl Framework {
     pub(crate) fn new(id: String, info: FrameworkInfo) -> Framework {
         Framework {
             id,
-            info,
+            info: Arc::new(info),
             conn: None,
             active: false,
             registered_time: crate::master::ids::now_secs(),

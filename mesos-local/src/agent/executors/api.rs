@@ -7,7 +7,7 @@ use crate::queue::{self, EventReceiver};
 use bytes::Bytes;
 use http::StatusCode;
 use mesos_proto::v1::executor::{call, Event};
-use mesos_proto::v1::{task_status, FrameworkId, TaskId, TaskState, TaskStatus};
+use mesos_proto::v1::{task_status, FrameworkId, FrameworkInfo, TaskId, TaskState, TaskStatus};
 
 use crate::protocol::FromAgent;
 
@@ -50,7 +50,7 @@ impl AgentState {
             .frameworks
             .get_mut(framework_id)
             .ok_or_else(|| Rejection::bad_request("Framework cannot be found"))?;
-        let framework_info = framework.info.clone();
+        let framework_info = FrameworkInfo::clone(&framework.info);
         let executor = framework
             .executors
             .get_mut(executor_id)

@@ -61,7 +61,7 @@ pub(super) fn executor_name(task: &TaskInfo) -> String {
 }
 
 impl AgentState {
-    pub(super) fn run_command_task(&mut self, framework: FrameworkInfo, task: TaskInfo) {
+    pub(super) fn run_command_task(&mut self, framework: Arc<FrameworkInfo>, task: TaskInfo) {
         let Some(framework_id) = framework.id.clone().map(|id| id.value) else {
             return;
         };
@@ -91,11 +91,13 @@ impl AgentState {
         // of launches spawns runners faster than the runtime polls them,
         // and a request (environment, generated executor, copies of the
         // task's command and resources) is several times what it is made
-        // from. Boxed, and gone once made.
+        // from: the framework and the task, shared with their records here.
+        // Boxed, and gone once made.
+        let task = Arc::new(task);
         let source = Box::new((
             Arc::clone(&self.id),
-            framework.clone(),
-            task.clone(),
+            Arc::clone(&framework),
+            Arc::clone(&task),
             executor.container_id.clone(),
         ));
         let kill_grace = kill_grace(task.kill_policy.as_ref());
@@ -110,7 +112,7 @@ impl AgentState {
                 state: TaskState::TaskStaging,
                 delivered: true,
                 statuses: Vec::new(),
-                info: Box::new(task),
+                info: task,
             },
         );
         let Some(fw) = self.framework_entry(framework) else {
@@ -147,7 +149,7 @@ impl AgentState {
                 CommandTask {
                     containerizer,
                     request: Box::new(request),
-                    task_id: task.task_id,
+                    task_id: task.task_id.clone(),
                     kill_grace,
                     task_killing,
                 }

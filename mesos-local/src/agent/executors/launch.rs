@@ -66,7 +66,10 @@ pub(super) async fn prepare(
 }
 
 impl AgentState {
-    pub(super) fn framework_entry(&mut self, framework: FrameworkInfo) -> Option<&mut Framework> {
+    pub(super) fn framework_entry(
+        &mut self,
+        framework: Arc<FrameworkInfo>,
+    ) -> Option<&mut Framework> {
         let framework_id = framework
             .id
             .as_ref()
@@ -80,7 +83,7 @@ impl AgentState {
             .frameworks
             .entry(framework_id)
             .or_insert_with(|| Framework {
-                info: framework.clone(),
+                info: Arc::clone(&framework),
                 executors: HashMap::new(),
                 task_executor: HashMap::new(),
                 shutting_down: false,
@@ -95,7 +98,7 @@ impl AgentState {
         Some(entry)
     }
 
-    pub(super) fn run_task(&mut self, framework: FrameworkInfo, mut task: TaskInfo) {
+    pub(super) fn run_task(&mut self, framework: Arc<FrameworkInfo>, mut task: TaskInfo) {
         if task.agent_id.value.is_empty() {
             task.agent_id = self.id.agent_id.clone();
         }
@@ -175,7 +178,7 @@ impl AgentState {
 
     pub(super) fn run_on_executor(
         &mut self,
-        framework: FrameworkInfo,
+        framework: Arc<FrameworkInfo>,
         mut info: ExecutorInfo,
         launch: Launch,
     ) {
@@ -244,7 +247,7 @@ impl AgentState {
                     state: TaskState::TaskStaging,
                     delivered: false,
                     statuses: Vec::new(),
-                    info: Box::new(task),
+                    info: Arc::new(task),
                 },
             );
         }

@@ -193,8 +193,9 @@ struct TaskEntry {
     /// as many as the master keeps.
     statuses: Vec<Arc<TaskStatus>>,
     /// Its info, for re-registering with a new leading master (see
-    /// `report`) and for the operator API.
-    info: Box<TaskInfo>,
+    /// `report`) and for the operator API; a command task's is shared with
+    /// its runner until the launch request is made.
+    info: Arc<TaskInfo>,
 }
 
 struct Executor {
@@ -316,7 +317,8 @@ impl Executor {
 }
 
 struct Framework {
-    info: FrameworkInfo,
+    /// Shared with the master's record and the launches of its tasks.
+    info: Arc<FrameworkInfo>,
     /// Boxed: the map's free slots then cost a pointer, not a whole
     /// executor (one per command task).
     executors: HashMap<String, Box<Executor>>,

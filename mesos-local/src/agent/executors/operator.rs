@@ -17,7 +17,8 @@ use mesos_proto::v1::agent::response::{
 };
 use mesos_proto::v1::agent::Response;
 use mesos_proto::v1::{
-    CommandInfo, ContainerStatus, ExecutorId, ExecutorInfo, FrameworkId, Task, TaskStatus,
+    CommandInfo, ContainerStatus, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Task,
+    TaskStatus,
 };
 use tokio::sync::oneshot;
 
@@ -126,7 +127,7 @@ impl AgentState {
             frameworks: self
                 .live_frameworks()
                 .map(|f| get_frameworks::Framework {
-                    framework_info: f.info.clone(),
+                    framework_info: FrameworkInfo::clone(&f.info),
                 })
                 .collect(),
             completed_frameworks: Vec::new(),

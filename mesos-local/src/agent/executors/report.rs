@@ -2,7 +2,7 @@
 //! its frameworks, executors and their live tasks (as a Mesos agent's
 //! `ReregisterSlaveMessage` does).
 
-use mesos_proto::v1::ExecutorId;
+use mesos_proto::v1::{ExecutorId, FrameworkInfo};
 
 use super::{AgentState, Kind};
 use crate::protocol::{AgentReport, ReportedFramework, ReportedTask};
@@ -18,7 +18,7 @@ impl AgentState {
             .filter(|framework| !framework.shutting_down)
             .map(|framework| {
                 let mut reported = ReportedFramework {
-                    info: framework.info.clone(),
+                    info: FrameworkInfo::clone(&framework.info),
                     executors: Vec::new(),
                     tasks: Vec::new(),
                 };

@@ -83,14 +83,14 @@ async fn harness(containerizer: Arc<dyn Containerizer>, retry: Duration) -> Harn
     }
 }
 
-fn framework(checkpoint: bool) -> FrameworkInfo {
-    FrameworkInfo {
+fn framework(checkpoint: bool) -> Arc<FrameworkInfo> {
+    Arc::new(FrameworkInfo {
         user: "root".into(),
         name: "agent-tests".into(),
         id: Some(FrameworkId { value: FW.into() }),
         checkpoint: Some(checkpoint),
         ..Default::default()
-    }
+    })
 }
 
 fn command_task(id: &str, command: &str) -> TaskInfo {
@@ -288,7 +288,8 @@ async fn kill_command_task_within_grace() {
         }),
     });
     let mut fw = framework(false);
-    fw.capabilities.push(framework_info::Capability {
+    let fw_info = Arc::make_mut(&mut fw);
+    fw_info.capabilities.push(framework_info::Capability {
         r#type: Some(framework_info::capability::Type::TaskKillingState as i32),
     });
     h.send(ToAgent::RunTask {

@@ -18,8 +18,8 @@ use mesos_proto::v1::master::response::{
 use mesos_proto::v1::resource::reservation_info::Type as ReservationType;
 use mesos_proto::v1::resource::{AllocationInfo, ReservationInfo};
 use mesos_proto::v1::{
-    AgentId, ExecutorId, Flag, FrameworkId, Metric, Resource, Role, TaskInfo, TaskState,
-    TaskStatus, TimeInfo, VersionInfo,
+    AgentId, ExecutorId, Flag, FrameworkId, FrameworkInfo, Metric, Resource, Role, TaskInfo,
+    TaskState, TaskStatus, TimeInfo, VersionInfo,
 };
 
 use crate::master::allocator::offer_proto;
@@ -166,7 +166,7 @@ pub(crate) fn framework_proto(
     framework: &Framework,
     event: bool,
 ) -> get_frameworks::Framework {
-    let mut info = framework.info.clone();
+    let mut info = FrameworkInfo::clone(&framework.info);
     info.id = Some(framework.framework_id());
     let mut offers = Vec::new();
     let mut offered = Vec::new();

@@ -6,13 +6,14 @@
 //! Modules: `offers` (ACCEPT, DECLINE, filters), `launch` (the tasks and
 //! task groups of an ACCEPT), `tasks` (KILL, ACKNOWLEDGE, RECONCILE).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
 use mesos_proto::v1::scheduler::call::Type as CallType;
 use mesos_proto::v1::scheduler::{event, Call, Event};
 use mesos_proto::v1::task_status::Reason;
-use mesos_proto::v1::{AgentId, FrameworkId, TaskState};
+use mesos_proto::v1::{AgentId, FrameworkId, FrameworkInfo, TaskState};
 use tokio_util::sync::CancellationToken;
 
 use crate::master::ids::{self, master_status};
@@ -228,7 +229,7 @@ pub(crate) fn subscribe(state: &mut State, fx: &mut Effects, call: Call) -> NewS
         framework.reregistered_time = Some(ids::now_secs());
         framework.filters.clear();
     }
-    framework.info = info;
+    framework.info = Arc::new(info);
     framework.conn = Some(conn.clone());
     framework.active = true;
     framework.generation += 1;
@@ -377,7 +378,7 @@ pub(crate) fn remove_framework(state: &mut State, fx: &mut Effects, framework_id
     framework.holdings.remove_executors(None);
     framework.unregistered_time = Some(ids::now_secs());
     state.removed_frameworks.insert(framework_id.to_string());
-    let mut info = framework.info.clone();
+    let mut info = FrameworkInfo::clone(&framework.info);
     info.id = Some(framework.framework_id());
     operator::framework_removed(state, &info);
     state.completed_frameworks.push(framework);
@@ -564,7 +565,7 @@ pub(crate) fn handle(state: &mut State, fx: &mut Effects, kind: CallType, call: 
                 return Reply::Error(StatusCode::BAD_REQUEST, message);
             }
             if let Some(framework) = state.frameworks.get_mut(id) {
-                framework.info = info;
+                framework.info = Arc::new(info);
                 framework.suppressed = update.suppressed_roles.into_iter().collect();
             }
             state.remove_offers_where(true, |o| o.framework_id == id);
