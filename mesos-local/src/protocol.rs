@@ -22,7 +22,8 @@ pub(crate) enum ToAgent {
     RunTask {
         /// Shared with the master's record of the framework.
         framework: Arc<FrameworkInfo>,
-        task: TaskInfo,
+        /// Shared with the master's record of the task.
+        task: Arc<TaskInfo>,
     },
     /// Launch a task group on `executor` (LAUNCH_GROUP).
     RunTaskGroup {

@@ -1,6 +1,8 @@
 //! What the master does with its agents' messages (status updates,
 //! executor messages, executor exits) and with an agent removed for good.
 
+use std::sync::Arc;
+
 use mesos_proto::v1::scheduler::{event, Event};
 use mesos_proto::v1::task_status::Reason;
 use mesos_proto::v1::{AgentId, TaskState};
@@ -340,8 +342,7 @@ pub(crate) fn reregister(
                 .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
                 .unwrap_or_else(|| default_role.clone());
             framework.holdings.add_task(Task {
-                resources: flat(&task.info.resources),
-                info: task.info,
+                info: Arc::new(task.info),
                 framework_id: id.clone(),
                 agent_id: agent_id.clone(),
                 executor_id: task.executor_id.map(|e| e.value),

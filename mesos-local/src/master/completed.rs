@@ -80,16 +80,15 @@ mod tests {
 
     fn task(id: &str, state: TaskState) -> Task {
         Task {
-            info: TaskInfo {
+            info: std::sync::Arc::new(TaskInfo {
                 task_id: TaskId { value: id.into() },
                 ..TaskInfo::default()
-            },
+            }),
             framework_id: "F".into(),
             agent_id: "A".into(),
             executor_id: None,
             state,
             statuses: Vec::new(),
-            resources: Default::default(),
             role: "*".into(),
             terminal_acked: false,
         }

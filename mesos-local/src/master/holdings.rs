@@ -54,27 +54,28 @@ impl Holdings {
 
     /// Adds (or replaces) a task.
     pub(crate) fn add_task(&mut self, task: Task) {
-        self.add_use(&task.agent_id, &task.resources);
+        self.add_use(&task.agent_id, &task.resources());
         if let Some(old) = self
             .tasks
             .insert(task.info.task_id.value.clone(), Box::new(task))
         {
-            self.remove_use(&old.agent_id, &old.resources);
+            self.remove_use(&old.agent_id, &old.resources());
         }
     }
 
     pub(crate) fn remove_task(&mut self, task_id: &str) -> Option<Task> {
         let task = self.tasks.remove(task_id)?;
-        self.remove_use(&task.agent_id, &task.resources);
+        self.remove_use(&task.agent_id, &task.resources());
         Some(*task)
     }
 
     /// Every task, removed.
     pub(crate) fn take_tasks(&mut self) -> BTreeMap<String, Box<Task>> {
         for task in self.tasks.values() {
-            self.used -= &task.resources;
+            let resources = task.resources();
+            self.used -= &resources;
             if let Some(used) = self.used_by_agent.get_mut(&task.agent_id) {
-                *used -= &task.resources;
+                *used -= &resources;
             }
         }
         self.used_by_agent.retain(|_, used| !used.is_empty());
@@ -139,6 +140,8 @@ impl Holdings {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use mesos_proto::v1::{ExecutorId, ExecutorInfo, TaskId, TaskInfo, TaskState};
 
     use super::*;
@@ -149,16 +152,16 @@ mod tests {
 
     fn task(id: &str, agent: &str, text: &str) -> Task {
         Task {
-            info: TaskInfo {
+            info: Arc::new(TaskInfo {
                 task_id: TaskId { value: id.into() },
+                resources: resources(text).into_vec(),
                 ..TaskInfo::default()
-            },
+            }),
             framework_id: "F".into(),
             agent_id: agent.into(),
             executor_id: None,
             state: TaskState::TaskStaging,
             statuses: Vec::new(),
-            resources: resources(text),
             role: "*".into(),
             terminal_acked: false,
         }
@@ -182,11 +185,15 @@ mod tests {
         let parts = h
             .tasks()
             .values()
-            .map(|t| (&t.agent_id, &t.resources))
-            .chain(h.executors().values().map(|e| (&e.agent_id, &e.resources)));
+            .map(|t| (&t.agent_id, t.resources()))
+            .chain(
+                h.executors()
+                    .values()
+                    .map(|e| (&e.agent_id, e.resources.clone())),
+            );
         for (agent, r) in parts {
-            total += r;
-            *by_agent.entry(agent.clone()).or_default() += r;
+            total += &r;
+            *by_agent.entry(agent.clone()).or_default() += &r;
         }
         assert_eq!(h.used_on(None), total);
         assert_eq!(h.used_by_agent(), &by_agent);

@@ -63,9 +63,10 @@ impl Connection {
 /// A task the master knows of.
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
-    /// Without its resources when launched through this master (they are
-    /// in `resources`; nothing reads them here).
-    pub(crate) info: TaskInfo,
+    /// As launched, its resources with their allocation info: when launched
+    /// through this master, shared with the agent's record of the task
+    /// (one copy of a live task's info in the cluster, not two).
+    pub(crate) info: Arc<TaskInfo>,
     pub(crate) framework_id: String,
     pub(crate) agent_id: String,
     pub(crate) executor_id: Option<String>,
@@ -73,8 +74,6 @@ pub(crate) struct Task {
     /// The statuses received so far (state JSON `statuses`), shared with
     /// the agent's records of them when they are alike (see [`push_status`]).
     pub(crate) statuses: Vec<Arc<TaskStatus>>,
-    /// Resources used, without allocation info.
-    pub(crate) resources: Resources,
     pub(crate) role: String,
     /// The terminal update has been acknowledged: the task is forgotten by
     /// reconciliation (as the real master removes it).
@@ -85,6 +84,12 @@ pub(crate) struct Task {
 pub(crate) const MAX_TASK_STATUSES: usize = 32;
 
 impl Task {
+    /// The resources it uses, as the master counts them ([`flat`]: made
+    /// from its info when needed rather than kept beside it).
+    pub(crate) fn resources(&self) -> Resources {
+        flat(&self.info.resources)
+    }
+
     pub(crate) fn latest(&self) -> Option<&TaskStatus> {
         self.statuses.last().map(|s| &**s)
     }
@@ -536,13 +541,12 @@ mod tests {
     #[test]
     fn task_statuses_are_bounded_as_the_real_masters() {
         let mut task = Task {
-            info: TaskInfo::default(),
+            info: Arc::default(),
             framework_id: "f".into(),
             agent_id: "a".into(),
             executor_id: None,
             state: TaskState::TaskRunning,
             statuses: Vec::new(),
-            resources: Resources::new(),
             role: "*".into(),
             terminal_acked: false,
         };

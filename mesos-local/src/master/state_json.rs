@@ -184,7 +184,7 @@ fn task_json(task: &Task) -> Value {
         "executor_id": task.executor_id.clone().unwrap_or_default(),
         "slave_id": task.agent_id,
         "state": task.state.as_str_name(),
-        "resources": resources_json(&task.resources),
+        "resources": resources_json(&task.resources()),
         "role": task.role,
         "statuses": task.statuses.iter().map(|s| status_json(s)).collect::<Vec<_>>(),
     })

@@ -61,7 +61,7 @@ pub(super) fn executor_name(task: &TaskInfo) -> String {
 }
 
 impl AgentState {
-    pub(super) fn run_command_task(&mut self, framework: Arc<FrameworkInfo>, task: TaskInfo) {
+    pub(super) fn run_command_task(&mut self, framework: Arc<FrameworkInfo>, task: Arc<TaskInfo>) {
         let Some(framework_id) = framework.id.clone().map(|id| id.value) else {
             return;
         };
@@ -93,7 +93,6 @@ impl AgentState {
         // task's command and resources) is several times what it is made
         // from: the framework and the task, shared with their records here.
         // Boxed, and gone once made.
-        let task = Arc::new(task);
         let source = Box::new((
             Arc::clone(&self.id),
             Arc::clone(&framework),

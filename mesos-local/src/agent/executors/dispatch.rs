@@ -9,7 +9,7 @@ impl AgentState {
     pub(super) fn on_master(&mut self, message: ToAgent) {
         match message {
             ToAgent::RunTask { framework, task } => {
-                self.launches.record(&framework, [&task]);
+                self.launches.record(&framework, [&*task]);
                 self.run_task(framework, task)
             }
             ToAgent::RunTaskGroup {

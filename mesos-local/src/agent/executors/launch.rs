@@ -98,12 +98,13 @@ impl AgentState {
         Some(entry)
     }
 
-    pub(super) fn run_task(&mut self, framework: Arc<FrameworkInfo>, mut task: TaskInfo) {
+    pub(super) fn run_task(&mut self, framework: Arc<FrameworkInfo>, mut task: Arc<TaskInfo>) {
         if task.agent_id.value.is_empty() {
-            task.agent_id = self.id.agent_id.clone();
+            Arc::make_mut(&mut task).agent_id = self.id.agent_id.clone();
         }
         if let Some(executor) = task.executor.as_deref().cloned() {
-            self.run_on_executor(framework, executor, Launch::Task(Box::new(task)));
+            let task = Box::new(Arc::unwrap_or_clone(task));
+            self.run_on_executor(framework, executor, Launch::Task(task));
         } else if task.command.is_some() {
             self.run_command_task(framework, task);
         } else {

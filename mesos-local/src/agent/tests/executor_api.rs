@@ -10,7 +10,7 @@ async fn executor_api_by_hand() {
     let executor = shell_executor("hand", "sleep 1000");
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: executor_task("h1", &executor),
+        task: Arc::new(executor_task("h1", &executor)),
     });
 
     let client = Client::builder()
@@ -87,7 +87,7 @@ async fn executor_api_by_hand() {
     // A later task arrives on the open stream.
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: executor_task("h2", &executor),
+        task: Arc::new(executor_task("h2", &executor)),
     });
     let launch = next_event(&mut events).await;
     assert_eq!(launch.launch.unwrap().task.task_id.value, "h2");
@@ -277,7 +277,7 @@ async fn executor_environment_and_exit_without_subscribing() {
         });
         h.send(ToAgent::RunTask {
             framework: framework(checkpoint),
-            task: executor_task(&format!("{id}-task"), &executor),
+            task: Arc::new(executor_task(&format!("{id}-task"), &executor)),
         });
         // The executor exits without subscribing: FAILURE, then TASK_FAILED.
         match h.next().await {

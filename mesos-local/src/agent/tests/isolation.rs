@@ -43,7 +43,7 @@ async fn subscribe_unacknowledged_updates_are_all_forwarded() {
     for (executor, task) in [("a", "a1"), ("b", "b1")] {
         h.send(ToAgent::RunTask {
             framework: framework(false),
-            task: executor_task(task, &shell_executor(executor, "sleep 1000")),
+            task: Arc::new(executor_task(task, &shell_executor(executor, "sleep 1000"))),
         });
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -86,7 +86,7 @@ async fn unknown_enum_values_are_400_as_the_real_agent() {
     let mut h = harness(default_containerizer(), Duration::from_secs(60)).await;
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: executor_task("e1", &shell_executor("e", "sleep 1000")),
+        task: Arc::new(executor_task("e1", &shell_executor("e", "sleep 1000"))),
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let url = mesos_http::parse_url(&h.url()).unwrap();

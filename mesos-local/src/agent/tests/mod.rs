@@ -204,7 +204,7 @@ async fn command_task_lifecycle_with_resend() {
     let mut h = harness(default_containerizer(), Duration::from_millis(300)).await;
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: command_task("t1", "echo hi"),
+        task: Arc::new(command_task("t1", "echo hi")),
     });
 
     let starting = h.update().await;
@@ -259,7 +259,7 @@ async fn failing_command_and_framework_resubscription() {
     let mut h = harness(default_containerizer(), Duration::from_secs(60)).await;
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: command_task("t2", "exit 3"),
+        task: Arc::new(command_task("t2", "exit 3")),
     });
     let starting = h.update().await;
     // FrameworkSubscribed resends the head at once (no waiting for the retry).
@@ -294,7 +294,7 @@ async fn kill_command_task_within_grace() {
     });
     h.send(ToAgent::RunTask {
         framework: fw,
-        task,
+        task: Arc::new(task),
     });
     let starting = h.update().await;
     let pid = starting
@@ -340,7 +340,7 @@ async fn kill_after_the_executor_ended_but_before_the_terminal_ack_is_ignored() 
     // Another task keeps the framework on the agent.
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: command_task("t5", "sleep 100"),
+        task: Arc::new(command_task("t5", "sleep 100")),
     });
     loop {
         let status = h.update().await;
@@ -351,7 +351,7 @@ async fn kill_after_the_executor_ended_but_before_the_terminal_ack_is_ignored() 
     }
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: command_task("t4", "exit 0"),
+        task: Arc::new(command_task("t4", "exit 0")),
     });
     let finished = loop {
         let status = h.update().await;

@@ -53,7 +53,7 @@ async fn real_test_executor_runs_tasks_echoes_and_survives_agent_restart() {
     let executor = test_executor_info("rust-test-executor");
     h.send(ToAgent::RunTask {
         framework: framework(true),
-        task: executor_task("r1", &executor),
+        task: Arc::new(executor_task("r1", &executor)),
     });
     runs_and_finishes(&mut h, "r1").await;
 
@@ -85,7 +85,7 @@ async fn real_test_executor_runs_tasks_echoes_and_survives_agent_restart() {
     );
     h.send(ToAgent::RunTask {
         framework: framework(true),
-        task: executor_task("r2", &executor),
+        task: Arc::new(executor_task("r2", &executor)),
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
@@ -120,10 +120,10 @@ async fn kill_all_leaves_no_process_behind() {
     for i in 0..3 {
         h.send(ToAgent::RunTask {
             framework: framework(false),
-            task: command_task(
+            task: Arc::new(command_task(
                 &format!("k{i}"),
                 "sleep 100 & echo $! > \"$MESOS_SANDBOX/child.pid\"; wait",
-            ),
+            )),
         });
     }
     let executor = shell_executor(
@@ -132,7 +132,7 @@ async fn kill_all_leaves_no_process_behind() {
     );
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: executor_task("k-exec-task", &executor),
+        task: Arc::new(executor_task("k-exec-task", &executor)),
     });
     // 3 × STARTING + RUNNING.
     for _ in 0..6 {
@@ -194,7 +194,7 @@ async fn fake_containerizer_lifecycles() {
     let mut h = harness(Arc::new(fake), Duration::from_secs(60)).await;
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: command_task("f1", "ignored"),
+        task: Arc::new(command_task("f1", "ignored")),
     });
     let states: Vec<TaskState> = h.until_terminal().await.iter().map(state).collect();
     assert_eq!(
@@ -209,7 +209,7 @@ async fn fake_containerizer_lifecycles() {
     let executor = shell_executor("emulated", "ignored");
     h.send(ToAgent::RunTask {
         framework: framework(false),
-        task: executor_task("f2", &executor),
+        task: Arc::new(executor_task("f2", &executor)),
     });
     let running = h.update().await;
     assert_eq!(state(&running), TaskState::TaskRunning);
@@ -256,7 +256,7 @@ async fn fake_containerizer_scale() {
     for i in 0..TASKS {
         h.send(ToAgent::RunTask {
             framework: framework(false),
-            task: command_task(&format!("s{i}"), "true"),
+            task: Arc::new(command_task(&format!("s{i}"), "true")),
         });
     }
     let mut finished = 0;

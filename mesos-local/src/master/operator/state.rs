@@ -130,7 +130,7 @@ pub(crate) fn task_proto(task: &Task) -> mesos_proto::v1::Task {
         agent_id: AgentId {
             value: task.agent_id.clone(),
         },
-        resources: allocated_to(&task.resources, &task.role),
+        resources: allocated_to(&task.resources(), &task.role),
         ..task_from_info(&task.info, task.state, &task.statuses)
     }
 }
@@ -141,7 +141,7 @@ fn framework_allocated(framework: &Framework) -> Vec<Resource> {
     let default_role = framework.roles().into_iter().next().unwrap_or_default();
     let mut by_role: BTreeMap<String, Resources> = BTreeMap::new();
     for task in framework.holdings.tasks().values() {
-        *by_role.entry(task.role.clone()).or_default() += &task.resources;
+        *by_role.entry(task.role.clone()).or_default() += &task.resources();
     }
     for executor in framework.holdings.executors().values() {
         let role = executor
@@ -255,7 +255,7 @@ fn framework_allocated_on(framework: &Framework, agent_id: &str) -> BTreeMap<Str
         .values()
         .filter(|t| t.agent_id == agent_id)
     {
-        *by_role.entry(task.role.clone()).or_default() += &task.resources;
+        *by_role.entry(task.role.clone()).or_default() += &task.resources();
     }
     let default_role = framework.roles().into_iter().next().unwrap_or_default();
     for executor in framework

@@ -2,6 +2,7 @@
 //! offered resources, recorded, sent to the agent.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use mesos_proto::resources::Resources;
 use mesos_proto::v1::resource::AllocationInfo;
@@ -52,17 +53,12 @@ pub(super) fn record_task(
     framework_id: &str,
     agent_id: &str,
     role: &str,
-    task: &mut TaskInfo,
+    info: Arc<TaskInfo>,
     executor_id: Option<String>,
 ) {
     // Operator subscribers hear of it (copied only when there are some).
     let notify = !state.operator.is_empty();
     if let Some(framework) = state.frameworks.get_mut(framework_id) {
-        // Its resources are kept once, flat, in `resources`: the info is
-        // copied without them (`task` gets them back).
-        let resources = std::mem::take(&mut task.resources);
-        let info = task.clone();
-        task.resources = resources;
         let task = Task {
             info,
             framework_id: framework_id.to_string(),
@@ -70,7 +66,6 @@ pub(super) fn record_task(
             executor_id,
             state: TaskState::TaskStaging,
             statuses: Vec::new(),
-            resources: flat(&task.resources),
             role: role.to_string(),
             terminal_acked: false,
         };
@@ -168,14 +163,23 @@ pub(super) fn launch_one(
         new_executors.insert(executor.executor_id.value.clone(), executor.clone());
         record_executor(state, framework_id, agent_id, executor);
     }
-    record_task(state, framework_id, agent_id, role, &mut task, executor_id);
+    // Decoded vectors have room to spare (a task's two resources had room
+    // for four): the master and the agent keep this task (one copy, shared)
+    // for as long as it lives.
+    task.shrink_to_fit();
+    let task = Arc::new(task);
+    record_task(
+        state,
+        framework_id,
+        agent_id,
+        role,
+        Arc::clone(&task),
+        executor_id,
+    );
     let Some(framework) = state.frameworks.get(framework_id) else {
         return;
     };
     tracing::info!(%framework_id, %agent_id, task_id = %task.task_id.value, "launching task");
-    // Decoded vectors have room to spare (a task's two resources had room
-    // for four): the agent keeps this task for as long as it lives.
-    task.shrink_to_fit();
     let info = framework.info.clone();
     state.send_to_agent(
         agent_id,
@@ -265,14 +269,16 @@ pub(super) fn launch_group(
         new_executors.insert(executor.executor_id.value.clone(), executor.clone());
         record_executor(state, framework_id, agent_id, &executor);
     }
-    for task in &mut group.task_group.tasks {
+    group.task_group.shrink_to_fit();
+    executor.shrink_to_fit();
+    for task in &group.task_group.tasks {
         launched.insert(task.task_id.value.clone());
         record_task(
             state,
             framework_id,
             agent_id,
             role,
-            task,
+            Arc::new(task.clone()),
             Some(executor.executor_id.value.clone()),
         );
     }
@@ -282,8 +288,6 @@ pub(super) fn launch_group(
     let tasks = &group.task_group.tasks;
     tracing::info!(%framework_id, %agent_id, tasks = tasks.len(), "launching task group");
     let info = framework.info.clone();
-    group.task_group.shrink_to_fit();
-    executor.shrink_to_fit();
     state.send_to_agent(
         agent_id,
         ToAgent::RunTaskGroup {
