@@ -24,8 +24,11 @@ pub(crate) struct LaunchLog {
 
 #[derive(Debug, Default)]
 struct Counts {
-    /// (framework id, task id) → launches.
-    by_task: HashMap<(String, String), usize>,
+    /// framework id → task id → launches (a framework's id kept once, not
+    /// once a task: the log lives as long as the agent).
+    by_framework: HashMap<String, HashMap<String, u32>>,
+    /// Distinct tasks recorded, of all frameworks.
+    tasks: usize,
     /// Whether a task went unrecorded because of the bound.
     full: bool,
 }
@@ -45,11 +48,20 @@ impl LaunchLog {
 
     fn record_one(&self, framework_id: &str, task_id: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (framework_id.to_string(), task_id.to_string());
-        if let Some(count) = counts.by_task.get_mut(&key) {
-            *count += 1;
-        } else if counts.by_task.len() < MAX_RECORDED_LAUNCHES {
-            counts.by_task.insert(key, 1);
+        let counts = &mut *counts;
+        let recorded = counts
+            .by_framework
+            .get_mut(framework_id)
+            .and_then(|tasks| tasks.get_mut(task_id));
+        if let Some(count) = recorded {
+            *count = count.saturating_add(1);
+        } else if counts.tasks < MAX_RECORDED_LAUNCHES {
+            counts.tasks += 1;
+            counts
+                .by_framework
+                .entry(framework_id.to_string())
+                .or_default()
+                .insert(task_id.to_string(), 1);
         } else if !counts.full {
             counts.full = true;
             tracing::warn!(
@@ -62,8 +74,12 @@ impl LaunchLog {
     /// Adds this agent's counts to `into`.
     pub(crate) fn add_to(&self, into: &mut BTreeMap<(String, String), usize>) {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, count) in &counts.by_task {
-            *into.entry(key.clone()).or_default() += count;
+        for (framework_id, tasks) in &counts.by_framework {
+            for (task_id, &count) in tasks {
+                *into
+                    .entry((framework_id.clone(), task_id.clone()))
+                    .or_default() += count as usize;
+            }
         }
     }
 }

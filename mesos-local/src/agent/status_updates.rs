@@ -115,7 +115,10 @@ impl Pending {
 #[derive(Debug)]
 enum UuidSet {
     Few(Vec<Uuid>),
-    Many(HashSet<Uuid>),
+    /// Boxed so that the set is the size of a vector (every stream has
+    /// one; few ever grow past the vector).
+    #[allow(clippy::box_collection)]
+    Many(Box<HashSet<Uuid>>),
 }
 
 impl UuidSet {
@@ -137,7 +140,7 @@ impl UuidSet {
             UuidSet::Few(few) => {
                 let mut many: HashSet<Uuid> = few.drain(..).collect();
                 many.insert(uuid);
-                *self = UuidSet::Many(many);
+                *self = UuidSet::Many(Box::new(many));
                 true
             }
             UuidSet::Many(many) => many.insert(uuid),
