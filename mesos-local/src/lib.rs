@@ -88,6 +88,7 @@
 //! | decode cost (checked before decoding) | 1,000,000 messages, ~64 MiB, depth 64 | `413 Payload Too Large` |
 //! | large calls (> 64 KiB) read and decoded at once | 2 | waits, then `503` |
 //! | events queued for a subscriber | [`DEFAULT_MAX_QUEUED_EVENTS`] | stream closed, queue dropped, warning logged; the subscriber is disconnected |
+//! | status updates an agent holds unacknowledged (and its update streams) | 100,000 | an executor's `UPDATE` answered `503` with the reason (the executor keeps it and sends it again; `mesos-executor` does so in its next `SUBSCRIBE`); the agent's own updates are always taken |
 //!
 //! Histories are bounded too: a task keeps its statuses as the real master
 //! does (a status of the same state as the latest replaces it, `data` is
@@ -104,7 +105,10 @@
 //! of empty operations took it from 80 MiB to 2.2 GiB of RSS before it
 //! answered `400 Framework cannot be found`; mesos-local answers `413`
 //! without decoding. A scheduler that does not read its stream is buffered
-//! for without bound by the real master; mesos-local disconnects it. Where
+//! for without bound by the real master; mesos-local disconnects it. A
+//! real agent takes every status update an executor sends and keeps it
+//! until the scheduler acknowledges it; a mesos-local agent refuses an
+//! executor's updates past 100,000 unacknowledged. Where
 //! the real master has an answer it is kept: a `failover_timeout` its
 //! `Duration` cannot hold (above about 9.2e9 s) gets the same ERROR event,
 //! `The framework failover_timeout (1e+10) is invalid`.

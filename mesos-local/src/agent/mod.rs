@@ -33,6 +33,7 @@ pub(crate) mod launches;
 pub(crate) mod operator;
 pub(crate) mod sandbox;
 mod status_updates;
+pub(crate) use status_updates::MAX_PENDING_UPDATES;
 
 #[cfg(test)]
 mod tests;
@@ -69,6 +70,9 @@ pub(crate) struct AgentConfig {
     pub(crate) limits: ServerLimits,
     /// Bound of each executor stream's queue.
     pub(crate) max_queued_events: usize,
+    /// Bound of the updates its status update manager holds unacknowledged
+    /// (and of its streams) past which executors' updates are refused.
+    pub(crate) max_pending_updates: usize,
     /// `--authenticate_http_executors`.
     pub(crate) authenticate_executors: bool,
     /// Who may call its operator API (HTTP Basic; the cluster's framework
@@ -156,6 +160,7 @@ impl Agent {
                 containerizer: config.containerizer.clone(),
                 executor_shutdown_grace: config.executor_shutdown_grace,
                 max_queued_events: config.max_queued_events,
+                max_pending_updates: config.max_pending_updates,
                 tokens: tokens.clone(),
                 fetcher: Arc::new(crate::fetcher::Fetcher::new(
                     config.fetcher.clone(),

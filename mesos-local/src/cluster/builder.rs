@@ -531,6 +531,7 @@ impl LocalClusterBuilder {
                 executor_shutdown_grace: self.executor_shutdown_grace,
                 limits: self.limits.clone(),
                 max_queued_events: self.max_queued_events,
+                max_pending_updates: crate::agent::MAX_PENDING_UPDATES,
                 authenticate_executors: self.authenticate_http_executors,
                 operator_credentials: self.framework_credentials.clone(),
                 fetcher: self.fetcher.clone(),

@@ -87,6 +87,11 @@ impl AgentState {
             {
                 continue;
             }
+            // Past the bound it stays with the executor, which sends it
+            // again in its next SUBSCRIBE.
+            if !self.has_room_for(framework_id, executor_id, &status) {
+                continue;
+            }
             self.executor_api_update(framework_id, executor_id, status);
         }
         // ... then its delivered tasks still staging that the executor
@@ -205,6 +210,27 @@ impl AgentState {
         self.enqueue(framework_id, status);
     }
 
+    /// Whether the status update manager takes `status` from an executor
+    /// (see [`StatusUpdateManager::has_room`]); logs a refusal.
+    ///
+    /// [`StatusUpdateManager::has_room`]: crate::agent::status_updates::StatusUpdateManager::has_room
+    fn has_room_for(&self, framework_id: &str, executor_id: &str, status: &TaskStatus) -> bool {
+        let max = self.id.max_pending_updates;
+        let room = self
+            .updates
+            .has_room(framework_id, &status.task_id.value, max);
+        if !room {
+            tracing::warn!(
+                framework_id,
+                executor_id,
+                task_id = status.task_id.value,
+                max,
+                "executor update refused: too many unacknowledged status updates on this agent"
+            );
+        }
+        room
+    }
+
     pub(super) fn api_update(
         &mut self,
         framework_id: &str,
@@ -212,6 +238,13 @@ impl AgentState {
         status: TaskStatus,
     ) -> Result<(), Rejection> {
         self.registered_executor(framework_id, executor_id)?;
+        if !self.has_room_for(framework_id, executor_id, &status) {
+            return Err(Rejection::unavailable(format!(
+                "Too many unacknowledged status updates on this agent (at most {}): \
+                 send it again once the scheduler has acknowledged some",
+                self.id.max_pending_updates
+            )));
+        }
         self.executor_api_update(framework_id, executor_id, status);
         Ok(())
     }

@@ -71,6 +71,13 @@ impl Rejection {
             message: message.into(),
         }
     }
+
+    fn unavailable(message: impl Into<String>) -> Self {
+        Rejection {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
 }
 
 type Reply<T> = oneshot::Sender<Result<T, Rejection>>;
@@ -153,6 +160,8 @@ pub(crate) struct Identity {
     pub(crate) executor_shutdown_grace: Duration,
     /// Bound of each executor stream's queue.
     pub(crate) max_queued_events: usize,
+    /// See [`StatusUpdateManager::has_room`].
+    pub(crate) max_pending_updates: usize,
     /// Executor authentication tokens (issued to custom executors when on).
     pub(crate) tokens: Arc<crate::auth::ExecutorTokens>,
     /// Fetches `CommandInfo.uris` into sandboxes (and keeps the cache).

@@ -5,34 +5,6 @@
 use super::executor_api::next_event;
 use super::*;
 
-fn call(kind: call::Type, executor: &str) -> Call {
-    Call {
-        executor_id: ExecutorId {
-            value: executor.into(),
-        },
-        framework_id: FrameworkId { value: FW.into() },
-        r#type: Some(kind as i32),
-        ..Default::default()
-    }
-}
-
-fn status(task: &str, state: i32) -> TaskStatus {
-    TaskStatus {
-        task_id: TaskId { value: task.into() },
-        state,
-        source: Some(task_status::Source::Executor as i32),
-        uuid: Some(Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes())),
-        ..Default::default()
-    }
-}
-
-fn client() -> Client {
-    Client::builder()
-        .media_type(MediaType::Protobuf)
-        .build()
-        .unwrap()
-}
-
 /// Two executors of one framework; executor `a` resubscribes claiming an
 /// unacknowledged update of `b`'s task: as the real agent (whose
 /// `Slave::subscribe` hands every listed update to `statusUpdate`, which
@@ -48,19 +20,19 @@ async fn subscribe_unacknowledged_updates_are_all_forwarded() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let url = mesos_http::parse_url(&h.url()).unwrap();
-    let mut subscribe = call(call::Type::Subscribe, "a");
+    let mut subscribe = executor_call(call::Type::Subscribe, "a");
     subscribe.subscribe = Some(call::Subscribe {
         unacknowledged_updates: vec![
             call::Update {
-                status: status("b1", TaskState::TaskFailed as i32),
+                status: executor_status("b1", TaskState::TaskFailed as i32),
             },
             call::Update {
-                status: status("a1", TaskState::TaskRunning as i32),
+                status: executor_status("a1", TaskState::TaskRunning as i32),
             },
         ],
         ..Default::default()
     });
-    let subscription = client()
+    let subscription = executor_client()
         .subscribe::<Call, Event>(&url, &subscribe)
         .await
         .unwrap();
@@ -90,11 +62,11 @@ async fn unknown_enum_values_are_400_as_the_real_agent() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let url = mesos_http::parse_url(&h.url()).unwrap();
-    let client = client();
+    let client = executor_client();
 
-    let mut update = call(call::Type::Update, "e");
+    let mut update = executor_call(call::Type::Update, "e");
     update.update = Some(call::Update {
-        status: status("e1", 999),
+        status: executor_status("e1", 999),
     });
     let err = client.call(&url, &update, None).await.unwrap_err();
     assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");
@@ -104,10 +76,10 @@ async fn unknown_enum_values_are_400_as_the_real_agent() {
         "{err}"
     );
 
-    let mut subscribe = call(call::Type::Subscribe, "e");
+    let mut subscribe = executor_call(call::Type::Subscribe, "e");
     subscribe.subscribe = Some(call::Subscribe {
         unacknowledged_updates: vec![call::Update {
-            status: status("e1", 999),
+            status: executor_status("e1", 999),
         }],
         ..Default::default()
     });
@@ -117,7 +89,7 @@ async fn unknown_enum_values_are_400_as_the_real_agent() {
         .unwrap_err();
     assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");
 
-    let mut unknown = call(call::Type::Heartbeat, "e");
+    let mut unknown = executor_call(call::Type::Heartbeat, "e");
     unknown.r#type = Some(999);
     let err = client.call(&url, &unknown, None).await.unwrap_err();
     assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");

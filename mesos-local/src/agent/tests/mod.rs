@@ -26,6 +26,7 @@ use crate::protocol::{FromAgent, ToAgent};
 mod executor_api;
 mod isolation;
 mod processes;
+mod update_bound;
 
 const WAIT: Duration = Duration::from_secs(20);
 const FW: &str = "fw-0001";
@@ -45,12 +46,21 @@ impl Drop for Harness {
 }
 
 async fn harness(containerizer: Arc<dyn Containerizer>, retry: Duration) -> Harness {
+    harness_with(containerizer, retry, |_| {}).await
+}
+
+/// [`harness`] with its agent's configuration changed by `tweak`.
+async fn harness_with(
+    containerizer: Arc<dyn Containerizer>,
+    retry: Duration,
+    tweak: impl FnOnce(&mut AgentConfig),
+) -> Harness {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter("mesos_local=debug")
         .try_init();
     let dir = tempfile::tempdir().unwrap();
-    let config = AgentConfig {
+    let mut config = AgentConfig {
         index: 1,
         id: AgentId {
             value: "agent-S0".into(),
@@ -66,12 +76,14 @@ async fn harness(containerizer: Arc<dyn Containerizer>, retry: Duration) -> Harn
         executor_shutdown_grace: Duration::from_secs(2),
         limits: mesos_http::server::ServerLimits::default(),
         max_queued_events: crate::queue::DEFAULT_MAX_QUEUED_EVENTS,
+        max_pending_updates: crate::agent::MAX_PENDING_UPDATES,
         authenticate_executors: false,
         operator_credentials: None,
         fetcher: crate::FetcherConfig::default(),
         #[cfg(feature = "tls")]
         tls: None,
     };
+    tweak(&mut config);
     let (tx, from_agent) = mpsc::unbounded_channel();
     let token = CancellationToken::new();
     let agent = Agent::start(config, tx, token.clone()).await.unwrap();
@@ -123,6 +135,37 @@ fn shell_executor(id: &str, command: &str) -> ExecutorInfo {
         }),
         ..Default::default()
     }
+}
+
+/// An executor API call of `executor` (framework [`FW`]).
+fn executor_call(kind: call::Type, executor: &str) -> Call {
+    Call {
+        executor_id: ExecutorId {
+            value: executor.into(),
+        },
+        framework_id: FrameworkId { value: FW.into() },
+        r#type: Some(kind as i32),
+        ..Default::default()
+    }
+}
+
+/// An executor's update of `task`, with a fresh uuid.
+fn executor_status(task: &str, state: i32) -> TaskStatus {
+    TaskStatus {
+        task_id: TaskId { value: task.into() },
+        state,
+        source: Some(task_status::Source::Executor as i32),
+        uuid: Some(Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes())),
+        ..Default::default()
+    }
+}
+
+/// A protobuf client of the executor API.
+fn executor_client() -> Client {
+    Client::builder()
+        .media_type(MediaType::Protobuf)
+        .build()
+        .unwrap()
 }
 
 fn state(status: &TaskStatus) -> TaskState {
