@@ -2,10 +2,15 @@
 //! command runner (as Mesos's command executor), started through the
 //! containerizer once its sandbox is prepared.
 
-use mesos_proto::v1::{
-    framework_info, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, TaskInfo, TaskState,
-};
 use std::sync::Arc;
+use std::time::Duration;
+
+use mesos_proto::resources::Resources;
+use mesos_proto::v1::resource::AllocationInfo;
+use mesos_proto::v1::{
+    framework_info, CommandInfo, DurationInfo, ExecutorId, ExecutorInfo, FrameworkId,
+    FrameworkInfo, TaskInfo, TaskState,
+};
 
 use crate::containerizer::command::{CommandEvent, CommandTask, KillRequest};
 use crate::containerizer::LaunchKind;
@@ -29,6 +34,67 @@ pub(super) fn executor_info(framework_id: &str, task: &TaskInfo) -> ExecutorInfo
         ..Default::default()
     }
 }
+
+/// A command task's executor as the real agent shows it in its operator
+/// API (`Slave::getExecutorInfo` at 1.11.0): the task's container, labels
+/// and discovery; its command's URIs, environment and user; the task's id
+/// as `source`; a shutdown grace period of the task's kill grace plus 2 s
+/// (the reaper's longest interval, 1 s, and 1 s more); and as resources
+/// the command executor's allowance, 0.1 cpus and 32 MB, allocated to the
+/// task's role. Its command runs `mesos-executor` (the real agent gives its
+/// path in `--launcher_dir`; mesos-local runs the task's command itself
+/// and has none).
+#[allow(deprecated)]
+pub(super) fn shown_executor_info(framework_id: &str, task: &TaskInfo) -> ExecutorInfo {
+    let command = task.command.as_ref();
+    let role = task
+        .resources
+        .iter()
+        .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()));
+    let resources = Resources::new()
+        .with_cpus(COMMAND_EXECUTOR_CPUS)
+        .with_mem(COMMAND_EXECUTOR_MEM_MB)
+        .into_vec()
+        .into_iter()
+        .map(|mut resource| {
+            resource.allocation_info = role.clone().map(|role| AllocationInfo { role: Some(role) });
+            resource
+        })
+        .collect();
+    let shutdown_grace_period = kill_grace(task.kill_policy.as_ref()).map(|grace| DurationInfo {
+        nanoseconds: i64::try_from((grace + Duration::from_secs(2)).as_nanos()).unwrap_or(i64::MAX),
+    });
+    ExecutorInfo {
+        executor_id: ExecutorId {
+            value: task.task_id.value.clone(),
+        },
+        framework_id: Some(FrameworkId {
+            value: framework_id.to_string(),
+        }),
+        command: Some(CommandInfo {
+            uris: command.map(|c| c.uris.clone()).unwrap_or_default(),
+            environment: command.and_then(|c| c.environment.clone()),
+            user: command.and_then(|c| c.user.clone()),
+            shell: Some(false),
+            value: Some("mesos-executor".to_string()),
+            arguments: vec!["mesos-executor".to_string()],
+        }),
+        container: task.container.clone(),
+        resources,
+        name: Some(executor_name(task)),
+        source: Some(task.task_id.value.clone()),
+        discovery: task.discovery.clone(),
+        shutdown_grace_period,
+        labels: task.labels.clone(),
+        ..Default::default()
+    }
+}
+
+/// The cpus the real agent adds for a command task's executor
+/// (`DEFAULT_EXECUTOR_CPUS`, `src/slave/constants.hpp` at 1.11.0).
+const COMMAND_EXECUTOR_CPUS: f64 = 0.1;
+/// Its memory, MB (`DEFAULT_EXECUTOR_MEM`).
+const COMMAND_EXECUTOR_MEM_MB: f64 = 32.0;
 
 /// The name of a command task's executor, as the real agent makes it
 /// (`Slave::getExecutorInfo`): the task id and the command, cut to its first
@@ -203,7 +269,7 @@ impl AgentState {
 
 #[cfg(test)]
 mod tests {
-    use mesos_proto::v1::{CommandInfo, TaskId};
+    use mesos_proto::v1::{environment, Environment, KillPolicy, Label, Labels, TaskId};
 
     use super::*;
 
@@ -273,5 +339,88 @@ mod tests {
         for (command, name) in cases {
             assert_eq!(executor_name(&task(command)), name);
         }
+    }
+
+    /// As a real Mesos 1.11 agent showed the executor of a task of 0.01
+    /// cpus and 1 MB (GET_EXECUTORS, observed): the command executor's
+    /// allowance as resources, the task as `source`; and, from
+    /// `Slave::getExecutorInfo`, what it takes from the task.
+    #[test]
+    #[allow(deprecated)]
+    fn the_shown_command_executor_is_the_real_agents() {
+        let mut launched = task(shell("true"));
+        launched.resources = Resources::new()
+            .with_cpus(0.01)
+            .with_mem(1.0)
+            .into_vec()
+            .into_iter()
+            .map(|mut r| {
+                r.allocation_info = Some(AllocationInfo {
+                    role: Some("web".into()),
+                });
+                r
+            })
+            .collect();
+        let environment = Environment {
+            variables: vec![environment::Variable {
+                name: "V".into(),
+                value: Some("1".into()),
+                ..Default::default()
+            }],
+        };
+        let command = launched.command.as_mut().unwrap();
+        command.environment = Some(environment.clone());
+        command.user = Some("nobody".into());
+        launched.kill_policy = Some(KillPolicy {
+            grace_period: Some(DurationInfo {
+                nanoseconds: 3_000_000_000,
+            }),
+        });
+        launched.labels = Some(Labels {
+            labels: vec![Label {
+                key: "k".into(),
+                value: Some("v".into()),
+            }],
+        });
+
+        let info = shown_executor_info("fw", &launched);
+        assert_eq!(info.executor_id.value, "t1");
+        assert_eq!(info.framework_id.unwrap().value, "fw");
+        assert_eq!(info.source.as_deref(), Some("t1"));
+        assert_eq!(
+            info.name.as_deref(),
+            Some("Command Executor (Task: t1) (Command: sh -c 'true')")
+        );
+        let shown: Vec<(String, f64, Option<String>)> = info
+            .resources
+            .iter()
+            .map(|r| {
+                let role = r.allocation_info.as_ref().and_then(|a| a.role.clone());
+                (r.name.clone(), r.scalar.map_or(0.0, |s| s.value), role)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("cpus".to_string(), 0.1, Some("web".to_string())),
+                ("mem".to_string(), 32.0, Some("web".to_string())),
+            ]
+        );
+        let command = info.command.unwrap();
+        assert_eq!(command.value.as_deref(), Some("mesos-executor"));
+        assert_eq!(command.arguments, ["mesos-executor"]);
+        assert_eq!(command.shell, Some(false));
+        assert_eq!(command.environment, Some(environment));
+        assert_eq!(command.user.as_deref(), Some("nobody"));
+        assert_eq!(
+            info.shutdown_grace_period.map(|d| d.nanoseconds),
+            Some(5_000_000_000)
+        );
+        assert_eq!(info.labels, launched.labels);
+
+        // Without a kill policy or an allocation: neither is shown.
+        let plain = shown_executor_info("fw", &task(shell("true")));
+        assert_eq!(plain.shutdown_grace_period, None);
+        assert!(plain.resources.iter().all(|r| r.allocation_info.is_none()));
     }
 }

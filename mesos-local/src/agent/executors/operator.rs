@@ -17,12 +17,11 @@ use mesos_proto::v1::agent::response::{
 };
 use mesos_proto::v1::agent::Response;
 use mesos_proto::v1::{
-    CommandInfo, ContainerStatus, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Task,
-    TaskStatus,
+    ContainerStatus, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Task, TaskStatus,
 };
 use tokio::sync::oneshot;
 
-use super::{AgentState, Executor, Framework, Kind};
+use super::{command_task, AgentState, Executor, Framework, Kind};
 
 /// A question of the operator API to the agent's task.
 pub(crate) enum Query {
@@ -57,21 +56,15 @@ pub(super) fn record_status(framework: &mut Framework, status: &Arc<TaskStatus>)
 }
 
 /// An executor's info as the real agent shows it: a command task's is the
-/// command executor's (`mesos-executor`, its task as `source`), where
-/// mesos-local runs the task's command itself.
-#[allow(deprecated)]
+/// command executor's the real agent generates
+/// ([`command_task::shown_executor_info`]).
 fn shown_info(executor: &Executor, framework_id: &str) -> ExecutorInfo {
-    let mut info = executor.info(framework_id);
-    if matches!(executor.kind, Kind::Command { .. }) {
-        info.command = Some(CommandInfo {
-            shell: Some(false),
-            value: Some("mesos-executor".to_string()),
-            arguments: vec!["mesos-executor".to_string()],
-            ..CommandInfo::default()
-        });
-        info.source = Some(info.executor_id.value.clone());
+    match (&executor.kind, executor.tasks.get(&executor.id.value)) {
+        (Kind::Command { .. }, Some(task)) => {
+            command_task::shown_executor_info(framework_id, &task.info)
+        }
+        _ => executor.info(framework_id),
     }
-    info
 }
 
 impl AgentState {
