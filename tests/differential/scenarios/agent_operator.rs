@@ -8,7 +8,7 @@ use mesos_proto::v1::agent::Response as AgentResponse;
 use mesos_proto::MediaType;
 use serde_json::{json, Value};
 
-use super::operator::{answer_as, launch_running_task, refused_calls};
+use super::operator::{answer_as, launch_running_task, launch_until_running, refused_calls};
 use super::Ctx;
 use crate::http::{Request, Response};
 use crate::observe::Observations;
@@ -16,6 +16,7 @@ use crate::observe::Observations;
 crate::scenarios!(
     both agent_operator_calls,
     json agent_operator_malformed_calls,
+    json agent_command_executor_shown,
 );
 
 /// The operator API path of the first agent (from its pid in the master's
@@ -113,5 +114,69 @@ async fn agent_operator_malformed_calls(ctx: Ctx) -> Observations {
         ("GET_HEALTH", r#"{"type":"GET_HEALTH"}"#),
     ];
     refused_calls::<AgentResponse>(&agent, &path, &bodies, &mut o).await;
+    o
+}
+
+/// A command task's executor in the agent's GET_EXECUTORS, by value: what
+/// the real agent generates for it (`Slave::getExecutorInfo`): its own
+/// resources (not the task's), the task as `source`, what it copies of the
+/// task. The command's path and arguments are the real agent's
+/// `--launcher_dir`, not compared.
+async fn agent_command_executor_shown(ctx: Ctx) -> Observations {
+    let mut o = Observations::default();
+    let mut framework = ctx.subscribe(json!({})).await;
+    let id = framework.framework_id.clone();
+    let task = json!({
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.05}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 16.0}},
+        ],
+        "command": {
+            "value": "sleep 600",
+            "environment": {"variables": [{"name": "DIFFERENTIAL", "value": "1"}]},
+        },
+        "labels": {"labels": [{"key": "k", "value": "v"}]},
+        "kill_policy": {"grace_period": {"nanoseconds": 3000000000u64}},
+    });
+    let states = launch_until_running(&ctx, &mut framework, task).await;
+    o.push("updates", json!(states));
+    let (agent, path) = agent_api(&ctx).await;
+    let response = agent
+        .agent_call(&path, json!({"type": "GET_EXECUTORS"}))
+        .await;
+    assert_eq!(response.status, 200, "GET_EXECUTORS: {}", response.text());
+    let body: Value = serde_json::from_slice(&response.body).expect("a JSON answer");
+    let executor_id = format!("{}-task", ctx.name);
+    let info = body["get_executors"]["executors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["executor_info"])
+        .find(|info| info["executor_id"]["value"] == executor_id.as_str())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let name = info["name"]
+        .as_str()
+        .map(|n| n.replace(&executor_id, "<task>"));
+    let source = info["source"].as_str().map(|s| s == executor_id);
+    let mut shown = info.clone();
+    if let Some(command) = shown["command"].as_object_mut() {
+        command.remove("value");
+        command.remove("arguments");
+    }
+    o.push(
+        "framework is the scenario's",
+        json!(info["framework_id"]["value"] == id.as_str()),
+    );
+    o.push("name", json!(name));
+    o.push("source is the task id", json!(source));
+    o.push("command without its path", shown["command"].clone());
+    o.push("resources", info["resources"].clone());
+    o.push("labels", info["labels"].clone());
+    o.push(
+        "shutdown_grace_period",
+        info["shutdown_grace_period"].clone(),
+    );
+    ctx.teardown(&framework).await;
     o
 }

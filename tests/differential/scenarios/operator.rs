@@ -121,14 +121,24 @@ impl Ctx {
 /// agent for an hour, so no further offer is outstanding), and waits for
 /// TASK_RUNNING, acknowledging the updates. Returns the updates' states.
 pub(crate) async fn launch_running_task(ctx: &Ctx, framework: &mut Framework) -> Vec<Value> {
-    let offer = first_offer(framework).await;
     let task = json!({
-        "name": "differential",
-        "task_id": {"value": format!("{}-task", ctx.name)},
-        "agent_id": offer["agent_id"],
         "resources": [scalar("cpus", 0.1), scalar("mem", 32.0)],
         "command": {"value": "sleep 600"},
     });
+    launch_until_running(ctx, framework, task).await
+}
+
+/// [`launch_running_task`] of a task with the fields of `task` (its
+/// resources and command at least; name, id and agent are added).
+pub(crate) async fn launch_until_running(
+    ctx: &Ctx,
+    framework: &mut Framework,
+    mut task: Value,
+) -> Vec<Value> {
+    let offer = first_offer(framework).await;
+    task["name"] = json!("differential");
+    task["task_id"] = json!({"value": format!("{}-task", ctx.name)});
+    task["agent_id"] = offer["agent_id"].clone();
     let accept = json!({"accept": {
         "offer_ids": [offer["id"]],
         "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task]}}],
