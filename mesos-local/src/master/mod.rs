@@ -39,6 +39,7 @@ mod removed;
 mod scheduler;
 pub(crate) mod state;
 mod state_json;
+mod task;
 pub(crate) mod validation;
 
 #[cfg(test)]
