@@ -8,7 +8,8 @@ use mesos_proto::v1::agent::Response as AgentResponse;
 use mesos_proto::MediaType;
 use serde_json::{json, Value};
 
-use super::operator::{answer_as, launch_running_task, launch_until_running, refused_calls};
+use super::operator::{answer_as, refused_calls};
+use super::tasks::{launch_running_task, launch_until_running};
 use super::Ctx;
 use crate::http::{Request, Response};
 use crate::observe::Observations;

@@ -13,15 +13,13 @@
 //! scenarios); values that vary by run (ids, times, resources' amounts
 //! other than what the scenario asked for) are not compared.
 
-use std::time::Duration;
-
 use mesos_proto::codec::WireMessage;
 use mesos_proto::v1::master::{Event as OperatorEvent, Response as OperatorResponse};
 use mesos_proto::MediaType;
 use serde_json::{json, Value};
 
-use super::tasks::{first_offer, scalar};
-use super::{Ctx, Framework, EVENT_WAIT};
+use super::tasks::{first_offer, launch_running_task, scalar};
+use super::{Ctx, EVENT_WAIT};
 use crate::http::{protobuf_as_json, Request, Response};
 use crate::observe::{self, Observations};
 
@@ -32,9 +30,6 @@ crate::scenarios!(
     json operator_malformed_calls,
     json operator_reserve_and_unreserve,
 );
-
-/// How long a task may take to reach TASK_RUNNING.
-const RUNNING_WAIT: Duration = Duration::from_secs(30);
 
 /// A JSON body of `T` through our mapping (decoded, written again).
 fn remapped<T: WireMessage>(media: MediaType, body: &[u8]) -> Value {
@@ -115,52 +110,6 @@ impl Ctx {
     async fn operator(&self, call: Value) -> Response {
         self.send(Request::operator_call(self.media, call)).await
     }
-}
-
-/// Launches a long-running command task on the first offer (refusing the
-/// agent for an hour, so no further offer is outstanding), and waits for
-/// TASK_RUNNING, acknowledging the updates. Returns the updates' states.
-pub(crate) async fn launch_running_task(ctx: &Ctx, framework: &mut Framework) -> Vec<Value> {
-    let task = json!({
-        "resources": [scalar("cpus", 0.1), scalar("mem", 32.0)],
-        "command": {"value": "sleep 600"},
-    });
-    launch_until_running(ctx, framework, task).await
-}
-
-/// [`launch_running_task`] of a task with the fields of `task` (its
-/// resources and command at least; name, id and agent are added).
-pub(crate) async fn launch_until_running(
-    ctx: &Ctx,
-    framework: &mut Framework,
-    mut task: Value,
-) -> Vec<Value> {
-    let offer = first_offer(framework).await;
-    task["name"] = json!("differential");
-    task["task_id"] = json!({"value": format!("{}-task", ctx.name)});
-    task["agent_id"] = offer["agent_id"].clone();
-    let accept = json!({"accept": {
-        "offer_ids": [offer["id"]],
-        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task]}}],
-        "filters": {"refuse_seconds": 3600.0},
-    }});
-    let answer = ctx.framework_call(framework, "ACCEPT", accept).await;
-    assert_eq!(answer.status, 202, "ACCEPT: {}", answer.text());
-    let mut states = Vec::new();
-    for _ in 0..5 {
-        let update = framework
-            .events()
-            .wait_for("UPDATE", RUNNING_WAIT)
-            .await
-            .expect("an update");
-        let status = &update["update"]["status"];
-        states.push(status["state"].clone());
-        ctx.acknowledge(framework, status).await;
-        if status["state"] == "TASK_RUNNING" {
-            break;
-        }
-    }
-    states
 }
 
 const GET_CALLS: [&str; 12] = [
